@@ -1,0 +1,116 @@
+"""The source model: what a Cloudmore source (export bundle or API) hands to the engine.
+
+Providers build these models; the engine renders rules over them. Amounts are ``Decimal``,
+dates are ``date``. Every model keeps ``origin`` (``file:line``) so an error found later can
+point at the line that caused it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+RecordType = Literal["CSP365", "Azure", "Marketplace", "ReservedInstance", "PerpetualLicense", "Subscription"]
+
+RECORD_TYPE_SETTING: dict[str, str] = {
+    "CSP365": "csp365",
+    "Azure": "azure",
+    "Marketplace": "marketplace",
+    "ReservedInstance": "reserved_instance",
+    "PerpetualLicense": "perpetual_license",
+    "Subscription": "subscription",
+}
+"""Cloudmore record type → the settings name that turns it on or off (D5)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Organization(_Model):
+    organization_id: str
+    name: str
+    customer_number: str = ""
+    autotask_company_id: int | None = None
+    currency: str
+    origin: str = ""
+
+
+class OrganizationService(_Model):
+    organization_id: str
+    service_name: str
+    active: bool
+    origin: str = ""
+
+
+class Subscription(_Model):
+    subscription_id: str
+    organization_id: str
+    record_type: RecordType
+    product_id: str
+    item_code: str = ""
+    product_name: str
+    quantity: int
+    start_date: date
+    end_date: date | None = None
+    status: str = "Active"
+    billing_frequency: str = "Monthly"
+    origin: str = ""
+
+
+class PriceListItem(_Model):
+    product_id: str
+    item_code: str = ""
+    product_name: str
+    unit_cost_price: Decimal
+    unit_sales_price: Decimal
+    currency: str
+    payment_frequency: str = "Monthly"
+    origin: str = ""
+
+
+class BillingLine(_Model):
+    billing_date: date
+    service_name: str
+    organization_id: str
+    organization_name: str = ""
+    customer_number: str = ""
+    product_name: str
+    item_code: str = ""
+    product_id: str
+    quantity: int
+    unit_cost_price: Decimal
+    unit_sales_price: Decimal
+    total_cost: Decimal
+    total_sales: Decimal
+    currency: str
+    payment_frequency: str = "Monthly"
+    subscription_id: str
+    subscription_name: str = ""
+    record_type: RecordType
+    origin: str = ""
+
+
+class Report(_Model):
+    """One monthly billing report as published on a date; a revision is another Report."""
+
+    period: str
+    available_on: date
+    file: str
+    lines: tuple[BillingLine, ...] = ()
+    origin: str = ""
+
+
+class SourceData(_Model):
+    """Everything one Cloudmore source holds, as of reading."""
+
+    organizations: tuple[Organization, ...] = ()
+    services: tuple[OrganizationService, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    price_list: tuple[PriceListItem, ...] = ()
+    reports: tuple[Report, ...] = ()
+    origin: str = ""
+    """Where it came from (a folder path or an API URL) — for messages only."""

@@ -1,0 +1,31 @@
+"""Type aliases shared by every engine module."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TypeAlias
+
+Address: TypeAlias = str
+"""A resource's stable name, built from its source identity: ``contract["S-1"]``."""
+
+Scalar: TypeAlias = str | int | bool | Decimal | date | None
+Attributes: TypeAlias = dict[str, Scalar]
+"""Managed attribute values of one resource, typed (Decimal money, ``date`` dates)."""
+
+Period: TypeAlias = str
+"""A billing month as ``YYYY-MM``."""
+
+
+def make_address(kind: str, *key: str) -> Address:
+    """Build ``kind["k1"]["k2"]`` from a kind and its key parts."""
+    return kind + "".join(f'["{part}"]' for part in key)
+
+
+def parse_address(address: Address) -> tuple[str, tuple[str, ...]]:
+    """Split an address into its kind and key parts (inverse of :func:`make_address`)."""
+    kind, _, rest = address.partition("[")
+    if not rest:
+        return kind, ()
+    parts = ("[" + rest)[2:-2].split('"]["')
+    return kind, tuple(parts)

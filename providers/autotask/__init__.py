@@ -1,0 +1,1 @@
+"""Autotask PSA: REST client, entity table, target adapter and the sandbox emulator."""
