@@ -1,0 +1,173 @@
+"""Apply: execute a plan's writes in dependency order and record each one in the snapshot.
+
+Phases run in order — services/products, contracts, contract services, then adjustments and
+charges month by month — and the writes of one phase run concurrently (the target client keeps
+each endpoint within its limit). Each successful write is journalled before the next result is
+taken, so an interruption loses nothing; a write that fails is reported with the target's message,
+the writes that succeeded are kept, and what depends on the failed one is skipped. The snapshot
+records a month as applied only when every change of the plan succeeded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from engine.errors import BillsyncError, StalePlanError
+from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.provider import Target
+from engine.resources import KindSpec
+from engine.snapshot import Entry, Journal, Snapshot, SnapshotStore
+from engine.types import Address
+
+Progress = Callable[[Change], None]
+
+
+@dataclass
+class ApplyResult:
+    applied: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, str]] = field(default_factory=list)
+    skipped: list[tuple[Change, str]] = field(default_factory=list)
+    snapshot: Snapshot | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+def check_fresh(plan: Plan, snapshot: Snapshot) -> None:
+    """Refuse a plan made from another snapshot than the current one."""
+    if plan.snapshot_lineage != snapshot.lineage or plan.snapshot_serial != snapshot.serial:
+        raise StalePlanError(
+            f"the plan was made from snapshot serial {plan.snapshot_serial} (lineage {plan.snapshot_lineage[:8]}), "
+            f"but the workspace is now at serial {snapshot.serial} (lineage {snapshot.lineage[:8]}): "
+            "another apply ran since",
+            hint="Make a new plan (billsync plan --out FILE) and review it.",
+        )
+
+
+def apply_plan(
+    plan: Plan,
+    target: Target,
+    store: SnapshotStore,
+    kinds: Mapping[str, KindSpec],
+    progress: Progress | None = None,
+    workers: int = 6,
+) -> ApplyResult:
+    """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock."""
+    snapshot = store.load()
+    check_fresh(plan, snapshot)
+    journal = Journal(store, snapshot)
+    result = ApplyResult()
+    ids: dict[Address, int] = {a: e.target_id for a, e in snapshot.resources.items()}
+    failed_addresses: set[Address] = set()
+    try:
+        for phase in _phases(plan, kinds):
+            groups: dict[Address, list[Change]] = defaultdict(list)
+            for change in phase:
+                groups[change.address].append(change)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = pool.map(
+                    lambda item: _run_group(item[1], target, journal, ids, failed_addresses), groups.items()
+                )
+                for group_result in outcomes:
+                    for change, status, message in group_result:
+                        if status == "ok":
+                            result.applied.append(change)
+                        elif status == "failed":
+                            result.failed.append((change, message))
+                            failed_addresses.add(change.address)
+                        else:
+                            result.skipped.append((change, message))
+                            failed_addresses.add(change.address)
+                        if progress is not None:
+                            progress(change)
+    finally:
+        periods = {} if (result.failed or result.skipped or plan.targeted) else {
+            p.period: p.available_on for p in plan.periods
+        }
+        result.snapshot = journal.close(periods)
+    return result
+
+
+def _phases(plan: Plan, kinds: Mapping[str, KindSpec]) -> list[list[Change]]:
+    phases: dict[tuple[int, str], list[Change]] = defaultdict(list)
+    for change in plan.changes:
+        if isinstance(change, Drift | Orphan):
+            continue
+        spec = kinds.get(change.kind)
+        order = spec.order if spec else 99
+        period = (getattr(change, "period", None) or "") if spec and spec.period_scoped else ""
+        phases[(order, period)].append(change)
+    return [phases[k] for k in sorted(phases)]
+
+
+def _run_group(
+    changes: list[Change],
+    target: Target,
+    journal: Journal,
+    ids: dict[Address, int],
+    failed: set[Address],
+) -> list[tuple[Change, str, str]]:
+    """Run the changes of one address in order; stop at the first failure."""
+    out: list[tuple[Change, str, str]] = []
+    for change in changes:
+        refs = getattr(change, "refs", {}) or {}
+        missing = [a for a in refs.values() if a not in ids]
+        blocked = [a for a in refs.values() if a in failed]
+        if blocked or missing:
+            reason = f"depends on {', '.join(blocked or missing)}, which " + (
+                "failed" if blocked else "does not exist in the target"
+            )
+            out.append((change, "skipped", reason))
+            continue
+        resolved = {name: ids[a] for name, a in refs.items()}
+        try:
+            _execute(change, target, journal, ids, resolved)
+        except BillsyncError as exc:
+            out.append((change, "failed", str(exc)))
+            break
+        out.append((change, "ok", ""))
+    return out
+
+
+def _execute(
+    change: Change, target: Target, journal: Journal, ids: dict[Address, int], refs: dict[str, int]
+) -> None:
+    if isinstance(change, Create | Replace):
+        written = target.create(change, refs)
+        entry = Entry(
+            kind=change.kind,
+            target_id=written.target_id,
+            attributes=change.after,
+            refs=change.refs,
+            source=change.source,
+            period=change.period,
+        )
+    elif isinstance(change, Update):
+        target.update(change, refs)
+        previous = journal.resources.get(change.address)
+        base = previous.attributes if previous else {}
+        entry = Entry(
+            kind=change.kind,
+            target_id=change.target_id,
+            attributes={**base, **change.after},
+            refs=previous.refs if previous else {},
+            source=previous.source if previous else {},
+            period=previous.period if previous else None,
+        )
+    elif isinstance(change, Adopt):
+        entry = Entry(
+            kind=change.kind,
+            target_id=change.target_id,
+            attributes=change.attributes,
+            refs=change.refs,
+            source=change.source,
+            period=change.period,
+        )
+    else:  # Drift and Orphan never reach here (filtered by _phases)
+        return
+    ids[change.address] = entry.target_id
+    journal.record(change.address, entry)

@@ -1,0 +1,211 @@
+"""From the source model to the items rules loop over, with the business rules that pick them.
+
+- D1: an organization bills only through a linked Autotask company (settings override first);
+  unlinked ones are reported with the amount left unbilled.
+- D5: record types that are off contribute nothing.
+- D6: only organizations with an active CSP 365 or Azure service are synced.
+- D8/D14: per subscription and month, a :class:`~engine.billing.MonthBill`.
+- D9: a line in another currency than the settings' is an error for its organization.
+- D11: only price-list products billed in the covered months are rendered.
+Pure: no I/O, the same inputs always give the same items in the same order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.billing import ZERO, bill_month, contract_end, first_of_month, month_end, month_start
+from engine.periods import DueReport
+from engine.settings import Settings
+from engine.source import RECORD_TYPE_SETTING, BillingLine, Organization, PriceListItem, SourceData, Subscription
+
+SYNCED_SERVICES = ("microsoft csp 365", "microsoft azure")
+"""Cloudmore services whose activity makes an organization synced (D6)."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A warning or error found while reading the source; shown in the plan, never fatal on its own."""
+
+    severity: str  # "warning" | "error"
+    code: str
+    message: str
+    organization_id: str = ""
+    amount: Decimal = ZERO
+
+
+@dataclass
+class RenderInput:
+    """Everything rules render over: loop items per Cloudmore record type, plus diagnostics."""
+
+    periods: list[str]
+    items: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    """record type → loop name → items (each a Jinja context fragment)."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    live_subscriptions: set[str] = field(default_factory=set)
+    """Subscriptions that still exist in Cloudmore for a synced organization (the rest are orphans)."""
+
+
+def build_render_input(
+    source: SourceData,
+    settings: Settings,
+    due: list[DueReport],
+    managed_subscriptions: Iterable[str] = (),
+) -> RenderInput:
+    """Pick what to render for the covered months.
+
+    A subscription is in scope when it bills in a covered month, or when billsync already manages it
+    (so renewals, renames and months with no line — 0 units, D14 — still reach its contract).
+    """
+    periods = [d.period for d in due]
+    result = RenderInput(periods=periods)
+    orgs = {o.organization_id: o for o in source.organizations}
+    synced = _synced_organizations(source)
+    subs = {s.subscription_id: s for s in source.subscriptions}
+    prices = {p.product_id: p for p in source.price_list}
+    lines_by: dict[tuple[str, str], list[BillingLine]] = defaultdict(list)
+    blocked = _check_organizations(source, settings, due, orgs, synced, result.diagnostics)
+    for report in due:
+        for line in report.report.lines:
+            lines_by[(line.subscription_id, report.period)].append(line)
+
+    eligible = {oid for oid in orgs if oid in synced and oid not in blocked and company_of(orgs[oid], settings)}
+    result.live_subscriptions = {s.subscription_id for s in source.subscriptions if s.organization_id in eligible}
+    billed = {sid for (sid, _period) in lines_by}
+    in_scope = sorted((billed | set(managed_subscriptions)) & set(subs))
+    for sid in in_scope:
+        sub = subs[sid]
+        type_name = RECORD_TYPE_SETTING[sub.record_type]
+        if sub.organization_id not in eligible or not settings.record_types.enabled(type_name):
+            continue
+        org = orgs[sub.organization_id]
+        start = first_of_month(sub.start_date)
+        end = contract_end(sub.start_date, sub.end_date, settings.ongoing_contract_years)
+        base: dict[str, Any] = {
+            "sub": sub,
+            "org": org,
+            "company_id": company_of(org, settings),
+            "contract_start": start,
+            "contract_end": end,
+            "product": prices.get(sub.product_id),
+            "record_type": type_name,
+        }
+        loops = result.items.setdefault(sub.record_type, defaultdict(list))
+        loops["subscriptions"].append(base)
+        for period in periods:
+            lines = lines_by.get((sid, period), [])
+            if not lines and (month_end(period) < start or month_start(period) > end):
+                continue
+            loops["subscription_months"].append({**base, "month": bill_month(period, lines)})
+    for record_type, loops in result.items.items():
+        _add_shared_loops(record_type, loops, prices, lines_by)
+    result.items = {rt: dict(loops) for rt, loops in result.items.items()}
+    return result
+
+
+def company_of(org: Organization, settings: Settings) -> int | None:
+    """D1: the settings' link for the organization first, else its ``AutotaskCompanyID``."""
+    return settings.companies.get(org.organization_id, org.autotask_company_id)
+
+
+def _synced_organizations(source: SourceData) -> set[str]:
+    return {
+        s.organization_id
+        for s in source.services
+        if s.active and s.service_name.strip().lower() in SYNCED_SERVICES
+    }
+
+
+def _check_organizations(
+    source: SourceData,
+    settings: Settings,
+    due: list[DueReport],
+    orgs: dict[str, Organization],
+    synced: set[str],
+    diagnostics: list[Diagnostic],
+) -> set[str]:
+    """Report unlinked (D1), unsynced (D6) and wrong-currency (D9) organizations; return the blocked ones."""
+    unbilled: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    wrong_currency: dict[str, set[str]] = defaultdict(set)
+    for report in due:
+        for line in report.report.lines:
+            unbilled[line.organization_id] += line.total_sales
+            if line.currency != settings.currency:
+                wrong_currency[line.organization_id].add(line.currency)
+    blocked = set()
+    for oid, currencies in sorted(wrong_currency.items()):
+        blocked.add(oid)
+        name = orgs[oid].name if oid in orgs else oid
+        diagnostics.append(
+            Diagnostic(
+                "error",
+                "currency",
+                f"organization {oid} ({name}) has lines in {', '.join(sorted(currencies))} but Autotask "
+                f"bills in {settings.currency}; its lines are not exported (D9)",
+                oid,
+                unbilled[oid],
+            )
+        )
+    for oid, org in sorted(orgs.items()):
+        if oid in blocked:
+            continue
+        if company_of(org, settings) is None:
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "unlinked",
+                    f"organization {oid} ({org.name}) has no AutotaskCompanyID: "
+                    f"{unbilled[oid]} {settings.currency} left unbilled (D1)",
+                    oid,
+                    unbilled[oid],
+                )
+            )
+        elif oid not in synced and unbilled.get(oid, ZERO) != ZERO:
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "inactive",
+                    f"organization {oid} ({org.name}) has no active CSP 365 or Azure service: "
+                    f"{unbilled[oid]} {settings.currency} not synced (D6)",
+                    oid,
+                    unbilled[oid],
+                )
+            )
+    return blocked
+
+
+def _add_shared_loops(
+    record_type: str,
+    loops: dict[str, list[dict[str, Any]]],
+    prices: dict[str, PriceListItem],
+    lines_by: dict[tuple[str, str], list[BillingLine]],
+) -> None:
+    """Loops for objects shared by many subscriptions: price-list products (D10, D11), kinds, the type."""
+    billed_products: dict[str, PriceListItem] = {}
+    kinds: dict[str, dict[str, Any]] = {}
+    for item in loops.get("subscription_months", []):
+        sub: Subscription = item["sub"]
+        if item["month"].lines and sub.product_id in prices:
+            billed_products.setdefault(sub.product_id, prices[sub.product_id])
+    for item in loops.get("subscriptions", []):
+        sub = item["sub"]
+        kinds.setdefault(sub.product_name, {"kind_name": sub.product_name, "record_type": item["record_type"]})
+    loops["products"] = [{"product": billed_products[k]} for k in sorted(billed_products)]
+    loops["kinds"] = [kinds[k] for k in sorted(kinds)]
+    type_name = RECORD_TYPE_SETTING[record_type]
+    loops["types"] = [{"record_type": type_name}] if loops.get("subscriptions") else []
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """Every ``YYYY-MM`` from ``start``'s month to ``end``'s month, inclusive."""
+    out = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out

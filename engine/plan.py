@@ -1,0 +1,265 @@
+"""The plan: a frozen, versioned, JSON-serialisable list of typed changes.
+
+Changes form a closed union (:data:`Change`); every consumer (the text view, the JSON view, the
+apply executor) dispatches on the type and a test checks each covers the whole union. Building a
+plan (:mod:`engine.diff`) has no side effects; ``apply FILE`` works from this JSON alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeAlias
+
+from engine.errors import PlanError
+from engine.resources import KindSpec, decode_attributes, encode_attributes
+from engine.types import Address, Attributes
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Create:
+    """A new object. ``payload`` is what is sent when it differs from the recorded ``after``."""
+
+    address: Address
+    kind: str
+    after: Attributes
+    refs: dict[str, Address] = field(default_factory=dict)
+    payload: Attributes | None = None
+    before: Attributes = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    period: str | None = None
+    rule: str = ""
+    reason: str = ""
+    action: Literal["create"] = "create"
+
+
+@dataclass(frozen=True)
+class Update:
+    """Managed fields that differ between desired and actual; only ``after``'s fields are written."""
+
+    address: Address
+    kind: str
+    target_id: int
+    before: Attributes
+    after: Attributes
+    rule: str = ""
+    reason: str = ""
+    action: Literal["update"] = "update"
+
+
+@dataclass(frozen=True)
+class Replace:
+    """A field that cannot change after create differs: a new object is created, the old one kept."""
+
+    address: Address
+    kind: str
+    target_id: int
+    before: Attributes
+    after: Attributes
+    forced_by: tuple[str, ...]
+    refs: dict[str, Address] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    period: str | None = None
+    rule: str = ""
+    reason: str = ""
+    action: Literal["replace"] = "replace"
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """An existing object found by its identity marker (or an adoption rule) taken under management."""
+
+    address: Address
+    kind: str
+    target_id: int
+    attributes: Attributes
+    refs: dict[str, Address] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    period: str | None = None
+    rule: str = ""
+    reason: str = ""
+    action: Literal["adopt"] = "adopt"
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Fields changed in the target since the last apply (actual vs snapshot); reported, not written."""
+
+    address: Address
+    kind: str
+    target_id: int
+    before: Attributes
+    after: Attributes
+    reason: str = ""
+    action: Literal["drift"] = "drift"
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A managed object whose source disappeared; the removal policy decides (never deleted)."""
+
+    address: Address
+    kind: str
+    target_id: int
+    policy: str
+    reason: str = ""
+    action: Literal["orphan"] = "orphan"
+
+
+Change: TypeAlias = Create | Update | Replace | Adopt | Drift | Orphan
+CHANGE_TYPES: tuple[type, ...] = (Create, Update, Replace, Adopt, Drift, Orphan)
+WRITES = ("create", "update", "replace")
+"""Actions that write to the target."""
+
+
+def change_key(change: Change) -> tuple[str, Address]:
+    """The compact form tests compare against: ``("create", 'contract["S-1"]')``."""
+    return (change.action, change.address)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PlannedPeriod:
+    period: str
+    available_on: str
+    revision_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    as_of: str
+    periods: tuple[PlannedPeriod, ...] = ()
+    snapshot_lineage: str = ""
+    snapshot_serial: int = 0
+    actual_fingerprint: str = ""
+    inputs_digest: str = ""
+    rules_digest: str = ""
+    target: str = ""
+    targeted: bool = False
+    diagnostics: tuple[Diagnostic, ...] = ()
+    format_version: int = FORMAT_VERSION
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.action for c in self.changes)
+        return {
+            "add": counts["create"],
+            "change": counts["update"],
+            "replace": counts["replace"],
+            "adopt": counts["adopt"],
+            "drift": counts["drift"],
+            "orphan": counts["orphan"],
+            "destroy": 0,
+        }
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for c in self.changes if c.action in WRITES)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action in (*WRITES, "adopt") for c in self.changes) or (
+            bool(self.periods) and not self.targeted
+        )
+
+
+_ATTR_FIELDS = ("after", "before", "attributes", "payload")
+
+
+def change_to_json(change: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(change):
+        value = getattr(change, f.name)
+        if f.name in _ATTR_FIELDS and value is not None:
+            value = encode_attributes(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(sorted(value.items()))
+        out[f.name] = value
+    return out
+
+
+def change_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> Change:
+    types = {t.__name__.lower(): t for t in CHANGE_TYPES}
+    cls = types.get(str(raw.get("action")))
+    if cls is None:
+        raise PlanError(f"unknown change action {raw.get('action')!r} in plan file")
+    spec = kinds.get(str(raw.get("kind")))
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        if f.name in _ATTR_FIELDS and value is not None:
+            value = decode_attributes(spec, dict(value))
+        elif f.name == "forced_by":
+            value = tuple(value)
+        values[f.name] = value
+    change: Change = cls(**values)
+    return change
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": plan.format_version,
+        "as_of": plan.as_of,
+        "periods": [
+            {"period": p.period, "available_on": p.available_on, "revision_of": p.revision_of} for p in plan.periods
+        ],
+        "snapshot": {"lineage": plan.snapshot_lineage, "serial": plan.snapshot_serial},
+        "actual_fingerprint": plan.actual_fingerprint,
+        "inputs_digest": plan.inputs_digest,
+        "rules_digest": plan.rules_digest,
+        "target": plan.target,
+        "targeted": plan.targeted,
+        "summary": plan.summary(),
+        "diagnostics": [{"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics],
+        "changes": [change_to_json(c) for c in plan.changes],
+    }
+
+
+def plan_to_json(plan: Plan) -> str:
+    """Stable JSON: the same plan always gives the same bytes (CI can compare plans)."""
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan") -> Plan:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise PlanError(f"{file}: not a billsync plan file ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
+        raise PlanError(
+            f"{file}: plan format {doc.get('format_version') if isinstance(doc, dict) else None!r} "
+            f"is not supported (expected {FORMAT_VERSION})",
+            hint="Make the plan again with this version of billsync.",
+        )
+    try:
+        return Plan(
+            changes=tuple(change_from_json(c, kinds) for c in doc["changes"]),
+            as_of=str(doc["as_of"]),
+            periods=tuple(
+                PlannedPeriod(p["period"], p["available_on"], p.get("revision_of")) for p in doc["periods"]
+            ),
+            snapshot_lineage=str(doc["snapshot"]["lineage"]),
+            snapshot_serial=int(doc["snapshot"]["serial"]),
+            actual_fingerprint=str(doc["actual_fingerprint"]),
+            inputs_digest=str(doc.get("inputs_digest", "")),
+            rules_digest=str(doc.get("rules_digest", "")),
+            target=str(doc.get("target", "")),
+            targeted=bool(doc.get("targeted", False)),
+            diagnostics=tuple(Diagnostic(d["severity"], d["code"], d["message"]) for d in doc.get("diagnostics", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"{file}: the plan file is damaged ({type(exc).__name__}: {exc})") from None

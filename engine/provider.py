@@ -1,0 +1,91 @@
+"""The contract between the engine and the systems it talks to.
+
+A *target* (Autotask) declares its resource kinds, may register comparators for kinds with special
+semantics, reads actual objects in bulk and executes writes. A *source* (Cloudmore) hands over the
+source model. Providers implement these protocols; the engine never builds a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.plan import Change, Create, Replace, Update
+from engine.render import DesiredState
+from engine.resources import ActualObject, KindSpec, Resource
+from engine.settings import Settings
+from engine.snapshot import Snapshot
+from engine.source import SourceData
+from engine.types import Address
+
+
+@dataclass(frozen=True)
+class ActualState:
+    """Objects read from the target, keyed by the address their identity marker maps to."""
+
+    objects: dict[Address, ActualObject]
+    fingerprint: str
+    problems: tuple[str, ...] = ()
+    """Settings or references the target does not know (D4: a missing or inactive SLA/billing code)."""
+    reads: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompareInput:
+    """What a comparator sees for one kind: desired resources and the matching actual/snapshot data."""
+
+    desired: Sequence[Resource]
+    actual: Mapping[Address, ActualObject]
+    snapshot: Snapshot
+    spec: KindSpec
+
+
+Comparator = Callable[[CompareInput], list[Change]]
+"""Turns one kind's desired resources into changes (registered per kind by the target)."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """A successful write: the target id, and the attributes now true in the target."""
+
+    target_id: int
+
+
+class Target(Protocol):
+    """A billing system billsync writes to."""
+
+    def describe(self) -> str:
+        """Where the target is (a URL or 'embedded sandbox'), never with credentials."""
+        ...
+
+    def kinds(self) -> Mapping[str, KindSpec]: ...
+
+    def comparators(self) -> Mapping[str, Comparator]: ...
+
+    def read(self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> ActualState:
+        """Read every object the desired state and the snapshot name, in bulk (never one request per object)."""
+        ...
+
+    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+        """Create one object. All-or-nothing: on error nothing was created, or the outcome is unknown
+        (raised as such) and a re-plan finds the object by its identity marker."""
+        ...
+
+    def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
+        """Write the changed managed fields of one object; other fields are never sent."""
+        ...
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Requests made so far, per endpoint and verb."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Source(Protocol):
+    """A Cloudmore source: an export bundle on disk or the API."""
+
+    def load(self) -> SourceData: ...
+
+    def describe(self) -> str: ...

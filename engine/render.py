@@ -1,0 +1,180 @@
+"""Render rules over the source into the desired state: one :class:`Resource` per address.
+
+Pure: rule files and loop items in, resources out. Every failure names the rule file, the line,
+the expression and the record being rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import TemplateError, UndefinedError
+from jinja2.exceptions import SecurityError
+
+from engine.context import RenderInput
+from engine.errors import RuleError
+from engine.resources import KindSpec, Resource, coerce
+from engine.rules import Expr, ResourceRule, RuleFile
+from engine.settings import Settings
+from engine.source import RECORD_TYPE_SETTING
+from engine.types import Address, Attributes, make_address
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The rendered desired state, keyed by address, in render order."""
+
+    resources: dict[Address, Resource]
+
+
+def render_desired(
+    rules: list[RuleFile],
+    render_input: RenderInput,
+    settings: Settings,
+    kinds: Mapping[str, KindSpec],
+) -> DesiredState:
+    """Render every enabled rule file over its record types' loop items."""
+    resources: dict[Address, Resource] = {}
+    globals_: dict[str, Any] = {"settings": settings, "vars": settings.vars, "periods": render_input.periods}
+    for rule_file in rules:
+        for record_type in rule_file.record_types:
+            if not settings.record_types.enabled(RECORD_TYPE_SETTING[record_type]):
+                continue  # D5: a type that is off renders nothing
+            loops = render_input.items.get(record_type, {})
+            for rule in rule_file.resources:
+                spec = kinds[rule.kind]
+                for item in loops.get(rule.for_each, []):
+                    context = {**globals_, **item}
+                    resource = _render_one(rule, spec, context)
+                    if resource is None:
+                        continue
+                    existing = resources.get(resource.address)
+                    if existing is not None and existing != resource:
+                        if existing.attributes == resource.attributes and existing.refs == resource.refs:
+                            continue  # a shared object rendered identically by several records
+                        raise RuleError(
+                            f"{resource.address} is rendered twice with different values "
+                            f"(first by {existing.rule})",
+                            file=rule.file,
+                            line=rule.line,
+                            record=_record(context),
+                            hint="Make the key unique per record, or render the shared object identically.",
+                        )
+                    resources[resource.address] = resource
+    return DesiredState(resources)
+
+
+def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> Resource | None:
+    if rule.when is not None and not _truthy(_text(rule.when, rule, context)):
+        return None
+    key = tuple(_text(expr, rule, context) for expr in rule.key)
+    for part, expr in zip(key, rule.key, strict=True):
+        if not part or '"' in part or "[" in part or "]" in part:
+            raise RuleError(
+                f"key {expr.text!r} rendered to {part!r}: a key must be non-empty without quotes or brackets",
+                file=rule.file,
+                line=expr.line,
+                record=_record(context),
+            )
+    address = make_address(rule.kind, *key)
+    attributes: Attributes = {}
+    for name, expr in rule.attributes.items():
+        ftype = spec.fields.get(name)
+        if ftype is None:
+            raise RuleError(
+                f"{rule.kind} has no managed field {name!r} (fields: {', '.join(sorted(spec.fields))})",
+                file=rule.file,
+                line=expr.line,
+            )
+        raw = _text(expr, rule, context)
+        try:
+            attributes[name] = coerce(raw, ftype, spec.decimals.get(name))
+        except ValueError as exc:
+            raise RuleError(
+                f"{address}.{name}: {exc} (from {expr.text!r})", file=rule.file, line=expr.line,
+                record=_record(context),
+            ) from None
+    refs: dict[str, Address] = {}
+    for name, expr in rule.refs.items():
+        if name not in spec.refs:
+            raise RuleError(
+                f"{rule.kind} has no reference field {name!r} (references: {', '.join(sorted(spec.refs)) or 'none'})",
+                file=rule.file,
+                line=expr.line,
+            )
+        refs[name] = _text(expr, rule, context)
+        if not refs[name].startswith(spec.refs[name] + "["):
+            raise RuleError(
+                f"reference {name} must name a {spec.refs[name]} address, got {refs[name]!r}",
+                file=rule.file,
+                line=expr.line,
+                record=_record(context),
+            )
+    missing = sorted(set(spec.refs) - set(refs))
+    if missing:
+        raise RuleError(f"{rule.kind} needs references {', '.join(missing)}", file=rule.file, line=rule.line)
+    month = context.get("month")
+    return Resource(
+        address=address,
+        kind=rule.kind,
+        attributes=attributes,
+        refs=refs,
+        source=_source(context),
+        rule=rule.where,
+        period=month.period if month is not None and spec.period_scoped else None,
+    )
+
+
+def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any]) -> str:
+    if expr.template is None:
+        return expr.text
+    try:
+        return expr.template.render(context)
+    except UndefinedError as exc:
+        reason = f"undefined value in {expr.text!r}: {exc.message}"
+        hint = "Check the variable name; rules can use settings, vars, sub, org, product, month, company_id."
+    except SecurityError as exc:
+        reason = f"{expr.text!r} is not allowed: {exc}"
+        hint = "Rule templates run in a sandbox and cannot reach Python internals."
+    except TemplateError as exc:
+        reason = f"cannot render {expr.text!r}: {exc}"
+        hint = ""
+    except (ArithmeticError, TypeError, ValueError) as exc:
+        reason = f"cannot render {expr.text!r}: {type(exc).__name__}: {exc}"
+        hint = ""
+    raise RuleError(reason, file=rule.file, line=expr.line, record=_record(context), hint=hint)
+
+
+def _truthy(text: str) -> bool:
+    return text.strip().lower() not in ("", "false", "0", "none", "no")
+
+
+def _record(context: dict[str, Any]) -> str:
+    sub = context.get("sub")
+    if sub is not None:
+        month = context.get("month")
+        suffix = f", {month.period}" if month is not None else ""
+        return f"subscription {sub.subscription_id}{suffix}"
+    product = context.get("product")
+    if product is not None:
+        return f"product {product.product_id}"
+    if "kind_name" in context:
+        return f"kind {context['kind_name']}"
+    return f"record type {context.get('record_type', '?')}"
+
+
+def _source(context: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    sub = context.get("sub")
+    if sub is not None:
+        out["subscription_id"] = sub.subscription_id
+        out["organization_id"] = sub.organization_id
+    product = context.get("product")
+    if product is not None and sub is None:
+        out["product_id"] = product.product_id
+    month = context.get("month")
+    if month is not None:
+        out["period"] = month.period
+    return out

@@ -1,0 +1,167 @@
+"""Resources: the desired (and recorded) shape of one managed target object.
+
+A resource is named by its :data:`~engine.types.Address`, built from source identity only. Its
+``attributes`` are the managed fields (the only ones compared and written); ``refs`` name other
+resources whose target ids fill fields at apply time (a contract service's ``contractID``).
+What a kind of resource is — its entity, field types, what may change after create — is a
+:class:`KindSpec` registered by the target provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal
+
+from engine.types import Address, Attributes, Period, Scalar
+
+FieldType = Literal["str", "int", "decimal", "date", "bool"]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What the engine must know about one kind of resource (registered by the target provider)."""
+
+    name: str
+    entity: str
+    fields: dict[str, FieldType]
+    refs: dict[str, str] = field(default_factory=dict)
+    """Reference field → kind it points to (e.g. ``contractID`` → ``contract``)."""
+    order: int = 0
+    """Apply phase: lower first (services/products → contracts → contract services → the rest)."""
+    period_scoped: bool = False
+    """One resource per billing month; out-of-scope months are left alone, never orphaned."""
+    immutable: frozenset[str] = frozenset()
+    """Fields that cannot change after create; a difference is reported, never written."""
+    decimals: dict[str, int] = field(default_factory=dict)
+    """Decimal places the target keeps per decimal field (D22)."""
+    orphanable: bool = False
+    """Reported as an orphan when its subscription disappears from the source (D21)."""
+    end_field: str | None = None
+    """The date field the removal policy ``end`` sets (a contract's ``endDate``)."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One desired resource, as rendered by a rule."""
+
+    address: Address
+    kind: str
+    attributes: Attributes
+    refs: dict[str, Address] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    """Source identity (subscription id, organization id, product id, period) — for orphans and views."""
+    rule: str = ""
+    """``file:line`` of the rule that rendered it, shown in the plan as the cause."""
+    period: Period | None = None
+
+
+@dataclass(frozen=True)
+class ActualObject:
+    """One object as read from the target, keyed by the address its identity marker maps to."""
+
+    address: Address
+    kind: str
+    target_id: int
+    attributes: Attributes
+    locked: bool = False
+    """The target refuses changes (a billed charge, D20)."""
+    fingerprint: str = ""
+    """A token that changes whenever the object changes (last-modified time or a digest)."""
+
+
+def coerce(value: Any, ftype: FieldType, decimals: int | None = None) -> Scalar:
+    """Turn a rendered value (usually a string) into the field's Python type.
+
+    Raises ``ValueError`` with a short reason; callers add file, line and address.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "" or text.lower() in ("none", "null"):
+            return None if ftype != "str" else ""
+    else:
+        text = str(value)
+    if ftype == "str":
+        return value if isinstance(value, str) else text
+    if ftype == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, int):
+            return value
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"expected a whole number, got {text!r}") from None
+        if number != number.to_integral_value():
+            raise ValueError(f"expected a whole number, got {text!r}")
+        return int(number)
+    if ftype == "decimal":
+        if isinstance(value, float):
+            raise ValueError("money must not pass through float; render it from a Decimal")
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"expected a decimal number, got {text!r}") from None
+        if not number.is_finite():
+            raise ValueError(f"expected a finite decimal number, got {text!r}")
+        return number if decimals is None else quantize(number, decimals)
+    if ftype == "date":
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+    if ftype == "bool":
+        if isinstance(value, bool):
+            return value
+        lowered = text.lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    raise ValueError(f"unknown field type {ftype!r}")
+
+
+def quantize(value: Decimal, places: int) -> Decimal:
+    """Round half-up to ``places`` decimals — the one rounding rule for stored amounts (D22)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def same_value(a: Scalar, b: Scalar) -> bool:
+    """Equality that treats ``Decimal('1.50')`` and ``Decimal('1.5')`` as the same amount."""
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return a == b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | Decimal) and isinstance(b, int | Decimal):
+        return Decimal(a) == Decimal(b)
+    if a in (None, "") and b in (None, ""):
+        return True
+    return a == b
+
+
+def encode_value(value: Scalar) -> str | int | bool | None:
+    """JSON form of a typed value: Decimals and dates become strings (never floats)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def encode_attributes(attributes: Attributes) -> dict[str, str | int | bool | None]:
+    return {name: encode_value(attributes[name]) for name in sorted(attributes)}
+
+
+def decode_attributes(spec: KindSpec | None, raw: dict[str, Any]) -> Attributes:
+    """Inverse of :func:`encode_attributes`, typed by the kind's field table."""
+    out: Attributes = {}
+    for name, value in raw.items():
+        ftype = spec.fields.get(name) if spec else None
+        out[name] = coerce(value, ftype) if ftype and value is not None else value
+    return out

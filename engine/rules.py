@@ -1,0 +1,208 @@
+"""Rule files: YAML that says which resources to render for a Cloudmore record type.
+
+A rule file looks like::
+
+    record_types: [CSP365]
+    resources:
+      - kind: contract
+        for_each: subscriptions
+        key: "{{ sub.subscription_id }}"
+        attributes:
+          contractName: "{{ org.name }} - {{ sub.product_name }}"
+
+Every string may hold Jinja; it is compiled once here (so syntax errors surface before any
+rendering, with file and line) and rendered per loop item by :mod:`engine.render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from engine.errors import RuleError
+from engine.source import RECORD_TYPE_SETTING
+from engine.yamlfile import LocatedDict, line_of, load_yaml
+
+LOOPS = ("products", "kinds", "types", "subscriptions", "subscription_months")
+"""What a resource rule may loop over (see :mod:`engine.context`)."""
+
+_RESOURCE_KEYS = {"kind", "for_each", "key", "when", "refs", "attributes", "name"}
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    """The Jinja environment for rules: sandboxed (no Python internals) and strict (typos fail)."""
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters["money"] = lambda value, places=2: f"{value:.{int(places)}f}"
+    return env
+
+
+@dataclass(frozen=True)
+class Expr:
+    """One rule value: a constant, or a compiled Jinja template, with where it was written."""
+
+    text: str
+    line: int | None
+    template: Template | None = None
+
+    @property
+    def constant(self) -> bool:
+        return self.template is None
+
+
+@dataclass(frozen=True)
+class ResourceRule:
+    """One ``resources:`` entry of a rule file."""
+
+    file: str
+    line: int | None
+    kind: str
+    for_each: str
+    key: tuple[Expr, ...]
+    when: Expr | None
+    refs: dict[str, Expr]
+    attributes: dict[str, Expr]
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    file: str
+    record_types: tuple[str, ...]
+    resources: tuple[ResourceRule, ...] = field(default_factory=tuple)
+
+
+def load_rules(folder: Path, kinds: set[str], display_root: Path | None = None) -> list[RuleFile]:
+    """Load and compile every ``*.yaml`` rule file of a folder except ``settings.yaml``/``companies.yaml``."""
+    if not folder.is_dir():
+        raise RuleError("rules folder not found", file=str(folder))
+    env = make_environment()
+    files = []
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name in ("settings.yaml", "companies.yaml"):
+            continue
+        display = _display(path, display_root)
+        files.append(parse_rule_file(load_yaml(path, display), display, kinds, env))
+    return files
+
+
+def parse_rule_file(
+    data: Any, file: str, kinds: set[str], env: ImmutableSandboxedEnvironment | None = None
+) -> RuleFile:
+    """Validate one rule file's structure and compile its expressions."""
+    env = env or make_environment()
+    if not isinstance(data, dict):
+        raise RuleError("a rule file must be a mapping with 'record_types' and 'resources'", file=file, line=1)
+    unknown = set(data) - {"record_types", "resources", "description"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RuleError(f"unknown key {key!r}", file=file, line=_key_line(data, key))
+    record_types = data.get("record_types")
+    if isinstance(record_types, str):
+        record_types = [record_types]
+    if not isinstance(record_types, list) or not record_types:
+        raise RuleError(
+            "'record_types' must list Cloudmore record types", file=file, line=_key_line(data, "record_types")
+        )
+    for rt in record_types:
+        if rt not in RECORD_TYPE_SETTING:
+            raise RuleError(
+                f"unknown record type {rt!r} (expected one of {', '.join(RECORD_TYPE_SETTING)})",
+                file=file,
+                line=line_of(rt, _key_line(data, "record_types")),
+            )
+    raw = data.get("resources")
+    if not isinstance(raw, list):
+        raise RuleError("'resources' must be a list", file=file, line=_key_line(data, "resources"))
+    resources = tuple(_parse_resource(item, file, kinds, env) for item in raw)
+    return RuleFile(file=file, record_types=tuple(str(r) for r in record_types), resources=resources)
+
+
+def _parse_resource(item: Any, file: str, kinds: set[str], env: ImmutableSandboxedEnvironment) -> ResourceRule:
+    line = getattr(item, "line", None)
+    if not isinstance(item, dict):
+        raise RuleError("each resource must be a mapping", file=file, line=line)
+    unknown = set(item) - _RESOURCE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RuleError(
+            f"unknown key {key!r} (expected {', '.join(sorted(_RESOURCE_KEYS))})",
+            file=file,
+            line=_key_line(item, key),
+        )
+    kind = item.get("kind")
+    if kind not in kinds:
+        raise RuleError(
+            f"unknown kind {kind!r} (expected one of {', '.join(sorted(kinds))})",
+            file=file,
+            line=_key_line(item, "kind", line),
+        )
+    for_each = item.get("for_each")
+    if for_each not in LOOPS:
+        raise RuleError(
+            f"unknown for_each {for_each!r} (expected one of {', '.join(LOOPS)})",
+            file=file,
+            line=_key_line(item, "for_each", line),
+        )
+    raw_key = item.get("key")
+    keys = raw_key if isinstance(raw_key, list) else [raw_key]
+    if raw_key is None or not keys:
+        raise RuleError("'key' is required (a string or a list of strings)", file=file, line=line)
+    key = tuple(_compile(k, file, _key_line(item, "key", line), env) for k in keys)
+    when = _compile(item["when"], file, _key_line(item, "when", line), env) if "when" in item else None
+    refs = _compile_map(item.get("refs", {}), "refs", file, line, env)
+    attributes = _compile_map(item.get("attributes", {}), "attributes", file, line, env)
+    return ResourceRule(
+        file=file, line=line, kind=str(kind), for_each=str(for_each), key=key, when=when, refs=refs,
+        attributes=attributes,
+    )
+
+
+def _compile_map(
+    raw: Any, name: str, file: str, line: int | None, env: ImmutableSandboxedEnvironment
+) -> dict[str, Expr]:
+    if not isinstance(raw, dict):
+        raise RuleError(f"'{name}' must be a mapping of field names to values", file=file, line=line)
+    return {str(k): _compile(v, file, _key_line(raw, str(k), line), env) for k, v in raw.items()}
+
+
+def _compile(value: Any, file: str, line: int | None, env: ImmutableSandboxedEnvironment) -> Expr:
+    if isinstance(value, dict | list):
+        raise RuleError("expected a single value, found a mapping or list", file=file, line=line)
+    text = "" if value is None else str(value)
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    line = line_of(value, line)
+    if "{{" not in text and "{%" not in text:
+        return Expr(text, line)
+    try:
+        template = env.from_string(text)
+    except TemplateSyntaxError as exc:
+        raise RuleError(
+            f"Jinja syntax error in {text!r}: {exc.message}",
+            file=file,
+            line=line,
+            hint="Check the braces and the expression; Jinja documents the syntax at jinja.palletsprojects.com.",
+        ) from None
+    return Expr(text, line, template)
+
+
+def _key_line(data: Any, key: str, default: int | None = None) -> int | None:
+    if isinstance(data, LocatedDict):
+        return data.key_lines.get(key, default)
+    return default
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)

@@ -1,0 +1,91 @@
+"""Settings: the ids and choices every rule needs (DOMAIN D4, D5, D13, D14, D21).
+
+Loaded from ``rules/settings.yaml`` (or inline in ``billsync.yaml``). Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import RuleError
+from engine.yamlfile import LocatedDict, load_yaml
+
+RECORD_TYPES = ("csp365", "azure", "marketplace", "reserved_instance", "perpetual_license", "subscription")
+
+
+class RecordTypes(BaseModel):
+    """Which Cloudmore record types are synced (D5); a type that is off renders nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    csp365: bool = True
+    azure: bool = True
+    marketplace: bool = True
+    reserved_instance: bool = True
+    perpetual_license: bool = True
+    subscription: bool = True
+
+    def enabled(self, name: str) -> bool:
+        return bool(getattr(self, name, False))
+
+
+class Settings(BaseModel):
+    """Validated settings; see ``rules/settings.yaml`` for each key's meaning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    sla_id: int
+    service_billing_code_id: int
+    product_billing_code_id: int
+    record_types: RecordTypes = RecordTypes()
+    contract_type: int = 7
+    contract_status: int = 1
+    contract_period_type: int = 1
+    service_period_type: int = 1
+    ongoing_contract_years: int = Field(default=10, ge=1, le=100)
+    removal_policy: Literal["keep", "end"] = "keep"
+    rounding: Literal["charge", "none"] = "charge"
+    companies: dict[str, int] = Field(default_factory=dict)
+    """Organization ID → Autotask company id, overriding ``AutotaskCompanyID`` (D1)."""
+    vars: dict[str, Any] = Field(default_factory=dict)
+    """Free values for templates (``settings.vars.x``), e.g. name prefixes."""
+
+
+def parse_settings(data: Any, file: str) -> Settings:
+    """Validate a settings mapping; the first problem becomes a located :class:`RuleError`."""
+    if not isinstance(data, dict):
+        raise RuleError("settings must be a mapping of keys to values", file=file, line=1)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        line = _line_for(data, loc)
+        field = ".".join(loc) or "settings"
+        raise RuleError(
+            f"setting {field!r}: {err['msg']}",
+            file=file,
+            line=line,
+            hint="Fix the value in the settings file (see the comments in the shipped rules/settings.yaml).",
+        ) from None
+
+
+def load_settings(path: Path, display: str | None = None) -> Settings:
+    name = display or str(path)
+    return parse_settings(load_yaml(path, name), name)
+
+
+def _line_for(data: Any, loc: list[str]) -> int | None:
+    node: Any = data
+    line: int | None = getattr(data, "line", None)
+    for part in loc:
+        if isinstance(node, LocatedDict) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        else:
+            break
+    return line

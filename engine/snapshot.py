@@ -1,0 +1,212 @@
+"""The state snapshot: what billsync last wrote, per address, kept in git.
+
+One JSON document (``state/snapshot.json``): keys sorted, two-space indent, Decimals as strings,
+a lineage (uuid) and a serial incremented per apply, so ``git diff state/`` shows exactly what an
+apply changed. During an apply every successful write is appended to ``snapshot.journal``
+(flushed and fsynced) before the next one starts; the document itself is replaced atomically
+(write a temporary file, then rename) at the end and every few seconds. Loading replays a left-over
+journal, so a killed apply loses no write. No secrets are ever stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from engine.errors import BillsyncError
+from engine.resources import KindSpec, decode_attributes, encode_attributes
+from engine.types import Address, Attributes
+
+FORMAT_VERSION = 1
+SNAPSHOT_FILE = "snapshot.json"
+JOURNAL_FILE = "snapshot.journal"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One managed object as last written: its target id, attributes, references and source identity."""
+
+    kind: str
+    target_id: int
+    attributes: Attributes
+    refs: dict[str, Address] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    lineage: str
+    serial: int = 0
+    resources: dict[Address, Entry] = field(default_factory=dict)
+    applied_periods: dict[str, str] = field(default_factory=dict)
+    """Month → ``available_on`` of the report revision last applied in full (D7, D20)."""
+
+    @staticmethod
+    def empty() -> Snapshot:
+        return Snapshot(lineage=str(uuid.uuid4()))
+
+    def managed_subscriptions(self) -> set[str]:
+        return {e.source["subscription_id"] for e in self.resources.values() if "subscription_id" in e.source}
+
+
+def entry_to_json(entry: Entry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": entry.kind,
+        "target_id": entry.target_id,
+        "attributes": encode_attributes(entry.attributes),
+    }
+    if entry.refs:
+        out["refs"] = dict(sorted(entry.refs.items()))
+    if entry.source:
+        out["source"] = dict(sorted(entry.source.items()))
+    if entry.period:
+        out["period"] = entry.period
+    return out
+
+
+def entry_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> Entry:
+    kind = str(raw["kind"])
+    return Entry(
+        kind=kind,
+        target_id=int(raw["target_id"]),
+        attributes=decode_attributes(kinds.get(kind), dict(raw.get("attributes", {}))),
+        refs=dict(raw.get("refs", {})),
+        source=dict(raw.get("source", {})),
+        period=raw.get("period"),
+    )
+
+
+def snapshot_to_json(snapshot: Snapshot) -> str:
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "lineage": snapshot.lineage,
+        "serial": snapshot.serial,
+        "applied_periods": dict(sorted(snapshot.applied_periods.items())),
+        "resources": {a: entry_to_json(e) for a, e in sorted(snapshot.resources.items())},
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def snapshot_from_json(text: str, kinds: Mapping[str, KindSpec], file: str) -> Snapshot:
+    try:
+        doc = json.loads(text)
+        if doc.get("format_version") != FORMAT_VERSION:
+            raise BillsyncError(
+                f"{file}: snapshot format {doc.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
+            )
+        return Snapshot(
+            lineage=str(doc["lineage"]),
+            serial=int(doc["serial"]),
+            applied_periods={str(k): str(v) for k, v in doc.get("applied_periods", {}).items()},
+            resources={str(a): entry_from_json(e, kinds) for a, e in doc.get("resources", {}).items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BillsyncError(
+            f"{file}: the snapshot is not valid ({type(exc).__name__}: {exc})",
+            hint="Restore it from git (git checkout -- state/), or delete it: the next plan adopts "
+            "existing objects through their identity markers.",
+        ) from None
+
+
+class SnapshotStore:
+    """Reads and writes the snapshot of one workspace (the only module touching ``state/`` files)."""
+
+    def __init__(self, folder: Path, kinds: Mapping[str, KindSpec]) -> None:
+        self.folder = folder
+        self.kinds = kinds
+        self.path = folder / SNAPSHOT_FILE
+        self.journal_path = folder / JOURNAL_FILE
+
+    def load(self) -> Snapshot:
+        """The last snapshot, with any journal of an interrupted apply replayed on top."""
+        if self.path.exists():
+            snapshot = snapshot_from_json(self.path.read_text(encoding="utf-8"), self.kinds, str(self.path))
+        else:
+            snapshot = Snapshot.empty()
+        if self.journal_path.exists():
+            snapshot = self._replay(snapshot)
+        return snapshot
+
+    def write(self, snapshot: Snapshot) -> None:
+        """Replace the snapshot atomically and drop the journal it now contains."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".snapshot.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(snapshot_to_json(snapshot))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.journal_path.unlink(missing_ok=True)
+
+    def _replay(self, snapshot: Snapshot) -> Snapshot:
+        resources = dict(snapshot.resources)
+        for line in self.journal_path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                break  # a torn last line: the write it describes did not finish recording
+            if record.get("lineage") != snapshot.lineage:
+                continue
+            resources[record["address"]] = entry_from_json(record["entry"], self.kinds)
+        return replace(snapshot, resources=resources)
+
+
+class Journal:
+    """Append-only record of the writes of one apply; flushed to disk after each write."""
+
+    def __init__(self, store: SnapshotStore, snapshot: Snapshot, flush_every: float = 2.0) -> None:
+        self.store = store
+        self.snapshot = snapshot
+        self.resources = dict(snapshot.resources)
+        self.flush_every = flush_every
+        self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
+        store.folder.mkdir(parents=True, exist_ok=True)
+        self._fh = open(store.journal_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def record(self, address: Address, entry: Entry) -> None:
+        """Remember one successful write durably before anything else happens (thread-safe)."""
+        with self._lock:
+            self._record(address, entry)
+
+    def _record(self, address: Address, entry: Entry) -> None:
+        self.resources[address] = entry
+        line = json.dumps(
+            {"lineage": self.snapshot.lineage, "address": address, "entry": entry_to_json(entry)}, sort_keys=True
+        )
+        self._fh.write(line + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        if time.monotonic() - self._last_flush > self.flush_every:
+            self.store.write(replace(self.snapshot, resources=dict(self.resources)))
+            self._fh.close()
+            self._fh = open(self.store.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._last_flush = time.monotonic()
+
+    def close(self, applied_periods: Mapping[str, str] | None = None) -> Snapshot:
+        """Write the final snapshot (serial + 1) and remove the journal."""
+        with self._lock:
+            self._fh.close()
+        periods = dict(self.snapshot.applied_periods)
+        periods.update(applied_periods or {})
+        final = Snapshot(
+            lineage=self.snapshot.lineage,
+            serial=self.snapshot.serial + 1,
+            resources=dict(self.resources),
+            applied_periods=periods,
+        )
+        self.store.write(final)
+        return final
