@@ -1,0 +1,714 @@
+"""The Autotask REST client: bulk reads, writes through parent contracts, throttling and retries.
+
+This is the only place billsync speaks HTTP to Autotask. It knows the wire (headers, query bodies,
+paging, response shapes, status codes) and nothing about billing. It is safe to share between the
+threads of the apply executor: the zone lookup happens once under a lock, each endpoint has its own
+bounded semaphore, and the statistics are updated under a lock.
+
+JSON numbers with a fraction are read as :class:`~decimal.Decimal`, so money never passes through
+``float`` on the way in; Decimal and ``date`` values in request bodies and filters are written as JSON
+numbers and ``YYYY-MM-DDT00:00:00`` strings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self, TypeAlias
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from providers.autotask import paths
+from providers.autotask.config import ClientConfig, Credentials, RetryPolicy
+from providers.autotask.errors import (
+    UNAVAILABLE_STATUSES,
+    AutotaskAuthError,
+    AutotaskError,
+    AutotaskNotFound,
+    AutotaskOutcomeUnknown,
+    AutotaskValidationError,
+    error_for_broken_write,
+    error_for_exhausted_retries,
+    error_for_status,
+)
+
+__all__ = [
+    "MAX_IN_VALUES",
+    "AutotaskClient",
+    "ClientStats",
+    "F",
+    "Filter",
+    "FilterValue",
+    "ThresholdInfo",
+    "ZoneInfo",
+]
+
+MAX_IN_VALUES = 500
+"""Most values Autotask accepts in one ``in`` list (and most records on one page)."""
+
+Filter: TypeAlias = dict[str, Any]
+FilterValue: TypeAlias = str | int | bool | Decimal | date
+
+_log = logging.getLogger("billsync.autotask")
+_MASK = "**********"
+_ZONE_ENDPOINT = "ZoneInformation"
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport failures before any byte left: safe to repeat even for a write."""
+
+
+class F:
+    """Builders for Autotask query filters: ``F.eq("id", 5)`` gives ``{"op": "eq", "field": "id", "value": 5}``.
+
+    Every comparison takes ``udf=True`` for a user-defined field; ``F.udf_eq`` is the common case.
+    """
+
+    @staticmethod
+    def eq(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
+        return _compare("eq", field, value, udf)
+
+    @staticmethod
+    def noteq(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
+        return _compare("noteq", field, value, udf)
+
+    @staticmethod
+    def gt(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
+        return _compare("gt", field, value, udf)
+
+    @staticmethod
+    def gte(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
+        return _compare("gte", field, value, udf)
+
+    @staticmethod
+    def lt(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
+        return _compare("lt", field, value, udf)
+
+    @staticmethod
+    def lte(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
+        return _compare("lte", field, value, udf)
+
+    @staticmethod
+    def begins_with(field: str, value: str, *, udf: bool = False) -> Filter:
+        return _compare("beginsWith", field, value, udf)
+
+    @staticmethod
+    def ends_with(field: str, value: str, *, udf: bool = False) -> Filter:
+        return _compare("endsWith", field, value, udf)
+
+    @staticmethod
+    def contains(field: str, value: str, *, udf: bool = False) -> Filter:
+        return _compare("contains", field, value, udf)
+
+    @staticmethod
+    def exist(field: str, *, udf: bool = False) -> Filter:
+        return _with_udf({"op": "exist", "field": field}, udf)
+
+    @staticmethod
+    def not_exist(field: str, *, udf: bool = False) -> Filter:
+        return _with_udf({"op": "notExist", "field": field}, udf)
+
+    @staticmethod
+    def in_(field: str, values: Iterable[FilterValue], *, udf: bool = False) -> Filter:
+        return _listed("in", field, values, udf)
+
+    @staticmethod
+    def not_in(field: str, values: Iterable[FilterValue], *, udf: bool = False) -> Filter:
+        return _listed("notIn", field, values, udf)
+
+    @staticmethod
+    def udf_eq(field: str, value: FilterValue) -> Filter:
+        return _compare("eq", field, value, True)
+
+    @staticmethod
+    def and_(*items: Filter) -> Filter:
+        return _grouped("and", items)
+
+    @staticmethod
+    def or_(*items: Filter) -> Filter:
+        return _grouped("or", items)
+
+
+class ThresholdInfo(BaseModel):
+    """The tenant's hourly request budget, as ``ThresholdInformation`` reports it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    external_request_threshold: int = Field(alias="externalRequestThreshold")
+    request_threshold_timeframe: int = Field(alias="requestThresholdTimeframe")
+    current_timeframe_request_count: int = Field(alias="currentTimeframeRequestCount")
+
+    @property
+    def remaining(self) -> int:
+        """Requests still allowed in the current timeframe."""
+        return max(0, self.external_request_threshold - self.current_timeframe_request_count)
+
+    @property
+    def used_fraction(self) -> float:
+        """Share of the budget used so far; Autotask slows every call down from 0.5 on."""
+        if self.external_request_threshold <= 0:
+            return 1.0
+        return self.current_timeframe_request_count / self.external_request_threshold
+
+
+class ZoneInfo(BaseModel):
+    """Where an API user's tenant lives, as ``ZoneInformation`` reports it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    zone_name: str = Field(default="", alias="zoneName")
+    url: str
+    web_url: str = Field(default="", alias="webUrl")
+    ci: int | None = None
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """Requests sent so far (every attempt counts), keyed by endpoint (the entity name) and verb."""
+
+    requests: dict[str, dict[str, int]]
+    peak_in_flight: dict[str, int]
+    throttled: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(sum(verbs.values()) for verbs in self.requests.values())
+
+    def count(self, endpoint: str, verb: str | None = None) -> int:
+        """Requests to one endpoint, optionally of one verb."""
+        verbs = self.requests.get(endpoint, {})
+        return sum(verbs.values()) if verb is None else verbs.get(verb, 0)
+
+
+class AutotaskClient:
+    """A thread-safe client for one Autotask tenant.
+
+    Pass ``http`` to reuse an :class:`httpx.Client` (it is then never closed here) or ``transport`` to
+    swap the wire (a ``MockTransport`` in tests, a ``WSGITransport`` for the in-process sandbox).
+    ``sleep`` is how the client waits between retries; tests pass a recorder so nothing really waits.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        config: ClientConfig | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if http is not None and transport is not None:
+            raise ValueError("pass either http or transport, not both")
+        self._credentials = credentials
+        self._config = config or ClientConfig()
+        self._sleep = sleep
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(transport=transport)
+        self._base_url = _normalised_base(self._config.base_url) if self._config.base_url else None
+        self._zone: ZoneInfo | None = None
+        self._zone_lock = threading.Lock()
+        self._limits: dict[str, threading.BoundedSemaphore] = {}
+        self._limits_lock = threading.Lock()
+        self._stats = _StatsRecorder()
+
+    def __repr__(self) -> str:
+        return f"AutotaskClient(username={self._credentials.username!r}, base_url={self._base_url!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections, unless the caller lent us its own client."""
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the request counters."""
+        return self._stats.snapshot()
+
+    @property
+    def base_url(self) -> str:
+        """The REST root ending in ``V1.0/``: configured, or found through the zone lookup on first use."""
+        if self._base_url is None:
+            with self._zone_lock:
+                if self._base_url is None:
+                    self._base_url = _normalised_base(self._lookup_zone().url)
+        return self._base_url
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def zone(self) -> ZoneInfo:
+        """The API user's zone (looked up once, then remembered)."""
+        with self._zone_lock:
+            return self._lookup_zone()
+
+    def query(
+        self,
+        entity: str,
+        filters: Sequence[Filter] = (),
+        *,
+        include_fields: Sequence[str] | None = None,
+        max_records: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every object of ``entity`` matching all ``filters``, following every page, each object once.
+
+        With no filter, every object is returned. ``include_fields`` always gains ``id``, which Autotask
+        needs to page past 500 records. ``max_records`` (1–500) caps the result.
+        """
+        if isinstance(filters, dict):
+            raise TypeError("filters is a sequence of filters: wrap a single filter in a list")
+        if max_records is not None and not 1 <= max_records <= MAX_IN_VALUES:
+            raise ValueError(f"max_records must be between 1 and {MAX_IN_VALUES}, got {max_records}")
+        body: dict[str, Any] = {"filter": list(filters) or [F.exist("id")]}
+        if include_fields is not None:
+            body["IncludeFields"] = list(dict.fromkeys(["id", *include_fields]))
+        if max_records is not None:
+            body["MaxRecords"] = max_records
+        method, url = "POST", self._url(paths.query_path(entity))
+        page = self._read(method, entity, url, body)
+        pages: list[list[dict[str, Any]]] = []
+        visited: set[str] = set()
+        while True:
+            pages.append(_list_of(page, "items", method, url))
+            next_url = (page.get("pageDetails") or {}).get("nextPageUrl")
+            if not next_url or (max_records is not None and sum(map(len, pages)) >= max_records):
+                break
+            method, url = "GET", self._page_url(str(next_url), visited)
+            page = self._read(method, entity, url)
+        return _union(pages)[:max_records]
+
+    def query_in(
+        self,
+        entity: str,
+        field: str,
+        values: Iterable[FilterValue],
+        *,
+        filters: Sequence[Filter] = (),
+        include_fields: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Objects whose ``field`` is one of ``values``: ``in`` chunks of 500, run side by side, merged by id."""
+        unique = list(dict.fromkeys(values))
+        chunks = [unique[i : i + MAX_IN_VALUES] for i in range(0, len(unique), MAX_IN_VALUES)]
+
+        def run(chunk: list[FilterValue]) -> list[dict[str, Any]]:
+            return self.query(entity, [*filters, F.in_(field, chunk)], include_fields=include_fields)
+
+        if len(chunks) <= 1:
+            return _union(map(run, chunks))
+        workers = min(len(chunks), self._config.max_in_flight_per_endpoint)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="autotask-query") as pool:
+            return _union(pool.map(run, chunks))
+
+    def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
+        """How many objects of ``entity`` match ``filters``, without reading them."""
+        body = {"filter": list(filters) or [F.exist("id")]}
+        url = self._url(paths.count_path(entity))
+        return int(_field(self._read("POST", entity, url, body), "queryCount", "POST", url))
+
+    def get(self, entity: str, object_id: int) -> dict[str, Any] | None:
+        """One object by id, or ``None`` when Autotask does not have it. Use :meth:`query` for many."""
+        try:
+            payload = self._read("GET", entity, self._url(paths.item_path(entity, object_id)))
+        except AutotaskNotFound:
+            return None
+        item = payload.get("item")
+        return dict(item) if isinstance(item, dict) else None
+
+    def threshold(self) -> ThresholdInfo:
+        """The tenant's hourly request budget and how much of it is used."""
+        url = self._url(paths.THRESHOLD_PATH)
+        payload = self._read("GET", paths.THRESHOLD_PATH, url)
+        return ThresholdInfo.model_validate(payload.get("item", payload))
+
+    def field_info(self, entity: str) -> list[dict[str, Any]]:
+        """Field metadata of ``entity`` (required, read-only, picklist values), from ``entityInformation``."""
+        url = self._url(paths.fields_path(entity))
+        return _list_of(self._read("GET", entity, url), "fields", "GET", url)
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def create(self, entity: str, body: dict[str, Any], *, parent_id: int | None = None) -> int:
+        """Create one object and return its id.
+
+        On :class:`AutotaskOutcomeUnknown` the object may exist: look it up by its identity marker
+        before creating it again. Any other error means nothing was created.
+        """
+        return self._write("POST", entity, body, parent_id)
+
+    def update(self, entity: str, body: dict[str, Any], *, parent_id: int | None = None) -> int:
+        """Change the fields in ``body`` (which must hold ``id``) of one object; return its id.
+
+        On :class:`AutotaskOutcomeUnknown` the change may or may not be in place: read the object back.
+        Any other error means nothing was changed.
+        """
+        if "id" not in body:
+            raise ValueError(f"an update of {entity} needs the object's id in the body")
+        return self._write("PATCH", entity, body, parent_id)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _write(self, method: str, entity: str, body: dict[str, Any], parent_id: int | None) -> int:
+        url = self._url(paths.write_path(entity, parent_id))
+        response = self._call(method, entity, url, body=body, write=True)
+        try:
+            return int(_payload(response)["itemId"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AutotaskOutcomeUnknown(
+                f"Autotask accepted {method} {response.url.path} (HTTP {response.status_code}) but did not "
+                "return the new object's id, so billsync cannot tell which object it wrote.",
+                method=method,
+                path=response.url.path,
+                status=response.status_code,
+                hint="Run plan again: it finds the object through its identity marker.",
+            ) from exc
+
+    def _read(self, method: str, endpoint: str, url: str, body: Any = None) -> dict[str, Any]:
+        response = self._call(method, endpoint, url, body=body, write=False)
+        try:
+            return _payload(response)
+        except ValueError as exc:
+            raise AutotaskError(
+                f"Autotask answered {method} {response.url.path} with a body that is not a JSON object.",
+                method=method,
+                path=response.url.path,
+                status=response.status_code,
+            ) from exc
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _page_url(self, next_url: str, visited: set[str]) -> str:
+        """Resolve a ``nextPageUrl``, refusing other hosts (they would receive the secret) and loops."""
+        base = httpx.URL(self.base_url)
+        url = base.join(next_url)
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or str(url) in visited:
+            raise AutotaskError(
+                f"Autotask returned a next-page link billsync will not follow ({url.host}{url.path}): it "
+                "points to another host or back to a page already read.",
+                method="GET",
+                path=url.path,
+            )
+        visited.add(str(url))
+        return str(url)
+
+    def _lookup_zone(self) -> ZoneInfo:
+        """Ask Autotask's zone service for the user's zone; the caller holds ``_zone_lock``."""
+        if self._zone is None:
+            url = httpx.URL(self._config.zone_lookup_url, params={"user": self._credentials.username})
+            try:
+                payload = self._read("GET", _ZONE_ENDPOINT, str(url))
+                self._zone = ZoneInfo.model_validate(payload)
+            except (AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
+                raise AutotaskAuthError(
+                    f"Autotask's zone lookup does not know the API user {self._credentials.username!r}.",
+                    method="GET",
+                    path=url.path,
+                    status=getattr(exc, "status", None),
+                    hint="Check AUTOTASK_USERNAME, or set the tenant's base URL in billsync.yaml.",
+                ) from exc
+        return self._zone
+
+    def _call(self, method: str, endpoint: str, url: str, *, body: Any, write: bool) -> httpx.Response:
+        """Send one request with retries; return a 2xx response or raise the matching AutotaskError."""
+        content = None if body is None else json.dumps(_to_wire(body)).encode()
+        policy = self._config.retry
+        retrying = Retrying(
+            stop=stop_any(
+                stop_after_attempt(policy.max_attempts), stop_before_delay(policy.max_total_seconds)
+            ),
+            wait=_backoff(policy),
+            retry=retry_if_exception_type(_Retry),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._attempt(method, endpoint, url, content, write)
+                    self._check(response, endpoint, method, write)
+                    return response
+        except _Retry as exc:
+            target = httpx.URL(url).copy_with(query=None)
+            raise error_for_exhausted_retries(
+                method,
+                str(target),
+                target.path,
+                status=exc.status,
+                attempts=retrying.statistics.get("attempt_number", 1),
+                detail=exc.detail,
+                retry_after=exc.retry_after,
+            ) from exc.__cause__
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _attempt(
+        self, method: str, endpoint: str, url: str, content: bytes | None, write: bool
+    ) -> httpx.Response:
+        """One HTTP exchange inside the endpoint's thread limit; transport failures become retries or errors."""
+        path = httpx.URL(url).path
+        limit = self._limit(endpoint) if endpoint != _ZONE_ENDPOINT else None
+        if limit is not None:
+            limit.acquire()
+        started = time.perf_counter()
+        self._stats.enter(endpoint, method)
+        try:
+            response = self._http.request(
+                method, url, content=content, headers=self._headers(endpoint), timeout=self._config.timeout
+            )
+        except httpx.TransportError as exc:
+            _log.debug("%s %s failed after %.1f ms: %s", method, path, _ms(started), type(exc).__name__)
+            if write and not isinstance(exc, _NOT_SENT):
+                raise error_for_broken_write(method, path, type(exc).__name__) from exc
+            raise _Retry(None, detail=str(exc) or type(exc).__name__) from exc
+        finally:
+            self._stats.leave(endpoint)
+            if limit is not None:
+                limit.release()
+        _log.debug("%s %s -> %s in %.1f ms", method, path, response.status_code, _ms(started))
+        return response
+
+    def _check(self, response: httpx.Response, endpoint: str, method: str, write: bool) -> None:
+        """Raise for anything but success: a retry for throttling (and gateway errors on reads), else an error."""
+        status = response.status_code
+        if status < 300:
+            return
+        if status == 429:
+            self._stats.throttled(endpoint)
+            raise _Retry(status, retry_after=_retry_after(response))
+        if status in UNAVAILABLE_STATUSES and not write:
+            raise _Retry(status)
+        path = response.url.path
+        messages = [self._scrub(message) for message in _messages(response)]
+        if messages:
+            _log.debug("%s %s -> %s: %s", method, path, status, " | ".join(messages))
+        username = self._credentials.username
+        raise error_for_status(method, path, status, messages, username=username, write=write)
+
+    def _limit(self, endpoint: str) -> threading.BoundedSemaphore:
+        with self._limits_lock:
+            limit = self._limits.get(endpoint)
+            if limit is None:
+                limit = threading.BoundedSemaphore(self._config.max_in_flight_per_endpoint)
+                self._limits[endpoint] = limit
+            return limit
+
+    def _headers(self, endpoint: str) -> dict[str, str]:
+        """Auth headers; the zone lookup is anonymous, so the secret never goes to the shared zone host."""
+        headers = {
+            "ApiIntegrationCode": self._credentials.integration_code,
+            "UserName": self._credentials.username,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        if endpoint != _ZONE_ENDPOINT:
+            headers["Secret"] = self._credentials.secret.get_secret_value()
+        return headers
+
+    def _scrub(self, text: str) -> str:
+        """Mask the secret should Autotask ever echo it back in a message."""
+        return text.replace(self._credentials.secret.get_secret_value(), _MASK)
+
+
+class _Retry(Exception):
+    """An attempt worth repeating: throttled (429), a gateway error on a read, or a request never sent."""
+
+    def __init__(self, status: int | None, *, retry_after: float | None = None, detail: str = "") -> None:
+        super().__init__(f"HTTP {status}" if status is not None else detail)
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class _StatsRecorder:
+    """Thread-safe counters behind :attr:`AutotaskClient.stats`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[str, dict[str, int]] = {}
+        self._in_flight: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
+        self._throttled: dict[str, int] = {}
+
+    def enter(self, endpoint: str, verb: str) -> None:
+        with self._lock:
+            verbs = self._requests.setdefault(endpoint, {})
+            verbs[verb] = verbs.get(verb, 0) + 1
+            now = self._in_flight.get(endpoint, 0) + 1
+            self._in_flight[endpoint] = now
+            self._peak[endpoint] = max(self._peak.get(endpoint, 0), now)
+
+    def leave(self, endpoint: str) -> None:
+        with self._lock:
+            self._in_flight[endpoint] -= 1
+
+    def throttled(self, endpoint: str) -> None:
+        with self._lock:
+            self._throttled[endpoint] = self._throttled.get(endpoint, 0) + 1
+
+    def snapshot(self) -> ClientStats:
+        with self._lock:
+            return ClientStats(
+                requests={endpoint: dict(verbs) for endpoint, verbs in self._requests.items()},
+                peak_in_flight=dict(self._peak),
+                throttled=dict(self._throttled),
+            )
+
+
+def _compare(op: str, field: str, value: FilterValue, udf: bool) -> Filter:
+    if value is None:
+        raise ValueError(f"Autotask cannot compare {field} with null: use F.exist or F.not_exist")
+    return _with_udf({"op": op, "field": field, "value": value}, udf)
+
+
+def _listed(op: str, field: str, values: Iterable[FilterValue], udf: bool) -> Filter:
+    listed = list(values)
+    if not listed or len(listed) > MAX_IN_VALUES:
+        raise ValueError(f"an {op} filter takes 1 to {MAX_IN_VALUES} values, got {len(listed)}")
+    return _with_udf({"op": op, "field": field, "value": listed}, udf)
+
+
+def _grouped(op: str, items: Sequence[Filter]) -> Filter:
+    if not items:
+        raise ValueError(f"an {op} group needs at least one filter")
+    return {"op": op, "items": list(items)}
+
+
+def _with_udf(node: Filter, udf: bool) -> Filter:
+    return {**node, "udf": True} if udf else node
+
+
+def _to_wire(value: Any) -> Any:
+    """Make a body JSON-ready: Decimal as an exact JSON number, dates as Autotask's ISO datetimes."""
+    if isinstance(value, dict):
+        return {key: _to_wire(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_wire(item) for item in value]
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be sent to Autotask")
+        if value == value.to_integral_value():
+            return int(value)
+        number = float(value)
+        if Decimal(repr(number)) != value:
+            raise ValueError(f"{value} has more digits than a JSON number can carry exactly")
+        return number
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00"
+    return value
+
+
+def _payload(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object in a response, fractions as Decimal; ``ValueError`` if there is none."""
+    data = json.loads(response.content or b"null", parse_float=Decimal)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def _messages(response: httpx.Response) -> list[str]:
+    """Autotask's ``errors`` list (or a ``message``), tolerating bodies that are not JSON."""
+    try:
+        data = _payload(response)
+    except ValueError:
+        return []
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        return [str(error) for error in errors if error]
+    return [str(data["message"])] if data.get("message") else []
+
+
+def _list_of(payload: dict[str, Any], key: str, method: str, url: str) -> list[dict[str, Any]]:
+    value = _field(payload, key, method, url)
+    if not isinstance(value, list):
+        path = httpx.URL(url).path
+        raise AutotaskError(
+            f"Autotask's answer to {method} {path} has no {key!r} list.", method=method, path=path
+        )
+    return [item for item in value if isinstance(item, dict)]
+
+
+def _field(payload: dict[str, Any], key: str, method: str, url: str) -> Any:
+    if key not in payload:
+        path = httpx.URL(url).path
+        raise AutotaskError(f"Autotask's answer to {method} {path} lacks {key!r}.", method=method, path=path)
+    return payload[key]
+
+
+def _union(pages: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Concatenate pages, keeping the first copy of each id (pages can shift while being read)."""
+    seen: set[Any] = set()
+    merged: list[dict[str, Any]] = []
+    for page in pages:
+        for item in page:
+            key = item.get("id")
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            merged.append(item)
+    return merged
+
+
+def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    """Full-jitter exponential waits, replaced by the server's ``Retry-After`` when it sent one."""
+    jitter = wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
+
+    def wait(state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Retry) and failure.retry_after is not None:
+            return failure.retry_after
+        return float(jitter(state))
+
+    return wait
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); ``None`` if absent or bad."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _normalised_base(url: str) -> str:
+    """``…/ATServicesRest`` or ``…/ATServicesRest/V1.0`` → ``…/ATServicesRest/V1.0/``."""
+    trimmed = url.rstrip("/")
+    return trimmed + "/" if trimmed.lower().endswith("/v1.0") else trimmed + "/V1.0/"
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
