@@ -1,0 +1,422 @@
+"""The ``billsync`` command line (click): plan and apply billing like Terraform plans infrastructure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from engine.apply import apply_plan, check_fresh
+from engine.errors import BillsyncError, StalePlanError
+from engine.lock import force_unlock, workspace_lock
+from engine.plan import WRITES, Plan, plan_from_json, plan_to_json
+from engine.plan_view import fmt, render_plan_text
+from engine.planner import PlanInputs, load_inputs, make_plan, render_inputs
+from engine.provider import Target
+from engine.resources import encode_attributes
+from engine.snapshot import SnapshotStore, entry_to_json
+from engine.wiring import extra_commands, make_source, make_target
+from engine.workspace import CONFIG_FILE, Workspace, open_workspace
+from rules import default_rules_dir
+
+_STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "=": "cyan", "!": "red", "?": "magenta"}
+
+
+@dataclass
+class _Ctx:
+    workspace_dir: Path
+    debug: bool
+
+    def workspace(self) -> Workspace:
+        return open_workspace(self.workspace_dir)
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint="--as-of") from None
+
+
+def _period(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        date.fromisoformat(value + "-01")
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint="--period") from None
+    return value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--workspace", "-w", "workspace_dir", type=click.Path(path_type=Path), default=".",
+    help="Workspace folder (holds billsync.yaml, rules/, state/). Default: the current folder.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, workspace_dir: Path, debug: bool) -> None:
+    """Keep Autotask PSA billing in step with Cloudmore billing reports.
+
+    \b
+    Example (no configuration: the built-in sandbox and the example data):
+      billsync plan
+      billsync apply --auto-approve
+    """
+    ctx.obj = _Ctx(workspace_dir, debug)
+
+
+@contextmanager
+def _session(ctx: _Ctx) -> Iterator[tuple[Workspace, Target]]:
+    workspace = ctx.workspace()
+    target = make_target(workspace)
+    try:
+        yield workspace, target
+    finally:
+        target.close()
+
+
+def _inputs(workspace: Workspace, target: Target) -> PlanInputs:
+    return load_inputs(workspace, make_source(workspace), target)
+
+
+def _print_plan(plan: Plan, as_json: bool) -> None:
+    if as_json:
+        click.echo(plan_to_json(plan), nl=False)
+        return
+    console = Console(highlight=False)
+    for line in render_plan_text(plan).splitlines():
+        stripped = line.lstrip()
+        style = next((s for p, s in _STYLES.items() if stripped.startswith(p + " ")), None)
+        if line.startswith(("Warning:",)):
+            style = "yellow"
+        elif line.startswith("Error:"):
+            style = "bold red"
+        elif line.startswith("Plan:"):
+            style = "bold"
+        console.print(Text(line, style=style or ""))
+
+
+def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--exclude", multiple=True, help='Leave out matching addresses (glob), e.g. contract["S-9*"].')(f)
+    f = click.option(
+        "--target", "targets", multiple=True,
+        help='Plan only matching addresses (glob, repeatable) and what they depend on.',
+    )(f)
+    return f
+
+
+@cli.command()
+@click.option("--period", help="Plan this billing month (YYYY-MM) only.")
+@click.option("--as-of", "as_of", help="Plan the reports due on this date (default: today).")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Save the plan to FILE for `billsync apply FILE`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (format_version 1).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@_targets_options
+@click.pass_obj
+def plan(
+    ctx: _Ctx, period: str | None, as_of: str | None, out: Path | None, as_json: bool, detailed_exitcode: bool,
+    targets: tuple[str, ...], exclude: tuple[str, ...],
+) -> None:
+    """Show what apply would change in Autotask, field by field, and why.
+
+    \b
+    Examples:
+      billsync plan
+      billsync plan --as-of 2026-11-07 --out month.plan
+      billsync plan --period 2026-10 --json
+    """
+    with _session(ctx) as (workspace, target):
+        inputs = _inputs(workspace, target)
+        result = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude)
+    if out is not None:
+        out.write_text(plan_to_json(result.plan), encoding="utf-8")
+    _print_plan(result.plan, as_json)
+    if out is not None and not as_json:
+        click.echo(f"Saved the plan to {out}. Apply it with: billsync apply {out}")
+    if detailed_exitcode and result.plan.has_changes:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--period", help="Plan this billing month (YYYY-MM) only (without PLANFILE).")
+@click.option("--as-of", "as_of", help="Plan the reports due on this date (without PLANFILE).")
+@_targets_options
+@click.pass_obj
+def apply(
+    ctx: _Ctx, planfile: Path | None, auto_approve: bool, period: str | None, as_of: str | None,
+    targets: tuple[str, ...], exclude: tuple[str, ...],
+) -> None:
+    """Execute a plan: the saved PLANFILE (refused if stale), or a fresh plan after you confirm.
+
+    \b
+    Examples:
+      billsync apply                 # plan, show, ask, apply
+      billsync apply --auto-approve
+      billsync apply month.plan      # exactly the saved plan
+    """
+    with _session(ctx) as (workspace, target):
+        with workspace_lock(workspace.data_dir, "apply"):
+            inputs = _inputs(workspace, target)
+            if planfile is not None:
+                saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+                check_fresh(saved, inputs.snapshot)
+                fresh = make_plan(inputs, target, date.fromisoformat(saved.as_of), None)
+                if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
+                    raise StalePlanError(
+                        f"{planfile}: Autotask changed since the plan was made "
+                        f"({_fingerprint_change(saved, fresh.plan)})",
+                        hint="Make a new plan and review it.",
+                    )
+                the_plan = saved
+            else:
+                the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
+                _print_plan(the_plan, False)
+                if not the_plan.has_changes:
+                    return
+                if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
+                    raise click.Abort()
+            _run_apply(workspace, target, the_plan)
+
+
+def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
+    return f"objects fingerprint {saved.actual_fingerprint[:12]} is now {fresh.actual_fingerprint[:12]}"
+
+
+def _run_apply(workspace: Workspace, target: Target, the_plan: Plan) -> None:
+    store = SnapshotStore(workspace.state_dir, target.kinds())
+    total = sum(1 for c in the_plan.changes if c.action in (*WRITES, "adopt"))
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("Applying", total=total)
+        result = apply_plan(the_plan, target, store, target.kinds(), progress=lambda _c: progress.advance(task))
+    writes = sum(1 for c in result.applied if c.action in WRITES)
+    adopted = sum(1 for c in result.applied if c.action == "adopt")
+    for change, message in result.failed:
+        click.echo(f"Error: {change.address}: {message}", err=True)
+    for change, message in result.skipped:
+        click.echo(f"Skipped: {change.address}: {message}", err=True)
+    serial = result.snapshot.serial if result.snapshot else "?"
+    click.echo(
+        f"Apply complete: {writes} written, {adopted} adopted, {len(result.failed)} failed, "
+        f"{len(result.skipped)} skipped. Snapshot serial {serial}."
+    )
+    if not result.ok:
+        raise BillsyncError(
+            "some changes were not applied; the writes that succeeded are recorded",
+            hint="Fix the cause above and run billsync apply again: it continues where this one stopped.",
+        )
+
+
+@cli.command()
+@click.argument("planfile", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+def show(ctx: _Ctx, planfile: Path, as_json: bool) -> None:
+    """Show a saved plan file.
+
+    \b
+    Example:
+      billsync show month.plan
+    """
+    with _session(ctx) as (_workspace, target):
+        saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+    _print_plan(saved, as_json)
+
+
+@cli.command()
+@click.pass_obj
+def validate(ctx: _Ctx) -> None:
+    """Check settings and rules without calling Autotask.
+
+    \b
+    Example:
+      billsync validate
+    """
+    with _session(ctx) as (workspace, target):
+        inputs = _inputs(workspace, target)
+    click.echo(
+        f"Valid: settings, {len(inputs.rules)} rule files, {len(inputs.source.subscriptions)} subscriptions, "
+        f"{len(inputs.source.reports)} billing reports."
+    )
+
+
+@cli.command()
+@click.option("--period", help="Render this billing month (YYYY-MM) only.")
+@click.option("--as-of", "as_of", help="Render the reports due on this date (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the desired state as JSON.")
+@click.pass_obj
+def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> None:
+    """Print the desired state the rules render (no Autotask call).
+
+    \b
+    Example:
+      billsync render --period 2026-10
+    """
+    with _session(ctx) as (workspace, target):
+        inputs = _inputs(workspace, target)
+        desired, diagnostics, periods, _live = render_inputs(inputs, target, _as_of(as_of), _period(period))
+    doc = {
+        address: {"kind": r.kind, "attributes": encode_attributes(r.attributes), "refs": r.refs, "rule": r.rule}
+        for address, r in desired.resources.items()
+    }
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    for d in diagnostics:
+        click.echo(f"{d.severity.capitalize()}: {d.message}")
+    click.echo(f"Billing months: {', '.join(p.period for p in periods) or 'none due'}")
+    for address, r in desired.resources.items():
+        click.echo(f"{address}  ({r.rule})")
+        for name in sorted(r.attributes):
+            click.echo(f"    {name} = {fmt(r.attributes[name])}")
+        for name, ref in sorted(r.refs.items()):
+            click.echo(f"    {name} -> {ref}")
+
+
+@cli.group()
+def state() -> None:
+    """Inspect the snapshot of what billsync manages."""
+
+
+@state.command("list")
+@click.pass_obj
+def state_list(ctx: _Ctx) -> None:
+    """List managed addresses with their Autotask ids.
+
+    \b
+    Example:
+      billsync state list
+    """
+    with _session(ctx) as (workspace, target):
+        snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
+    table = Table("address", "kind", "autotask id", box=None)
+    for address, entry in sorted(snapshot.resources.items()):
+        table.add_row(address, entry.kind, str(entry.target_id))
+    Console().print(table)
+    click.echo(f"{len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}")
+
+
+@state.command("show")
+@click.argument("address")
+@click.pass_obj
+def state_show(ctx: _Ctx, address: str) -> None:
+    """Show one managed resource as recorded.
+
+    \b
+    Example:
+      billsync state show 'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000001"]'
+    """
+    with _session(ctx) as (workspace, target):
+        snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
+    entry = snapshot.resources.get(address)
+    if entry is None:
+        raise BillsyncError(f"{address} is not in the snapshot", hint="See `billsync state list` for addresses.")
+    click.echo(json.dumps(entry_to_json(entry), indent=2, sort_keys=True))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Write a workspace with a copy of the shipped rules, ready to edit.
+
+    \b
+    Example:
+      billsync init my-billing && cd my-billing && billsync plan
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / CONFIG_FILE
+    if config.exists():
+        raise BillsyncError(f"{config} already exists; nothing was changed")
+    rules_dir = directory / "rules"
+    if rules_dir.exists():
+        raise BillsyncError(f"{rules_dir} already exists; nothing was changed")
+    shutil.copytree(default_rules_dir(), rules_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (directory / "state").mkdir(exist_ok=True)
+    config.write_text(_INIT_CONFIG, encoding="utf-8")
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text(".billsync/\n", encoding="utf-8")
+    click.echo(f"Created a billsync workspace in {directory}: {CONFIG_FILE}, rules/, state/.")
+
+
+@cli.command("force-unlock")
+@click.argument("lock_id")
+@click.pass_obj
+def force_unlock_cmd(ctx: _Ctx, lock_id: str) -> None:
+    """Release a lock left by an apply whose process is gone.
+
+    \b
+    Example:
+      billsync force-unlock 0b7e6c1a-...
+    """
+    force_unlock(ctx.workspace().data_dir, lock_id)
+    click.echo("Lock released.")
+
+
+_INIT_CONFIG = """\
+# billsync workspace. Every key is optional; see README.md.
+# autotask:
+#   url: https://webservicesN.autotask.net/ATServicesRest/V1.0   # absent: the embedded sandbox in .billsync/
+#   (credentials come only from AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE)
+# cloudmore:
+#   bundle: ./cloudmore          # an export-bundle folder; absent: the example bundle
+settings: ./rules/settings.yaml
+rules: ./rules
+state: ./state
+"""
+
+
+for _command in extra_commands():
+    cli.add_command(_command)
+
+
+def main() -> NoReturn:
+    """Entry point: one-paragraph errors and exit 1, tracebacks only with --debug."""
+    debug = "--debug" in sys.argv
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted; nothing was applied.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
+    except BillsyncError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted. The writes made so far are recorded; run the same command again.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        sys.exit(1)
+    except SystemExit as exc:
+        sys.exit(exc.code if isinstance(exc.code, int) else 0)
+    sys.exit(0)
+
+

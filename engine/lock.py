@@ -1,0 +1,74 @@
+"""One apply at a time per workspace: a file lock plus a note of who holds it and since when."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from engine.errors import LockError
+
+LOCK_FILE = "apply.lock"
+INFO_FILE = "apply.lock.json"
+
+
+@contextmanager
+def workspace_lock(data_dir: Path, operation: str) -> Iterator[str]:
+    """Hold the workspace lock for ``operation``; fail at once, naming the holder, if it is taken."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    info_path = data_dir / INFO_FILE
+    lock = FileLock(str(data_dir / LOCK_FILE), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockError(_held_message(info_path), hint=_HINT) from None
+    if info_path.exists():
+        # a crashed holder never cleaned up; the OS lock is ours, but say nothing was forced
+        pass
+    lock_id = str(uuid.uuid4())
+    info = {
+        "id": lock_id,
+        "operation": operation,
+        "who": f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()}",
+        "pid": os.getpid(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    info_path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    try:
+        yield lock_id
+    finally:
+        info_path.unlink(missing_ok=True)
+        lock.release()
+
+
+def force_unlock(data_dir: Path, lock_id: str) -> None:
+    """Remove a stuck lock note whose id matches (the OS lock dies with its process)."""
+    info_path = data_dir / INFO_FILE
+    if not info_path.exists():
+        raise LockError("the workspace is not locked")
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    if info.get("id") != lock_id:
+        raise LockError(f"the lock id is {info.get('id')}, not {lock_id}")
+    info_path.unlink()
+    (data_dir / LOCK_FILE).unlink(missing_ok=True)
+
+
+def _held_message(info_path: Path) -> str:
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "another billsync apply holds the workspace lock"
+    return (
+        f"the workspace is locked by {info.get('operation', 'an apply')} of {info.get('who')} "
+        f"(pid {info.get('pid')}) since {info.get('since')}, lock id {info.get('id')}"
+    )
+
+
+_HINT = "Wait for it to finish. If that process is gone, run: billsync force-unlock LOCK_ID"

@@ -1,0 +1,163 @@
+"""The human view of a plan: Terraform-like text (``+ ~ -/+ = ! ?`` and a summary line).
+
+Dispatches on the change type, one handler per member of :data:`engine.plan.Change`; the executor
+never formats and this module never executes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.types import Attributes, Scalar
+
+
+def render_plan_text(plan: Plan) -> str:
+    """The whole plan as plain text (the CLI adds colour by line prefix)."""
+    lines: list[str] = []
+    if plan.periods:
+        months = ", ".join(
+            p.period + (f" (revised {p.available_on}, replaces {p.revision_of})" if p.revision_of else "")
+            for p in plan.periods
+        )
+        lines.append(f"Billing months: {months}")
+    else:
+        lines.append("Billing months: none due")
+    for diag in plan.diagnostics:
+        lines.append(f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}")
+    body = [line for change in plan.changes for line in render_change(change)]
+    if body:
+        lines.append("")
+        lines.append("billsync will perform the following actions:")
+        lines.append("")
+        lines.extend(body)
+    elif plan.periods:
+        lines.append("")
+        lines.append("No changes to Autotask objects; the months above will be recorded as applied.")
+    else:
+        lines.append("")
+        lines.append("No changes. Autotask matches the billing reports and the rules.")
+    lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    extra = ""
+    if s["replace"]:
+        extra += f", {s['replace']} to replace"
+    if s["drift"]:
+        extra += f", {s['drift']} drifted"
+    if s["orphan"]:
+        extra += f", {s['orphan']} orphaned"
+    return f"Plan: {s['add']} to add, {s['change']} to change, {s['adopt']} to adopt{extra}, 0 to destroy."
+
+
+def render_change(change: Change) -> list[str]:
+    return _HANDLERS[type(change)](change)
+
+
+def _create(change: Change) -> list[str]:
+    assert isinstance(change, Create)
+    head = f"  # {change.address} will be created"
+    head += _cause(change.rule, change.reason)
+    lines = [head, f"  + {change.address} {{"]
+    shown = change.payload if change.payload is not None else change.after
+    if change.payload is not None and change.before:
+        lines.extend(_fields("    ", "", {f"(now) {k}": v for k, v in change.before.items()}))
+    lines.extend(_fields("      + ", "", shown))
+    lines.extend(f"      + {name:<{_width(change.refs)}} = {addr}" for name, addr in sorted(change.refs.items()))
+    lines.append("    }")
+    lines.append("")
+    return lines
+
+
+def _update(change: Change) -> list[str]:
+    assert isinstance(change, Update)
+    lines = [f"  # {change.address} will be updated in place (id {change.target_id})" + _cause(change.rule, change.reason)]
+    lines.append(f"  ~ {change.address} {{")
+    width = _width(change.after)
+    for name in sorted(change.after):
+        lines.append(f"      ~ {name:<{width}} = {fmt(change.before.get(name))} -> {fmt(change.after[name])}")
+    lines.append("    }")
+    lines.append("")
+    return lines
+
+
+def _replace(change: Change) -> list[str]:
+    assert isinstance(change, Replace)
+    lines = [
+        f"  # {change.address} must be replaced (id {change.target_id} is kept, not deleted)"
+        + _cause(change.rule, change.reason)
+    ]
+    lines.append(f"-/+ {change.address} {{")
+    width = _width(change.after)
+    for name in sorted(change.after):
+        forced = "  # forces replacement" if name in change.forced_by else ""
+        lines.append(f"      ~ {name:<{width}} = {fmt(change.before.get(name))} -> {fmt(change.after[name])}{forced}")
+    lines.append("    }")
+    lines.append("")
+    return lines
+
+
+def _adopt(change: Change) -> list[str]:
+    assert isinstance(change, Adopt)
+    return [f"  = {change.address} will be adopted (id {change.target_id}, {change.reason or 'found'})", ""]
+
+
+def _drift(change: Change) -> list[str]:
+    assert isinstance(change, Drift)
+    lines = [f"  ! {change.address} has drifted (id {change.target_id}): {change.reason}"]
+    width = _width(change.after)
+    for name in sorted(change.after):
+        lines.append(f"      ! {name:<{width}} = {fmt(change.before.get(name))} -> {fmt(change.after[name])}")
+    lines.append("")
+    return lines
+
+
+def _orphan(change: Change) -> list[str]:
+    assert isinstance(change, Orphan)
+    action = "left as is" if change.policy == "keep" else "ended"
+    return [f"  ? {change.address} is an orphan (id {change.target_id}): {change.reason}; {action}", ""]
+
+
+_HANDLERS: dict[type, Callable[[Change], list[str]]] = {
+    Create: _create,
+    Update: _update,
+    Replace: _replace,
+    Adopt: _adopt,
+    Drift: _drift,
+    Orphan: _orphan,
+}
+
+
+def _cause(rule: str, reason: str) -> str:
+    parts = [p for p in (reason, rule) if p]
+    return f"  ({'; '.join(parts)})" if parts else ""
+
+
+def _fields(prefix: str, suffix: str, attrs: Attributes) -> list[str]:
+    width = _width(attrs)
+    return [f"{prefix}{name:<{width}} = {fmt(attrs[name])}{suffix}" for name in sorted(attrs)]
+
+
+def _width(attrs: dict[str, object]) -> int:
+    return max((len(k) for k in attrs), default=0)
+
+
+def fmt(value: Scalar) -> str:
+    """A value as the plan shows it: strings quoted, amounts exact, dates ISO."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    return str(value)

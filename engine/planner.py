@@ -1,0 +1,129 @@
+"""Building a plan: source → rules → desired state → diff (with actual and snapshot) → plan.
+
+The only function that reads the target is :func:`make_plan`; everything it calls after the read is
+pure. Nothing is written anywhere (D23).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from engine.context import build_render_input
+from engine.diff import diff_state
+from engine.errors import PlanError
+from engine.periods import due_reports
+from engine.plan import Diagnostic, Plan, PlannedPeriod
+from engine.provider import ActualState, Source, Target
+from engine.render import DesiredState, render_desired
+from engine.rules import RuleFile, load_rules
+from engine.settings import Settings
+from engine.snapshot import Snapshot, SnapshotStore
+from engine.source import SourceData
+from engine.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything a plan is computed from, loaded once."""
+
+    settings: Settings
+    rules: list[RuleFile]
+    source: SourceData
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    desired: DesiredState
+    actual: ActualState
+
+
+def load_inputs(workspace: Workspace, source: Source, target: Target) -> PlanInputs:
+    """Read settings, rules, the Cloudmore source and the snapshot (every error located)."""
+    settings = workspace.load_settings()
+    rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
+    data = source.load()
+    snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
+    return PlanInputs(settings, rules, data, snapshot)
+
+
+def render_inputs(inputs: PlanInputs, target: Target, as_of: date, period: str | None) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
+    """Render the desired state for the months due on ``as_of`` (or ``period``)."""
+    due = due_reports(inputs.source.reports, as_of, inputs.snapshot.applied_periods, period)
+    render_input = build_render_input(inputs.source, inputs.settings, due, inputs.snapshot.managed_subscriptions())
+    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
+    diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
+    periods = [
+        PlannedPeriod(d.period, d.report.available_on.isoformat(), d.revision_of) for d in due
+    ]
+    return desired, diagnostics, periods, render_input.live_subscriptions
+
+
+def make_plan(
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    period: str | None = None,
+    targets: Sequence[str] = (),
+    excludes: Sequence[str] = (),
+) -> PlanResult:
+    """Compute the plan. Reads the target in bulk; writes nothing."""
+    desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
+    if targets or excludes:
+        desired = select(desired, targets, excludes)
+    actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
+    if actual.problems:
+        raise PlanError(
+            "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
+            hint="Fix the ids in the settings file (D4); `billsync validate` checks them.",
+        )
+    kinds = target.kinds()
+    changes = diff_state(desired, actual, inputs.snapshot, kinds, target.comparators(), live, [p.period for p in periods])
+    plan = Plan(
+        changes=tuple(changes),
+        as_of=as_of.isoformat(),
+        periods=tuple(periods),
+        snapshot_lineage=inputs.snapshot.lineage,
+        snapshot_serial=inputs.snapshot.serial,
+        actual_fingerprint=actual.fingerprint,
+        inputs_digest=digest_source(inputs.source),
+        rules_digest=digest_rules(inputs),
+        target=target.describe(),
+        targeted=bool(targets or excludes),
+        diagnostics=tuple(diagnostics),
+    )
+    return PlanResult(plan, desired, actual)
+
+
+def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str]) -> DesiredState:
+    """Keep the resources matching ``targets`` (globs) and what they depend on, minus ``excludes``."""
+    chosen = {a for a in desired.resources if not targets or any(fnmatch.fnmatchcase(a, t) for t in targets)}
+    pending = list(chosen)
+    while pending:
+        resource = desired.resources.get(pending.pop())
+        if resource is None:
+            continue
+        for ref in resource.refs.values():
+            if ref not in chosen and ref in desired.resources:
+                chosen.add(ref)
+                pending.append(ref)
+    chosen = {a for a in chosen if not any(fnmatch.fnmatchcase(a, e) for e in excludes)}
+    return replace(desired, resources={a: r for a, r in desired.resources.items() if a in chosen})
+
+
+def digest_source(source: SourceData) -> str:
+    return hashlib.sha256(source.model_dump_json(exclude={"origin"}).encode()).hexdigest()[:16]
+
+
+def digest_rules(inputs: PlanInputs) -> str:
+    h = hashlib.sha256(inputs.settings.model_dump_json().encode())
+    for rule in inputs.rules:
+        h.update(rule.file.encode())
+        for res in rule.resources:
+            h.update(repr((res.kind, res.for_each, [e.text for e in res.key], sorted((k, v.text) for k, v in res.attributes.items()))).encode())
+    return h.hexdigest()[:16]

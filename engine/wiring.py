@@ -1,0 +1,39 @@
+"""Finding the providers: through the ``billsync.providers`` entry points, so the engine imports none.
+
+A provider factory takes the :class:`~engine.workspace.Workspace` and returns a Target or Source.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any, cast
+
+from engine.errors import ConfigError
+from engine.provider import Source, Target
+from engine.workspace import Workspace
+
+GROUP = "billsync.providers"
+COMMANDS = "billsync.commands"
+
+
+def _factory(name: str) -> Any:
+    for ep in entry_points(group=GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise ConfigError(
+        f"the {name!r} provider is not installed",
+        hint="Install billsync with pip (pip install -e .) so its providers are registered.",
+    )
+
+
+def make_target(workspace: Workspace) -> Target:
+    return cast(Target, _factory("autotask")(workspace))
+
+
+def make_source(workspace: Workspace) -> Source:
+    return cast(Source, _factory("cloudmore")(workspace))
+
+
+def extra_commands() -> list[Any]:
+    """Click commands contributed by providers (``billsync sandbox …``)."""
+    return [ep.load() for ep in sorted(entry_points(group=COMMANDS), key=lambda e: e.name)]

@@ -1,0 +1,126 @@
+"""The workspace: ``billsync.yaml`` and the folders it names.
+
+Every key is optional. With no file at all billsync runs on its embedded default: the built-in
+Autotask sandbox persisted under ``.billsync/`` and the example Cloudmore bundle. Credentials are
+never read from this file, only from environment variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from engine.errors import ConfigError, RuleError
+from engine.settings import Settings, load_settings, parse_settings
+from engine.yamlfile import LocatedDict, load_yaml
+from rules import default_rules_dir
+
+CONFIG_FILE = "billsync.yaml"
+DATA_DIR = ".billsync"
+
+
+class AutotaskConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = None
+    """REST base URL (…/ATServicesRest/V1.0); absent: the embedded sandbox."""
+    zone_lookup: bool = False
+    """Find the base URL through ZoneInformation for the user instead of ``url``."""
+
+
+class CloudmoreApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    reseller_id: str
+
+
+class CloudmoreConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bundle: str | None = None
+    """An export-bundle folder; absent: the example bundle shipped with billsync."""
+    api: CloudmoreApiConfig | None = None
+
+
+class WorkspaceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    autotask: AutotaskConfig = AutotaskConfig()
+    cloudmore: CloudmoreConfig = CloudmoreConfig()
+    settings: str | dict[str, Any] | None = None
+    rules: str | None = None
+    state: str = "state"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A resolved workspace: absolute paths and validated configuration."""
+
+    root: Path
+    config: WorkspaceConfig
+    rules_dir: Path
+    state_dir: Path
+    data_dir: Path
+    settings_file: str
+
+    def bundle_dir(self) -> Path | None:
+        bundle = self.config.cloudmore.bundle
+        return None if bundle is None else (self.root / bundle).resolve()
+
+    def load_settings(self) -> Settings:
+        raw = self.config.settings
+        if isinstance(raw, dict):
+            return parse_settings(raw, f"{self.root / CONFIG_FILE} (settings)")
+        path = Path(self.settings_file)
+        return load_settings(path, _display(path, self.root))
+
+    def display(self, path: Path) -> str:
+        return _display(path, self.root)
+
+
+def open_workspace(root: Path) -> Workspace:
+    """Resolve ``root``'s ``billsync.yaml`` (or the defaults when there is none)."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"workspace folder {root} does not exist")
+    path = root / CONFIG_FILE
+    data: Any = {}
+    if path.exists():
+        try:
+            data = load_yaml(path, CONFIG_FILE) or {}
+        except RuleError as exc:
+            raise ConfigError(str(exc)) from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{CONFIG_FILE}: expected a mapping of settings")
+    try:
+        config = WorkspaceConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        line = data.key_lines.get(str(err["loc"][0])) if isinstance(data, LocatedDict) and err["loc"] else None
+        where = f"{CONFIG_FILE}:{line}" if line else CONFIG_FILE
+        raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
+    rules_dir = (root / config.rules).resolve() if config.rules else default_rules_dir()
+    if isinstance(config.settings, str):
+        settings_file = str((root / config.settings).resolve())
+    else:
+        settings_file = str(rules_dir / "settings.yaml")
+    return Workspace(
+        root=root,
+        config=config,
+        rules_dir=rules_dir,
+        state_dir=(root / config.state).resolve(),
+        data_dir=root / DATA_DIR,
+        settings_file=settings_file,
+    )
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
