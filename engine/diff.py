@@ -121,6 +121,7 @@ def compare_found(resource: Resource, found: ActualObject, recorded: Entry | Non
                 target_id=found.target_id,
                 before={k: found.attributes.get(k) for k in differing},
                 after={k: managed[k] for k in differing},
+                refs=resource.refs,
                 rule=resource.rule,
             )
         )

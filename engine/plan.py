@@ -46,6 +46,7 @@ class Update:
     target_id: int
     before: Attributes
     after: Attributes
+    refs: dict[str, Address] = field(default_factory=dict)
     rule: str = ""
     reason: str = ""
     action: Literal["update"] = "update"

@@ -112,9 +112,6 @@ def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> 
                 line=expr.line,
                 record=_record(context),
             )
-    missing = sorted(set(spec.refs) - set(refs))
-    if missing:
-        raise RuleError(f"{rule.kind} needs references {', '.join(missing)}", file=rule.file, line=rule.line)
     month = context.get("month")
     return Resource(
         address=address,

@@ -1,0 +1,117 @@
+"""The resource kinds billsync manages in Autotask, and the identity marker each one carries (D24).
+
+One table: what entity a kind is, which fields are managed, which fields are references, and where
+the marker lives. A tenant difference (another marker field) is a one-line change here.
+"""
+
+from __future__ import annotations
+
+from engine.resources import KindSpec
+
+__all__ = ["KINDS", "MARKER_PREFIX", "SUBSCRIPTION_UDF", "marker_for", "key_from_marker"]
+
+MARKER_PREFIX = "billsync:"
+"""Services, products (``sku``) and charges (``purchaseOrderNumber``) carry ``billsync:<key>``."""
+SUBSCRIPTION_UDF = "Subscription ID"
+"""The contract user-defined field holding the Cloudmore subscription id (D12, D24)."""
+
+KINDS: dict[str, KindSpec] = {
+    "service": KindSpec(
+        name="service",
+        entity="Services",
+        fields={
+            "name": "str",
+            "description": "str",
+            "invoiceDescription": "str",
+            "unitPrice": "decimal",
+            "unitCost": "decimal",
+            "billingCodeID": "int",
+            "periodType": "int",
+        },
+        order=0,
+        decimals={"unitPrice": 4, "unitCost": 4},
+    ),
+    "product": KindSpec(
+        name="product",
+        entity="Products",
+        fields={
+            "name": "str",
+            "description": "str",
+            "unitPrice": "decimal",
+            "unitCost": "decimal",
+            "productBillingCodeID": "int",
+            "periodType": "int",
+            "isActive": "bool",
+        },
+        order=0,
+        decimals={"unitPrice": 4, "unitCost": 4},
+    ),
+    "contract": KindSpec(
+        name="contract",
+        entity="Contracts",
+        fields={
+            "contractName": "str",
+            "description": "str",
+            "companyID": "int",
+            "contractType": "int",
+            "status": "int",
+            "contractPeriodType": "int",
+            "startDate": "date",
+            "endDate": "date",
+            "serviceLevelAgreementID": "int",
+        },
+        order=1,
+        orphanable=True,
+        end_field="endDate",
+        immutable=frozenset({"contractType"}),
+    ),
+    "contract_service": KindSpec(
+        name="contract_service",
+        entity="ContractServices",
+        fields={"invoiceDescription": "str", "unitPrice": "decimal", "unitCost": "decimal", "adjustedPrice": "decimal"},
+        refs={"contractID": "contract", "serviceID": "service"},
+        order=2,
+        immutable=frozenset({"unitPrice", "unitCost"}),
+        decimals={"unitPrice": 4, "unitCost": 4, "adjustedPrice": 4},
+    ),
+    "adjustment": KindSpec(
+        name="adjustment",
+        entity="ContractServiceAdjustments",
+        fields={"effectiveDate": "date", "units": "int", "unitPrice": "decimal", "unitCost": "decimal"},
+        refs={"contractID": "contract", "serviceID": "service", "contractServiceID": "contract_service"},
+        order=3,
+        period_scoped=True,
+        decimals={"unitPrice": 4, "unitCost": 4},
+    ),
+    "charge": KindSpec(
+        name="charge",
+        entity="ContractCharges",
+        fields={
+            "name": "str",
+            "description": "str",
+            "datePurchased": "date",
+            "unitQuantity": "decimal",
+            "unitPrice": "decimal",
+            "unitCost": "decimal",
+            "billingCodeID": "int",
+            "chargeType": "int",
+            "status": "int",
+            "isBillableToCompany": "bool",
+        },
+        refs={"contractID": "contract", "productID": "product"},
+        order=3,
+        period_scoped=True,
+        decimals={"unitQuantity": 4, "unitPrice": 4, "unitCost": 4},
+    ),
+}
+
+
+def marker_for(key: tuple[str, ...]) -> str:
+    """The marker written into a service, product or charge: ``billsync:`` + key parts joined by ``/``."""
+    return MARKER_PREFIX + "/".join(key)
+
+
+def key_from_marker(marker: str | None) -> tuple[str, ...] | None:
+    if not marker or not marker.startswith(MARKER_PREFIX):
+        return None
+    return tuple(marker[len(MARKER_PREFIX) :].split("/"))

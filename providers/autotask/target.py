@@ -1,0 +1,253 @@
+"""billsync's Autotask target: bulk reads into actual state, and one request per write.
+
+Reads follow the identity markers (D24), never one request per object:
+services and products by their ``billsync:`` SKU, contracts by the "Subscription ID" field, and
+everything under a contract (contract services, the months' ContractServiceUnits, charges) with
+``contractID in (…500 ids)`` filtered to the months being planned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from engine.billing import month_end, month_start, period_of
+from engine.plan import Create, Replace, Update
+from engine.provider import ActualState, Comparator, WriteResult
+from engine.render import DesiredState
+from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
+from engine.settings import Settings
+from engine.snapshot import Snapshot
+from engine.types import Address, Attributes, make_address, parse_address
+from providers.autotask.client import AutotaskClient, F
+from providers.autotask.comparators import COMPARATORS
+from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+
+__all__ = ["AutotaskTarget"]
+
+_MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
+_CHILD = {"contract_service", "adjustment", "charge"}
+
+
+class AutotaskTarget:
+    """The Autotask side of billsync (implements :class:`engine.provider.Target`)."""
+
+    def __init__(self, client: AutotaskClient, description: str) -> None:
+        self.client = client
+        self._description = description
+
+    def describe(self) -> str:
+        return self._description
+
+    def kinds(self) -> Mapping[str, KindSpec]:
+        return KINDS
+
+    def comparators(self) -> Mapping[str, Comparator]:
+        return COMPARATORS
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {endpoint: dict(verbs) for endpoint, verbs in self.client.stats.requests.items()}
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def read(
+        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
+    ) -> ActualState:
+        objects: dict[Address, ActualObject] = {}
+        problems = self._check_settings(settings, desired)
+        service_ids = self._read_marked("service", objects)
+        self._read_marked("product", objects)
+        contracts = self._read_contracts(objects)
+        contract_ids = list(contracts)
+        if contract_ids:
+            self._read_contract_services(contract_ids, contracts, service_ids, objects)
+            if periods:
+                self._read_units(contract_ids, contracts, periods, objects)
+                self._read_charges(contract_ids, periods, objects)
+        return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
+
+    def _check_settings(self, settings: Settings, desired: DesiredState) -> list[str]:
+        """D4: the SLA and billing codes must exist and be active; contracts' companies must exist."""
+        problems: list[str] = []
+        slas = {s["id"]: s for s in self.client.query("ServiceLevelAgreements", [F.eq("id", settings.sla_id)])}
+        sla = slas.get(settings.sla_id)
+        if sla is None:
+            problems.append(f"sla_id {settings.sla_id}: no such Service Level Agreement")
+        elif sla.get("isActive") is False:
+            problems.append(f"sla_id {settings.sla_id}: the Service Level Agreement is inactive")
+        wanted = {settings.service_billing_code_id: "service_billing_code_id",
+                  settings.product_billing_code_id: "product_billing_code_id"}
+        codes = {c["id"]: c for c in self.client.query("BillingCodes", [F.in_("id", list(wanted))])}
+        for code_id, name in wanted.items():
+            code = codes.get(code_id)
+            if code is None:
+                problems.append(f"{name} {code_id}: no such billing code")
+            elif code.get("isActive") is False:
+                problems.append(f"{name} {code_id}: the billing code is inactive")
+        company_ids = sorted(
+            {int(v) for r in desired.resources.values() if r.kind == "contract" and isinstance(v := r.attributes.get("companyID"), int)}
+        )
+        if company_ids:
+            found = {c["id"] for c in self.client.query_in("Companies", "id", company_ids, include_fields=["isActive"])}
+            for missing in sorted(set(company_ids) - found):
+                problems.append(f"company {missing} (an organization's AutotaskCompanyID) does not exist in Autotask")
+        return problems
+
+    def _read_marked(self, kind: str, objects: dict[Address, ActualObject]) -> dict[int, Address]:
+        spec = KINDS[kind]
+        field = _MARKER_FIELD[kind]
+        ids: dict[int, Address] = {}
+        for row in self.client.query(spec.entity, [F.begins_with(field, "billsync:")]):
+            key = key_from_marker(row.get(field))
+            if key is None:
+                continue
+            address = make_address(kind, *key)
+            objects[address] = _actual(address, spec, row)
+            ids[int(row["id"])] = address
+        return ids
+
+    def _read_contracts(self, objects: dict[Address, ActualObject]) -> dict[int, str]:
+        spec = KINDS["contract"]
+        contracts: dict[int, str] = {}
+        for row in self.client.query(spec.entity, [F.exist(SUBSCRIPTION_UDF, udf=True)]):
+            subscription = _udf(row, SUBSCRIPTION_UDF)
+            if not subscription:
+                continue
+            address = make_address("contract", subscription)
+            objects[address] = _actual(address, spec, row)
+            contracts[int(row["id"])] = subscription
+        return contracts
+
+    def _read_contract_services(
+        self,
+        contract_ids: list[int],
+        contracts: dict[int, str],
+        service_ids: dict[int, Address],
+        objects: dict[Address, ActualObject],
+    ) -> None:
+        spec = KINDS["contract_service"]
+        for row in self.client.query_in(spec.entity, "contractID", contract_ids):
+            subscription = contracts.get(int(row["contractID"]))
+            if subscription is None or int(row.get("serviceID") or 0) not in service_ids:
+                continue
+            address = make_address("contract_service", subscription)
+            objects[address] = _actual(address, spec, row)
+
+    def _read_units(
+        self, contract_ids: list[int], contracts: dict[int, str], periods: Sequence[str], objects: dict[Address, ActualObject]
+    ) -> None:
+        spec = KINDS["adjustment"]
+        first, last = month_start(min(periods)), month_end(max(periods))
+        wanted = set(periods)
+        rows = self.client.query_in(
+            "ContractServiceUnits",
+            "contractID",
+            contract_ids,
+            filters=[F.gte("startDate", _wire_date(first)), F.lte("startDate", _wire_date(last))],
+        )
+        for row in sorted(rows, key=lambda r: str(r.get("startDate"))):
+            start = coerce(row.get("startDate"), "date")
+            subscription = contracts.get(int(row["contractID"]))
+            if subscription is None or not isinstance(start, date) or start.day != 1:
+                continue
+            period = period_of(start)
+            if period not in wanted:
+                continue
+            address = make_address("adjustment", subscription, period)
+            attributes: Attributes = {
+                "effectiveDate": start,
+                "units": coerce(row.get("units"), "int"),
+                "unitPrice": coerce(row.get("price"), "decimal", 4),
+                "unitCost": coerce(row.get("cost"), "decimal", 4),
+            }
+            objects[address] = ActualObject(address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes))
+        _ = spec
+
+    def _read_charges(
+        self, contract_ids: list[int], periods: Sequence[str], objects: dict[Address, ActualObject]
+    ) -> None:
+        spec = KINDS["charge"]
+        first, last = month_start(min(periods)), month_end(max(periods))
+        rows = self.client.query_in(
+            spec.entity,
+            "contractID",
+            contract_ids,
+            filters=[
+                F.begins_with("purchaseOrderNumber", "billsync:"),
+                F.gte("datePurchased", _wire_date(first)),
+                F.lte("datePurchased", _wire_date(last)),
+            ],
+        )
+        for row in rows:
+            key = key_from_marker(row.get("purchaseOrderNumber"))
+            if key is None:
+                continue
+            address = make_address("charge", *key)
+            objects[address] = _actual(address, spec, row, locked=bool(row.get("isBilled")))
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+        spec = KINDS[change.kind]
+        _kind, key = parse_address(change.address)
+        payload = change.payload if isinstance(change, Create) and change.payload is not None else change.after
+        body: dict[str, Any] = {**payload, **refs}
+        if change.kind in _MARKER_FIELD:
+            body[_MARKER_FIELD[change.kind]] = marker_for(key)
+        if change.kind == "contract":
+            body["userDefinedFields"] = [{"name": SUBSCRIPTION_UDF, "value": key[0]}]
+        if change.kind == "service":
+            body.setdefault("isActive", True)
+        parent = refs.get("contractID") if change.kind in _CHILD else None
+        target_id = self.client.create(spec.entity, body, parent_id=parent)
+        return WriteResult(target_id)
+
+    def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
+        spec = KINDS[change.kind]
+        body: dict[str, Any] = {"id": change.target_id, **change.after}
+        parent = refs.get("contractID") if change.kind in _CHILD else None
+        self.client.update(spec.entity, body, parent_id=parent)
+        return WriteResult(change.target_id)
+
+
+def _actual(address: Address, spec: KindSpec, row: dict[str, Any], locked: bool = False) -> ActualObject:
+    attributes: Attributes = {}
+    for name, ftype in spec.fields.items():
+        if name in row:
+            try:
+                attributes[name] = coerce(row[name], ftype, spec.decimals.get(name))
+            except ValueError:
+                attributes[name] = str(row[name])
+    stamp = str(row.get("lastModifiedDateTime") or "")
+    return ActualObject(
+        address, spec.name, int(row["id"]), attributes, locked=locked, fingerprint=stamp or _digest(attributes)
+    )
+
+
+def _udf(row: dict[str, Any], name: str) -> str | None:
+    for item in row.get("userDefinedFields") or []:
+        if item.get("name") == name and item.get("value") not in (None, ""):
+            return str(item["value"])
+    return None
+
+
+def _wire_date(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _digest(attributes: Attributes) -> str:
+    return hashlib.sha256(json.dumps(encode_attributes(attributes), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _fingerprint(objects: dict[Address, ActualObject]) -> str:
+    h = hashlib.sha256()
+    for address in sorted(objects):
+        obj = objects[address]
+        h.update(f"{address}\0{obj.target_id}\0{obj.fingerprint}\0{_digest(obj.attributes)}\n".encode())
+    return h.hexdigest()

@@ -1,0 +1,32 @@
+"""The Cloudmore source of a workspace: an export bundle folder (default: the shipped example)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.source import SourceData
+from providers.cloudmore.bundle import read_bundle
+
+__all__ = ["BundleSource", "example_bundle_dir", "EXAMPLE_DIR"]
+
+EXAMPLE_DIR = Path(__file__).resolve().parent / "example"
+
+
+def example_bundle_dir(name: str | None = None) -> Path:
+    """A shipped example export folder: the latest one, or the one named (e.g. ``2026-10-07``)."""
+    folders = sorted(p for p in EXAMPLE_DIR.iterdir() if p.is_dir() and p.name[:1].isdigit())
+    if name is not None:
+        return EXAMPLE_DIR / name
+    return folders[-1]
+
+
+@dataclass(frozen=True)
+class BundleSource:
+    folder: Path
+
+    def load(self) -> SourceData:
+        return read_bundle(self.folder)
+
+    def describe(self) -> str:
+        return str(self.folder)
