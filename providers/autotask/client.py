@@ -151,9 +151,9 @@ class ThresholdInfo(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    external_request_threshold: int = Field(alias="externalRequestThreshold")
-    request_threshold_timeframe: int = Field(alias="requestThresholdTimeframe")
-    current_timeframe_request_count: int = Field(alias="currentTimeframeRequestCount")
+    external_request_threshold: int = Field(validation_alias="externalRequestThreshold")
+    request_threshold_timeframe: int = Field(validation_alias="requestThresholdTimeframe")
+    current_timeframe_request_count: int = Field(validation_alias="currentTimeframeRequestCount")
 
     @property
     def remaining(self) -> int:
@@ -173,9 +173,9 @@ class ZoneInfo(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    zone_name: str = Field(default="", alias="zoneName")
+    zone_name: str = Field(default="", validation_alias="zoneName")
     url: str
-    web_url: str = Field(default="", alias="webUrl")
+    web_url: str = Field(default="", validation_alias="webUrl")
     ci: int | None = None
 
 

@@ -67,7 +67,7 @@ def test_the_secret_never_shows_in_repr_str_or_dumps() -> None:
 def test_credentials_are_frozen_and_refuse_empty_values() -> None:
     credentials = Credentials.from_env(ENV)
     with pytest.raises(ValidationError):
-        credentials.username = "other"  # type: ignore[misc]
+        credentials.username = "other"
     with pytest.raises(ValidationError, match="secret is empty"):
         Credentials(username="a", secret=SecretStr(""), integration_code="b")
 
