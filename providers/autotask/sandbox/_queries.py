@@ -1,0 +1,171 @@
+"""Query requests: body parsing, keyset pages with ``nextPageUrl``/``prevPageUrl``, item shaping.
+
+Pages hold 500 items (or ``MaxRecords``), sorted by id. A page link carries an opaque token with
+the query and the id it continues from (``id > last`` forward, ``id < first`` back), so following
+links is stable while data changes and needs no server-side state.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote as url_quote
+
+from providers.autotask.entities import Entity, find_entity
+
+from ._errors import ApiError
+from ._filters import Group, parse_filter
+from ._json import dumps, loads
+from ._store import Row, SandboxStore
+
+PAGE_SIZE = 500
+"""Autotask returns at most 500 items per page."""
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A checked query: the entity, its filter, the fields to return and the page size."""
+
+    entity: Entity
+    raw_filter: list[Any]
+    where: Group
+    include: frozenset[str] | None
+    include_udfs: frozenset[str] | None
+    """UDFs to return: None for all, empty for none."""
+    max_records: int | None
+    raw_include: list[str] | None = None
+
+    @property
+    def page_size(self) -> int:
+        return self.max_records or PAGE_SIZE
+
+
+def parse_query(entity: Entity, body: Any) -> QuerySpec:
+    """Check a query body ``{"filter", "IncludeFields", "MaxRecords"}`` (keys case-insensitive)."""
+    if not entity.can_query:
+        raise ApiError(f"{entity.name} cannot be queried.", 405)
+    if not isinstance(body, Mapping):
+        raise ApiError("A query body must be a JSON object with a filter list.")
+    keys = {str(key).lower(): value for key, value in body.items()}
+    raw_filter = keys.get("filter")
+    where = parse_filter(entity, raw_filter)
+    max_records = keys.get("maxrecords")
+    if max_records is not None and (
+        isinstance(max_records, bool) or not isinstance(max_records, int) or not 1 <= max_records <= PAGE_SIZE
+    ):
+        raise ApiError(f"MaxRecords must be an integer from 1 to {PAGE_SIZE}, not {max_records!r}.")
+    include, include_udfs = _include_fields(entity, keys.get("includefields"))
+    assert isinstance(raw_filter, list)
+    raw_include = keys.get("includefields") or None
+    return QuerySpec(entity, raw_filter, where, include, include_udfs, max_records, raw_include)
+
+
+def run_query(
+    store: SandboxStore,
+    spec: QuerySpec,
+    *,
+    base_url: str,
+    after: int | None = None,
+    before: int | None = None,
+) -> dict[str, Any]:
+    """One page of results as ``{"items", "pageDetails"}``."""
+    size = spec.page_size
+    entity = spec.entity
+    if before is not None:
+        rows = store.select(entity, spec.where, before=before, limit=size + 1, descending=True)
+        has_prev = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_next = bool(rows) and bool(store.select(entity, spec.where, after=rows[-1]["id"], limit=1))
+    else:
+        rows = store.select(entity, spec.where, after=after, limit=size + 1)
+        has_next = len(rows) > size
+        rows = rows[:size]
+        has_prev = (
+            after is not None
+            and bool(rows)
+            and bool(store.select(entity, spec.where, before=rows[0]["id"], limit=1, descending=True))
+        )
+    return {
+        "items": [present(entity, row, spec) for row in rows],
+        "pageDetails": {
+            "count": len(rows),
+            "requestCount": size,
+            "prevPageUrl": _page_url(base_url, spec, before=rows[0]["id"]) if has_prev else None,
+            "nextPageUrl": _page_url(base_url, spec, after=rows[-1]["id"]) if has_next else None,
+        },
+    }
+
+
+def run_count(store: SandboxStore, spec: QuerySpec) -> dict[str, Any]:
+    """``{"queryCount": n}`` for the query's filter."""
+    return {"queryCount": store.count(spec.entity, spec.where)}
+
+
+def resume_query(token: str) -> tuple[QuerySpec, int | None, int | None]:
+    """The query, ``after`` and ``before`` ids a page token stands for."""
+    try:
+        data = loads(zlib.decompress(base64.urlsafe_b64decode(token.encode("ascii") + b"==")))
+    except (ValueError, binascii.Error, zlib.error, UnicodeError):
+        raise ApiError("The paging token is not valid; start the query again.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("e"), str):
+        raise ApiError("The paging token is not valid; start the query again.")
+    entity = find_entity(data["e"])
+    if entity is None:
+        raise ApiError("The paging token is not valid; start the query again.")
+    body: dict[str, Any] = {"filter": data.get("f")}
+    if data.get("i") is not None:
+        body["IncludeFields"] = data["i"]
+    if data.get("m") is not None:
+        body["MaxRecords"] = data["m"]
+    return parse_query(entity, body), data.get("a"), data.get("b")
+
+
+def present(entity: Entity, row: Row, spec: QuerySpec | None = None) -> dict[str, Any]:
+    """An object as Autotask returns it, limited to the query's IncludeFields."""
+    include = spec.include if spec else None
+    item = {f.name: row.get(f.name) for f in entity.fields if include is None or f.name in include}
+    wanted = spec.include_udfs if spec else None
+    if entity.has_udfs and (wanted is None or wanted):
+        item["userDefinedFields"] = [
+            udf for udf in row.get("userDefinedFields", []) if wanted is None or udf["name"] in wanted
+        ]
+    return item
+
+
+def _include_fields(entity: Entity, raw: Any) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    if raw is None or raw == []:
+        return None, None
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise ApiError("IncludeFields must be a list of field names.")
+    fields = {"id"}
+    udfs: set[str] = set()
+    every_udf = False
+    for name in raw:
+        field = entity.field(name)
+        udf = entity.udf(name)
+        if field is not None:
+            fields.add(field.name)
+        elif udf is not None:
+            udfs.add(udf.name)
+        elif name.lower() == "userdefinedfields" and entity.has_udfs:
+            every_udf = True
+        else:
+            raise ApiError(f"Unknown field {name!r} in IncludeFields for {entity.name}.")
+    return frozenset(fields), None if every_udf else frozenset(udfs)
+
+
+def _page_url(base_url: str, spec: QuerySpec, *, after: int | None = None, before: int | None = None) -> str:
+    data = {
+        "e": spec.entity.name,
+        "f": spec.raw_filter,
+        "i": spec.raw_include,
+        "m": spec.max_records,
+        "a": after,
+        "b": before,
+    }
+    token = base64.urlsafe_b64encode(zlib.compress(dumps(data).encode("utf-8"))).decode("ascii").rstrip("=")
+    return f"{base_url}{spec.entity.path}/query/next?paging={url_quote(token)}"

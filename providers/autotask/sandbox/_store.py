@@ -1,0 +1,386 @@
+"""SQLite storage for the sandbox tenant.
+
+One table per stored entity with a real column per field, indexes on the fields billsync queries in
+bulk, and user-defined field values in their own indexed table, so an ``in`` query of 500 ids over
+250,000 rows is an index lookup. One connection serves every thread behind a re-entrant lock;
+request handlers never sleep while holding it. A file database persists across restarts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from providers.autotask.entities import ENTITIES, Entity, Field, FieldType
+
+from . import _units
+from ._errors import ApiError
+from ._filters import Condition, Group
+from ._sql import quote, where_sql
+from ._values import Value, coerce, decimal_key, format_date, format_datetime, from_sql, to_sql
+
+DEFAULT_DB_PATH = Path(".billsync") / "sandbox.db"
+"""Where the embedded sandbox keeps its tenant unless told otherwise."""
+
+FIRST_NEW_ID = 30_000_001
+"""Like Autotask, new objects get ids above 30,000,000 from one counter shared by all entities."""
+
+INDEXED_FIELDS = frozenset(
+    {
+        "contractID",
+        "contractServiceID",
+        "companyID",
+        "serviceID",
+        "productID",
+        "sku",
+        "purchaseOrderNumber",
+        "startDate",
+        "effectiveDate",
+        "datePurchased",
+        "name",
+        "companyName",
+        "contractName",
+    }
+)
+"""Fields queried in bulk; each gets an index in every entity table that has it."""
+
+Row = dict[str, Any]
+
+
+class SandboxStore:
+    """The sandbox tenant's data in SQLite (a file path, or ``":memory:"``).
+
+    A new or empty database is seeded with the demo tenant unless ``seed`` is False.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_DB_PATH, *, seed: bool = True) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.create_function("sandbox_decimal_key", 1, decimal_key, deterministic=True)
+        with self.transaction():
+            fresh = self._create_schema()
+        if fresh and seed:
+            from ._seed import seed_demo_tenant
+
+            seed_demo_tenant(self)
+
+    def __repr__(self) -> str:
+        return f"SandboxStore({self.path!r})"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection; use only inside :meth:`transaction`."""
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the store lock and run the block as one transaction (nested blocks join the outer one)."""
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._conn.execute("COMMIT")
+
+    def reset(self, *, seed: bool = True) -> None:
+        """Drop every object and recreate the (seeded) demo tenant."""
+        with self.transaction():
+            tables = [
+                row[0]
+                for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if not str(row[0]).startswith("sqlite_")
+            ]
+            for table in tables:
+                self._conn.execute(f"DROP TABLE {quote(table)}")
+            self._create_schema()
+        if seed:
+            from ._seed import seed_demo_tenant
+
+            seed_demo_tenant(self)
+
+    # ---- ids -------------------------------------------------------------------------------------
+
+    def allocate_id(self) -> int:
+        """The next free object id (shared by all entities)."""
+        with self.transaction():
+            (next_id,) = self._conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'next_id'", (int(next_id) + 1,))
+            return int(next_id)
+
+    def _bump_next_id(self, used: int) -> None:
+        self._conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'next_id' AND CAST(value AS INTEGER) <= ?",
+            (used + 1, used),
+        )
+
+    # ---- writes ----------------------------------------------------------------------------------
+
+    def insert(self, entity: Entity, values: Mapping[str, Value], udfs: Mapping[str, str | None] = ()) -> int:  # type: ignore[assignment]
+        """Insert one checked object (Python values by field name) and return its id."""
+        with self.transaction():
+            object_id = values.get("id")
+            if object_id is None:
+                object_id = self.allocate_id()
+            else:
+                self._bump_next_id(int(object_id))
+            row = {**values, "id": object_id}
+            names = [f.name for f in entity.fields if f.name in row]
+            self._conn.execute(
+                f"INSERT INTO {quote(entity.name)} ({', '.join(map(quote, names))}) "
+                f"VALUES ({', '.join('?' * len(names))})",
+                [to_sql(_field(entity, name), row[name]) for name in names],
+            )
+            self.set_udfs(entity, int(object_id), dict(udfs))
+            return int(object_id)
+
+    def update(self, entity: Entity, object_id: int, changes: Mapping[str, Value]) -> None:
+        """Write changed fields (Python values by field name) of one object."""
+        names = [name for name in changes if name != "id"]
+        if not names:
+            return
+        with self.transaction():
+            self._conn.execute(
+                f"UPDATE {quote(entity.name)} SET {', '.join(quote(n) + ' = ?' for n in names)} WHERE id = ?",
+                [*(to_sql(_field(entity, name), changes[name]) for name in names), object_id],
+            )
+
+    def set_udfs(self, entity: Entity, object_id: int, values: Mapping[str, str | None]) -> None:
+        """Set (or clear, with None) user-defined field values of one object."""
+        with self.transaction():
+            for name, value in values.items():
+                if value is None:
+                    self._conn.execute(
+                        "DELETE FROM udf_values WHERE entity = ? AND object_id = ? AND name = ?",
+                        (entity.name, object_id, name),
+                    )
+                else:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO udf_values (entity, object_id, name, value) VALUES (?, ?, ?, ?)",
+                        (entity.name, object_id, name, value),
+                    )
+
+    def insert_many(self, entity: Entity | str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Bulk-insert objects without HTTP and without business rules (for seeding and benchmarks).
+
+        Each row maps field names to API values (``date``/``datetime`` objects and ``Decimal`` are
+        accepted too) and may carry ``userDefinedFields`` as ``[{"name", "value"}]``. Values are
+        type-checked and field defaults applied; computed fields (a charge's ``billableAmount``)
+        are stored only as given. Rows without ``id`` get new ids. Raises ``ValueError`` on a bad row.
+        """
+        target = ENTITIES[entity] if isinstance(entity, str) else entity
+        if not target.stored:
+            raise ValueError(f"{target.name} is computed, not stored")
+        columns = [f for f in target.fields]
+        sql = (
+            f"INSERT INTO {quote(target.name)} ({', '.join(quote(f.name) for f in columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+        ids: list[int] = []
+        with self.transaction():
+            batch: list[list[int | str | None]] = []
+            udf_rows: list[tuple[str, int, str, str]] = []
+            for number, row in enumerate(rows, start=1):
+                values, udfs = _bulk_row(target, row, number)
+                if values.get("id") is None:
+                    values["id"] = self.allocate_id()
+                object_id = int(values["id"])  # type: ignore[arg-type]
+                ids.append(object_id)
+                batch.append([to_sql(f, values.get(f.name)) for f in columns])
+                udf_rows.extend((target.name, object_id, name, value) for name, value in udfs.items())
+                if len(batch) >= 5000:
+                    self._conn.executemany(sql, batch)
+                    batch.clear()
+            self._conn.executemany(sql, batch)
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO udf_values (entity, object_id, name, value) VALUES (?, ?, ?, ?)",
+                udf_rows,
+            )
+            if ids:
+                self._bump_next_id(max(ids))
+        return ids
+
+    # ---- reads -----------------------------------------------------------------------------------
+
+    def get(self, entity: Entity, object_id: int) -> Row | None:
+        """One object by id (with its UDFs), or None."""
+        where = Group("and", (Condition("eq", entity.field("id"), None, object_id),))
+        rows = self.select(entity, where, limit=1)
+        return rows[0] if rows else None
+
+    def select(
+        self,
+        entity: Entity,
+        where: Group,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        descending: bool = False,
+    ) -> list[Row]:
+        """Objects matching ``where``, ordered by id, after/before an id (keyset), at most ``limit``."""
+        with self._lock:
+            if not entity.stored:
+                return _units.select_units(
+                    self, where, after=after, before=before, limit=limit, descending=descending
+                )
+            sql, params = self._where(entity, where, after, before)
+            order = "DESC" if descending else "ASC"
+            tail = f" LIMIT {int(limit)}" if limit is not None else ""
+            cursor = self._conn.execute(
+                f"SELECT * FROM {quote(entity.name)} WHERE {sql} ORDER BY id {order}{tail}", params
+            )
+            rows = self._rows(entity, cursor)
+            if entity.has_udfs and rows:
+                self._attach_udfs(entity, rows)
+            return rows
+
+    def count(self, entity: Entity, where: Group) -> int:
+        """How many objects match ``where``."""
+        with self._lock:
+            if not entity.stored:
+                return _units.count_units(self, where)
+            sql, params = self._where(entity, where, None, None)
+            (total,) = self._conn.execute(
+                f"SELECT COUNT(*) FROM {quote(entity.name)} WHERE {sql}", params
+            ).fetchone()
+            return int(total)
+
+    def _where(
+        self, entity: Entity, where: Group, after: int | None, before: int | None
+    ) -> tuple[str, list[Any]]:
+        sql, params = where_sql(entity, where)
+        extra: list[Any] = list(params)
+        if after is not None:
+            sql += " AND id > ?"
+            extra.append(after)
+        if before is not None:
+            sql += " AND id < ?"
+            extra.append(before)
+        return sql, extra
+
+    def _rows(self, entity: Entity, cursor: sqlite3.Cursor) -> list[Row]:
+        names = [column[0] for column in cursor.description]
+        fields = [_field(entity, name) for name in names]
+        return [
+            {field.name: from_sql(field, value) for field, value in zip(fields, record, strict=True)}
+            for record in cursor.fetchall()
+        ]
+
+    def _attach_udfs(self, entity: Entity, rows: list[Row]) -> None:
+        by_id: dict[int, dict[str, str]] = {row["id"]: {} for row in rows}
+        ids = list(by_id)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            for object_id, name, value in self._conn.execute(
+                f"SELECT object_id, name, value FROM udf_values WHERE entity = ? AND object_id IN "
+                f"({','.join('?' * len(chunk))})",
+                [entity.name, *chunk],
+            ):
+                by_id[object_id][name] = value
+        for row in rows:
+            found = by_id[row["id"]]
+            row["userDefinedFields"] = [
+                {"name": udf.name, "value": found.get(udf.name)} for udf in entity.udfs
+            ]
+
+    # ---- schema ----------------------------------------------------------------------------------
+
+    def _create_schema(self) -> bool:
+        """Create missing tables, columns and indexes; True when the database was empty."""
+        conn = self._conn
+        fresh = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone() is None
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', ?)", (FIRST_NEW_ID,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS udf_values (entity TEXT NOT NULL, object_id INTEGER NOT NULL, "
+            "name TEXT NOT NULL COLLATE NOCASE, value TEXT COLLATE NOCASE, PRIMARY KEY (entity, object_id, name))"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS udf_lookup ON udf_values (entity, name, value)")
+        for entity in ENTITIES.values():
+            if entity.stored:
+                self._create_table(entity)
+        return fresh
+
+    def _create_table(self, entity: Entity) -> None:
+        table = quote(entity.name)
+        columns = ", ".join(_column_sql(f) for f in entity.fields)
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        existing = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        for f in entity.fields:
+            if f.name not in existing:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column_sql(f)}")
+        for f in entity.fields:
+            if f.name in INDEXED_FIELDS:
+                index = quote(f"ix_{entity.name}_{f.name}")
+                self._conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({quote(f.name)})")
+
+
+def _column_sql(field: Field) -> str:
+    if field.name == "id":
+        return '"id" INTEGER PRIMARY KEY'
+    if field.type is FieldType.STRING:
+        return f"{quote(field.name)} TEXT COLLATE NOCASE"
+    if field.type in (FieldType.DECIMAL, FieldType.DATETIME):
+        return f"{quote(field.name)} TEXT"
+    return f"{quote(field.name)} INTEGER"
+
+
+def _field(entity: Entity, name: str) -> Field:
+    found = entity.field(name)
+    if found is None:
+        raise KeyError(f"{entity.name} has no field {name!r}")
+    return found
+
+
+def _bulk_row(entity: Entity, row: Mapping[str, Any], number: int) -> tuple[dict[str, Value], dict[str, str]]:
+    values: dict[str, Value] = {}
+    udfs: dict[str, str] = {}
+    for name, raw in row.items():
+        if name == "userDefinedFields":
+            for item in raw or ():
+                udf = entity.udf(str(item["name"]))
+                if udf is None:
+                    raise ValueError(
+                        f"row {number}: {entity.name} has no user-defined field {item['name']!r}"
+                    )
+                if item.get("value") is not None:
+                    udfs[udf.name] = str(item["value"])
+            continue
+        field = entity.field(name)
+        if field is None:
+            raise ValueError(f"row {number}: {entity.name} has no field {name!r}")
+        if isinstance(raw, datetime):
+            raw = format_datetime(raw)
+        elif isinstance(raw, date):
+            raw = format_date(raw)
+        try:
+            values[field.name] = coerce(field, raw, entity=entity.name)
+        except ApiError as error:
+            raise ValueError(f"row {number}: {error}") from None
+    for field in entity.fields:
+        if values.get(field.name) is None and field.default is not None:
+            values[field.name] = field.default
+    return values, udfs
