@@ -109,7 +109,7 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
             style = "bold red"
         elif line.startswith("Plan:"):
             style = "bold"
-        console.print(Text(line, style=style or ""))
+        console.print(Text(line, style=style or ""), soft_wrap=True)
 
 
 def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:

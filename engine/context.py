@@ -154,7 +154,7 @@ def _check_organizations(
     for oid, org in sorted(orgs.items()):
         if oid in blocked:
             continue
-        if company_of(org, settings) is None:
+        if company_of(org, settings) is None and unbilled.get(oid, ZERO) != ZERO:
             diagnostics.append(
                 Diagnostic(
                     "warning",

@@ -67,7 +67,10 @@ def _create(change: Change) -> list[str]:
     lines = [head, f"  + {change.address} {{"]
     shown = change.payload if change.payload is not None else change.after
     if change.payload is not None and change.before:
-        lines.extend(_fields("    ", "", {f"(now) {k}": v for k, v in change.before.items()}))
+        width = _width(change.after)
+        for name in sorted(change.after):
+            if name in change.before:
+                lines.append(f"      ~ {name:<{width}} = {fmt(change.before[name])} -> {fmt(change.after[name])}")
     lines.extend(_fields("      + ", "", shown))
     lines.extend(f"      + {name:<{_width(change.refs)}} = {addr}" for name, addr in sorted(change.refs.items()))
     lines.append("    }")

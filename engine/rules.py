@@ -200,9 +200,10 @@ def _key_line(data: Any, key: str, default: int | None = None) -> int | None:
 
 
 def _display(path: Path, root: Path | None) -> str:
+    """How messages and plans name a rule file: relative to the workspace, else ``rules/<file>``."""
     if root is not None:
         try:
             return str(path.resolve().relative_to(root.resolve()))
         except ValueError:
             pass
-    return str(path)
+    return f"{path.parent.name}/{path.name}"

@@ -52,7 +52,8 @@ class Snapshot:
 
     @staticmethod
     def empty() -> Snapshot:
-        return Snapshot(lineage=str(uuid.uuid4()))
+        """No snapshot yet: no lineage until the first apply gives it one."""
+        return Snapshot(lineage="")
 
     def managed_subscriptions(self) -> set[str]:
         return {e.source["subscription_id"] for e in self.resources.values() if "subscription_id" in e.source}
@@ -168,6 +169,11 @@ class Journal:
     """Append-only record of the writes of one apply; flushed to disk after each write."""
 
     def __init__(self, store: SnapshotStore, snapshot: Snapshot, flush_every: float = 2.0) -> None:
+        if not snapshot.lineage:
+            # the first apply of a workspace: give it a lineage on disk before any write, so a
+            # journal left by a crash is replayed onto the right snapshot
+            snapshot = replace(snapshot, lineage=str(uuid.uuid4()))
+            store.write(snapshot)
         self.store = store
         self.snapshot = snapshot
         self.resources = dict(snapshot.resources)

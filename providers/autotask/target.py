@@ -69,7 +69,7 @@ class AutotaskTarget:
             self._read_contract_services(contract_ids, contracts, service_ids, objects)
             if periods:
                 self._read_units(contract_ids, contracts, periods, objects)
-                self._read_charges(contract_ids, periods, objects)
+                self._read_charges(contract_ids, contracts, periods, objects)
         return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
 
     def _check_settings(self, settings: Settings, desired: DesiredState) -> list[str]:
@@ -170,8 +170,11 @@ class AutotaskTarget:
         _ = spec
 
     def _read_charges(
-        self, contract_ids: list[int], periods: Sequence[str], objects: dict[Address, ActualObject]
+        self, contract_ids: list[int], contracts: dict[int, str], periods: Sequence[str],
+        objects: dict[Address, ActualObject],
     ) -> None:
+        """Charges carry the part of their key below the contract (``billsync:2026-10/rounding``):
+        the contract already names the subscription, and the field holds 50 characters."""
         spec = KINDS["charge"]
         first, last = month_start(min(periods)), month_end(max(periods))
         rows = self.client.query_in(
@@ -186,9 +189,10 @@ class AutotaskTarget:
         )
         for row in rows:
             key = key_from_marker(row.get("purchaseOrderNumber"))
-            if key is None:
+            subscription = contracts.get(int(row["contractID"]))
+            if key is None or subscription is None:
                 continue
-            address = make_address("charge", *key)
+            address = make_address("charge", subscription, *key)
             objects[address] = _actual(address, spec, row, locked=bool(row.get("isBilled")))
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -199,7 +203,7 @@ class AutotaskTarget:
         payload = change.payload if isinstance(change, Create) and change.payload is not None else change.after
         body: dict[str, Any] = {**payload, **refs}
         if change.kind in _MARKER_FIELD:
-            body[_MARKER_FIELD[change.kind]] = marker_for(key)
+            body[_MARKER_FIELD[change.kind]] = marker_for(key[1:] if change.kind == "charge" else key)
         if change.kind == "contract":
             body["userDefinedFields"] = [{"name": SUBSCRIPTION_UDF, "value": key[0]}]
         if change.kind == "service":
