@@ -85,6 +85,8 @@ def start_background_server(
     """Serve ``app`` (or a new in-memory sandbox) on ``host``; port 0 picks a free port."""
     chosen = app or make_app(db)
     server = make_server(host, port, chosen, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="billsync-sandbox", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="billsync-sandbox", daemon=True
+    )
     thread.start()
     return BackgroundServer(chosen, host, server.server_port, server, thread)

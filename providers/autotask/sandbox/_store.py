@@ -12,17 +12,16 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from providers.autotask.entities import ENTITIES, Entity, Field, FieldType
 
 from . import _units
-from ._errors import ApiError
+from ._bulk import BulkRows
 from ._filters import Condition, Group
 from ._sql import quote, where_sql
-from ._values import Value, coerce, decimal_key, format_date, format_datetime, from_sql, to_sql
+from ._values import Value, decimal_key, from_sql, to_sql
 
 DEFAULT_DB_PATH = Path(".billsync") / "sandbox.db"
 """Where the embedded sandbox keeps its tenant unless told otherwise."""
@@ -193,23 +192,26 @@ class SandboxStore:
         target = ENTITIES[entity] if isinstance(entity, str) else entity
         if not target.stored:
             raise ValueError(f"{target.name} is computed, not stored")
-        columns = [f for f in target.fields]
+        bulk = BulkRows(target)
         sql = (
-            f"INSERT INTO {quote(target.name)} ({', '.join(quote(f.name) for f in columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
+            f"INSERT INTO {quote(target.name)} ({', '.join(quote(f.name) for f in bulk.columns)}) "
+            f"VALUES ({', '.join('?' * len(bulk.columns))})"
         )
         ids: list[int] = []
         with self.transaction():
+            (stored_next,) = self._conn.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+            next_id = int(stored_next)
             batch: list[list[int | str | None]] = []
             udf_rows: list[tuple[str, int, str, str]] = []
             for number, row in enumerate(rows, start=1):
-                values, udfs = _bulk_row(target, row, number)
-                if values.get("id") is None:
-                    values["id"] = self.allocate_id()
-                object_id = int(values["id"])  # type: ignore[arg-type]
-                ids.append(object_id)
-                batch.append([to_sql(f, values.get(f.name)) for f in columns])
-                udf_rows.extend((target.name, object_id, name, value) for name, value in udfs.items())
+                values, udfs = bulk.convert(row, number)
+                object_id = values[bulk.id_index]
+                if object_id is None:
+                    object_id = values[bulk.id_index] = next_id
+                    next_id += 1
+                ids.append(int(object_id))
+                batch.append(values)
+                udf_rows.extend((target.name, int(object_id), name, value) for name, value in udfs.items())
                 if len(batch) >= 5000:
                     self._conn.executemany(sql, batch)
                     batch.clear()
@@ -218,8 +220,7 @@ class SandboxStore:
                 "INSERT OR REPLACE INTO udf_values (entity, object_id, name, value) VALUES (?, ?, ?, ?)",
                 udf_rows,
             )
-            if ids:
-                self._bump_next_id(max(ids))
+            self._bump_next_id(max([next_id - 1, *ids]))
         return ids
 
     # ---- reads -----------------------------------------------------------------------------------
@@ -353,34 +354,3 @@ def _field(entity: Entity, name: str) -> Field:
     if found is None:
         raise KeyError(f"{entity.name} has no field {name!r}")
     return found
-
-
-def _bulk_row(entity: Entity, row: Mapping[str, Any], number: int) -> tuple[dict[str, Value], dict[str, str]]:
-    values: dict[str, Value] = {}
-    udfs: dict[str, str] = {}
-    for name, raw in row.items():
-        if name == "userDefinedFields":
-            for item in raw or ():
-                udf = entity.udf(str(item["name"]))
-                if udf is None:
-                    raise ValueError(
-                        f"row {number}: {entity.name} has no user-defined field {item['name']!r}"
-                    )
-                if item.get("value") is not None:
-                    udfs[udf.name] = str(item["value"])
-            continue
-        field = entity.field(name)
-        if field is None:
-            raise ValueError(f"row {number}: {entity.name} has no field {name!r}")
-        if isinstance(raw, datetime):
-            raw = format_datetime(raw)
-        elif isinstance(raw, date):
-            raw = format_date(raw)
-        try:
-            values[field.name] = coerce(field, raw, entity=entity.name)
-        except ApiError as error:
-            raise ValueError(f"row {number}: {error}") from None
-    for field in entity.fields:
-        if values.get(field.name) is None and field.default is not None:
-            values[field.name] = field.default
-    return values, udfs
