@@ -39,16 +39,29 @@ def show(value: str) -> str:
     return repr(value)
 
 
+class _Parsed:
+    """Values already parsed in one file: bundles repeat the same dates and prices on many lines."""
+
+    __slots__ = ("amounts", "days")
+
+    def __init__(self) -> None:
+        self.amounts: dict[str, Decimal] = {}
+        self.days: dict[str, date] = {}
+
+
 class Row:
     """One data record of a table: its cells, where it is, and typed accessors that fail precisely."""
 
-    __slots__ = ("file", "line", "_cells", "_index")
+    __slots__ = ("file", "line", "_cells", "_index", "_parsed")
 
-    def __init__(self, file: str, line: int, cells: list[str], index: dict[str, int]) -> None:
+    def __init__(
+        self, file: str, line: int, cells: list[str], index: dict[str, int], parsed: _Parsed
+    ) -> None:
         self.file = file
         self.line = line
         self._cells = cells
         self._index = index
+        self._parsed = parsed
 
     @property
     def origin(self) -> str:
@@ -73,12 +86,15 @@ class Row:
     def decimal(self, column: str) -> Decimal:
         """An amount with ``.`` as the decimal point (negative allowed for credits)."""
         value = self.text(column)
-        if not _DECIMAL.fullmatch(value):
-            raise self.error(
-                column,
-                f"expected an amount with '.' as the decimal point (like 12.50 or -3.2500), found {show(value)}",
-            )
-        return Decimal(value)
+        amount = self._parsed.amounts.get(value)
+        if amount is None:
+            if not _DECIMAL.fullmatch(value):
+                raise self.error(
+                    column,
+                    f"expected an amount with '.' as the decimal point (like 12.50 or -3.2500), found {show(value)}",
+                )
+            amount = self._parsed.amounts[value] = Decimal(value)
+        return amount
 
     def price(self, column: str) -> Decimal:
         """A price list amount: like :meth:`decimal`, but never negative."""
@@ -90,10 +106,14 @@ class Row:
     def day(self, column: str) -> date:
         """A calendar date written ``YYYY-MM-DD`` and nothing else."""
         value = self.text(column)
+        day = self._parsed.days.get(value)
+        if day is not None:
+            return day
         match = _DATE.fullmatch(value)
         if match:
             try:
-                return date(int(match[1]), int(match[2]), int(match[3]))
+                day = self._parsed.days[value] = date(int(match[1]), int(match[2]), int(match[3]))
+                return day
             except ValueError:
                 pass
         raise self.error(column, f"expected a date as YYYY-MM-DD (like 2026-10-01), found {show(value)}")
@@ -160,6 +180,7 @@ def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     index: dict[str, int] | None = None
     width = 0
+    parsed = _Parsed()
     while True:
         start = reader.line_num + 1
         try:
@@ -173,7 +194,7 @@ def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
                 file=file,
                 line=start,
             ) from None
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():
             continue
         if index is None:
             index = _header_index(file, start, cells, columns)
@@ -186,7 +207,7 @@ def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
                 file=file,
                 line=start,
             )
-        yield Row(file, start, cells, index)
+        yield Row(file, start, cells, index, parsed)
     if index is None:
         raise SourceError(
             f"the file is empty; expected a header row naming the columns {', '.join(columns)}", file=file

@@ -1,9 +1,10 @@
 """The Cloudmore export bundle: a folder of CSV files read into the engine's source model.
 
-The format is described in DOMAIN.md ("Cloudmore export bundle"). Everything is checked here, at
-the boundary, so the models are built with ``model_construct`` (no second validation pass): a
-bundle of 50,000 subscriptions and 100,000 billing lines reads in a few seconds. Any bad value or
-unknown reference raises :class:`~engine.errors.SourceError` naming the file, line and column.
+The format is described in DOMAIN.md ("Cloudmore export bundle"). Every cell is checked here with
+the file, line and column at hand, and any bad value or unknown reference raises
+:class:`~engine.errors.SourceError`; the typed values are then handed to the pydantic models, whose
+validation of already-typed values is cheap (cheaper than ``model_construct``). A bundle of 50,000
+subscriptions and 130,000 billing lines reads in about four seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,18 @@ from engine.source import (
 )
 from providers.cloudmore._csv import Row, read_table, show
 
-__all__ = ["read_bundle", "RECORD_TYPES", "SERVICE_STATUSES", "AZURE_KINDS"]
+__all__ = [
+    "AZURE_KINDS",
+    "BILLING_COLUMNS",
+    "ORGANIZATION_COLUMNS",
+    "PRICE_LIST_COLUMNS",
+    "RECORD_TYPES",
+    "REPORT_COLUMNS",
+    "SERVICE_COLUMNS",
+    "SERVICE_STATUSES",
+    "SUBSCRIPTION_COLUMNS",
+    "read_bundle",
+]
 
 RECORD_TYPES: tuple[str, ...] = (
     "CSP365",
@@ -45,15 +57,15 @@ _SUBSCRIPTIONS = "subscriptions.csv"
 _PRICE_LIST = "price-list.csv"
 _REPORTS = "reports.csv"
 
-_ORGANIZATION_COLUMNS = (
+ORGANIZATION_COLUMNS: tuple[str, ...] = (
     "Organization ID",
     "Organization Name",
     "Customer Number",
     "AutotaskCompanyID",
     "Currency Code",
 )
-_SERVICE_COLUMNS = ("Organization ID", "Service Name", "Status")
-_SUBSCRIPTION_COLUMNS = (
+SERVICE_COLUMNS: tuple[str, ...] = ("Organization ID", "Service Name", "Status")
+SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
     "Subscription ID",
     "Organization ID",
     "Record Type",
@@ -66,7 +78,7 @@ _SUBSCRIPTION_COLUMNS = (
     "Status",
     "Billing Frequency",
 )
-_PRICE_COLUMNS = (
+PRICE_LIST_COLUMNS: tuple[str, ...] = (
     "Product ID",
     "Item Code",
     "Product Name",
@@ -75,8 +87,8 @@ _PRICE_COLUMNS = (
     "Currency Code",
     "Payment Frequency",
 )
-_REPORT_COLUMNS = ("Period", "Available On", "File")
-_BILLING_COLUMNS = (
+REPORT_COLUMNS: tuple[str, ...] = ("Period", "Available On", "File")
+BILLING_COLUMNS: tuple[str, ...] = (
     "Billing Date",
     "Service Name",
     "Organization ID",
@@ -112,7 +124,7 @@ def read_bundle(path: Path) -> SourceData:
         )
     organizations = _read_organizations(root)
     known = {organization.organization_id: organization.origin for organization in organizations}
-    return SourceData.model_construct(
+    return SourceData(
         organizations=organizations,
         services=_read_services(root, known),
         subscriptions=_read_subscriptions(root, known),
@@ -132,11 +144,11 @@ def _is_folder(path: Path) -> bool:
 def _read_organizations(root: Path) -> tuple[Organization, ...]:
     seen: dict[str, int] = {}
     result = []
-    for row in read_table(root, _ORGANIZATIONS, _ORGANIZATION_COLUMNS):
+    for row in read_table(root, _ORGANIZATIONS, ORGANIZATION_COLUMNS):
         organization_id = row.required("Organization ID")
         _unique(row, "Organization ID", organization_id, seen, "organization")
         result.append(
-            Organization.model_construct(
+            Organization(
                 organization_id=organization_id,
                 name=row.required("Organization Name"),
                 customer_number=row.text("Customer Number"),
@@ -151,7 +163,7 @@ def _read_organizations(root: Path) -> tuple[Organization, ...]:
 def _read_services(root: Path, known: dict[str, str]) -> tuple[OrganizationService, ...]:
     seen: dict[tuple[str, str], int] = {}
     result = []
-    for row in read_table(root, _SERVICES, _SERVICE_COLUMNS):
+    for row in read_table(root, _SERVICES, SERVICE_COLUMNS):
         organization_id = _organization(row, known)
         service_name = row.required("Service Name")
         key = (organization_id, service_name)
@@ -163,7 +175,7 @@ def _read_services(root: Path, known: dict[str, str]) -> tuple[OrganizationServi
             )
         seen[key] = row.line
         result.append(
-            OrganizationService.model_construct(
+            OrganizationService(
                 organization_id=organization_id,
                 service_name=service_name,
                 active=row.choice("Status", SERVICE_STATUSES) == "Active",
@@ -176,7 +188,7 @@ def _read_services(root: Path, known: dict[str, str]) -> tuple[OrganizationServi
 def _read_subscriptions(root: Path, known: dict[str, str]) -> tuple[Subscription, ...]:
     seen: dict[str, int] = {}
     result = []
-    for row in read_table(root, _SUBSCRIPTIONS, _SUBSCRIPTION_COLUMNS):
+    for row in read_table(root, _SUBSCRIPTIONS, SUBSCRIPTION_COLUMNS):
         subscription_id = row.required("Subscription ID")
         _unique(row, "Subscription ID", subscription_id, seen, "subscription")
         organization_id = _organization(row, known)
@@ -196,7 +208,7 @@ def _read_subscriptions(root: Path, known: dict[str, str]) -> tuple[Subscription
                 f"the End Date {end_date.isoformat()} is before the Start Date {start_date.isoformat()}",
             )
         result.append(
-            Subscription.model_construct(
+            Subscription(
                 subscription_id=subscription_id,
                 organization_id=organization_id,
                 record_type=record_type,
@@ -217,11 +229,11 @@ def _read_subscriptions(root: Path, known: dict[str, str]) -> tuple[Subscription
 def _read_price_list(root: Path) -> tuple[PriceListItem, ...]:
     seen: dict[str, int] = {}
     result = []
-    for row in read_table(root, _PRICE_LIST, _PRICE_COLUMNS):
+    for row in read_table(root, _PRICE_LIST, PRICE_LIST_COLUMNS):
         product_id = row.required("Product ID")
         _unique(row, "Product ID", product_id, seen, "product")
         result.append(
-            PriceListItem.model_construct(
+            PriceListItem(
                 product_id=product_id,
                 item_code=row.text("Item Code"),
                 product_name=row.required("Product Name"),
@@ -240,7 +252,7 @@ def _read_reports(root: Path, known: dict[str, str]) -> tuple[Report, ...]:
     seen: dict[tuple[str, date], int] = {}
     files: dict[str, tuple[BillingLine, ...]] = {}
     result = []
-    for row in read_table(root, _REPORTS, _REPORT_COLUMNS):
+    for row in read_table(root, _REPORTS, REPORT_COLUMNS):
         period = row.period("Period")
         available_on = row.day("Available On")
         key = (period, available_on)
@@ -255,9 +267,7 @@ def _read_reports(root: Path, known: dict[str, str]) -> tuple[Report, ...]:
         if file not in files:
             files[file] = _read_billing(root, file, known)
         result.append(
-            Report.model_construct(
-                period=period, available_on=available_on, file=file, lines=files[file], origin=row.origin
-            )
+            Report(period=period, available_on=available_on, file=file, lines=files[file], origin=row.origin)
         )
     return tuple(result)
 
@@ -287,9 +297,9 @@ def _is_file(path: Path) -> bool:
 
 def _read_billing(root: Path, file: str, known: dict[str, str]) -> tuple[BillingLine, ...]:
     result = []
-    for row in read_table(root, file, _BILLING_COLUMNS):
+    for row in read_table(root, file, BILLING_COLUMNS):
         result.append(
-            BillingLine.model_construct(
+            BillingLine(
                 billing_date=row.day("Billing Date"),
                 service_name=row.required("Service Name"),
                 organization_id=_organization(row, known),
