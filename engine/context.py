@@ -13,7 +13,7 @@ Pure: no I/O, the same inputs always give the same items in the same order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -39,6 +39,22 @@ class Diagnostic:
     amount: Decimal = ZERO
 
 
+@dataclass(frozen=True)
+class Correction:
+    """The difference a revised report makes to a month already applied (D20)."""
+
+    period: str
+    revision: str
+    """``available_on`` of the revised report (ISO date)."""
+    total_sales: Decimal
+    total_cost: Decimal
+    quantity: int
+
+    @property
+    def start(self) -> date:
+        return month_start(self.period)
+
+
 @dataclass
 class RenderInput:
     """Everything rules render over: loop items per Cloudmore record type, plus diagnostics."""
@@ -56,12 +72,17 @@ def build_render_input(
     settings: Settings,
     due: list[DueReport],
     managed_subscriptions: Iterable[str] = (),
+    recorded: Mapping[tuple[str, str], tuple[Decimal, Decimal]] | None = None,
 ) -> RenderInput:
     """Pick what to render for the covered months.
 
     A subscription is in scope when it bills in a covered month, or when billsync already manages it
     (so renewals, renames and months with no line — 0 units, D14 — still reach its contract).
+    ``recorded`` maps (subscription, month) to the total sales and cost already applied: a revised
+    report does not rewrite such a month but yields a ``corrections`` item with the difference (D20).
     """
+    recorded = recorded or {}
+    revised = {d.period: d.report.available_on.isoformat() for d in due if d.revision_of is not None}
     periods = [d.period for d in due]
     result = RenderInput(periods=periods)
     orgs = {o.organization_id: o for o in source.organizations}
@@ -101,7 +122,15 @@ def build_render_input(
             lines = lines_by.get((sid, period), [])
             if not lines and (month_end(period) < start or month_start(period) > end):
                 continue
-            loops["subscription_months"].append({**base, "month": bill_month(period, lines)})
+            bill = bill_month(period, lines)
+            applied = recorded.get((sid, period)) if period in revised else None
+            if applied is None:
+                loops["subscription_months"].append({**base, "month": bill})
+                continue
+            sales, cost = bill.total_sales - applied[0], bill.total_cost - applied[1]
+            if sales or cost:
+                fix = Correction(period, revised[period], sales, cost, bill.quantity)
+                loops["corrections"].append({**base, "correction": fix})
     for record_type, loops in result.items.items():
         _add_shared_loops(record_type, loops, prices, lines_by)
     result.items = {rt: dict(loops) for rt, loops in result.items.items()}

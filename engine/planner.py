@@ -18,6 +18,7 @@ from engine.errors import PlanError
 from engine.periods import due_reports
 from engine.plan import Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
+from engine.removal import apply_removal_policy
 from engine.render import DesiredState, render_desired
 from engine.rules import RuleFile, load_rules
 from engine.settings import Settings
@@ -55,7 +56,9 @@ def load_inputs(workspace: Workspace, source: Source, target: Target) -> PlanInp
 def render_inputs(inputs: PlanInputs, target: Target, as_of: date, period: str | None) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
     """Render the desired state for the months due on ``as_of`` (or ``period``)."""
     due = due_reports(inputs.source.reports, as_of, inputs.snapshot.applied_periods, period)
-    render_input = build_render_input(inputs.source, inputs.settings, due, inputs.snapshot.managed_subscriptions())
+    render_input = build_render_input(
+        inputs.source, inputs.settings, due, inputs.snapshot.managed_subscriptions(), inputs.snapshot.recorded_months()
+    )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
     diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
     periods = [
@@ -84,6 +87,7 @@ def make_plan(
         )
     kinds = target.kinds()
     changes = diff_state(desired, actual, inputs.snapshot, kinds, target.comparators(), live, [p.period for p in periods])
+    changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
     plan = Plan(
         changes=tuple(changes),
         as_of=as_of.isoformat(),

@@ -112,7 +112,7 @@ def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> 
                 line=expr.line,
                 record=_record(context),
             )
-    month = context.get("month")
+    month = context.get("month") or context.get("correction")
     return Resource(
         address=address,
         kind=rule.kind,
@@ -174,4 +174,11 @@ def _source(context: dict[str, Any]) -> dict[str, str]:
     month = context.get("month")
     if month is not None:
         out["period"] = month.period
+        # what this month billed, so a revised report can be corrected by the difference (D20)
+        out["total_sales"] = str(month.total_sales)
+        out["total_cost"] = str(month.total_cost)
+    correction = context.get("correction")
+    if correction is not None:
+        out["period"] = correction.period
+        out["correction"] = correction.revision
     return out

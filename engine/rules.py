@@ -27,7 +27,7 @@ from engine.errors import RuleError
 from engine.source import RECORD_TYPE_SETTING
 from engine.yamlfile import LocatedDict, line_of, load_yaml
 
-LOOPS = ("products", "kinds", "types", "subscriptions", "subscription_months")
+LOOPS = ("products", "kinds", "types", "subscriptions", "subscription_months", "corrections")
 """What a resource rule may loop over (see :mod:`engine.context`)."""
 
 _RESOURCE_KEYS = {"kind", "for_each", "key", "when", "refs", "attributes", "name"}

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,18 @@ class Snapshot:
     def empty() -> Snapshot:
         """No snapshot yet: no lineage until the first apply gives it one."""
         return Snapshot(lineage="")
+
+    def recorded_months(self) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+        """(subscription, month) → total sales and cost as applied, from the month's resources (D20)."""
+        out: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        for entry in self.resources.values():
+            src = entry.source
+            if "total_sales" in src and "subscription_id" in src and "period" in src:
+                out[(src["subscription_id"], src["period"])] = (
+                    Decimal(src["total_sales"]),
+                    Decimal(src.get("total_cost", "0")),
+                )
+        return out
 
     def managed_subscriptions(self) -> set[str]:
         return {e.source["subscription_id"] for e in self.resources.values() if "subscription_id" in e.source}
