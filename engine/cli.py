@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.apply import apply_plan, check_fresh
+from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
 from engine.lock import force_unlock, workspace_lock
 from engine.plan import WRITES, Plan, plan_from_json, plan_to_json
@@ -226,6 +227,56 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan) -> None:
             "some changes were not applied; the writes that succeeded are recorded",
             hint="Fix the cause above and run billsync apply again: it continues where this one stopped.",
         )
+
+
+@cli.command()
+@click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
+@click.pass_obj
+def run(ctx: _Ctx, as_of: str | None, auto_approve: bool) -> None:
+    """The daily job: plan and apply every billing report that is due and not applied yet (D7).
+
+    A second run the same day finds nothing due and writes nothing.
+
+    \b
+    Example (cron, every day at 06:00):
+      0 6 * * *  cd /srv/billing && billsync run --auto-approve
+    """
+    with _session(ctx) as (workspace, target):
+        with workspace_lock(workspace.data_dir, "run"):
+            inputs = _inputs(workspace, target)
+            the_plan = make_plan(inputs, target, _as_of(as_of)).plan
+            _print_plan(the_plan, False)
+            if not the_plan.has_changes:
+                click.echo("Nothing due: every available billing report is applied.")
+                return
+            if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
+                raise click.Abort()
+            _run_apply(workspace, target, the_plan)
+
+
+@cli.command()
+@click.option("--as-of", "as_of", help="Read the months due on this date (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the drift as a plan JSON document.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing drifted, 2 when something did.")
+@click.pass_obj
+def drift(ctx: _Ctx, as_of: str | None, as_json: bool, detailed_exitcode: bool) -> None:
+    """Show what was changed by hand in Autotask since the last apply, field by field (refresh only).
+
+    The next apply puts managed fields back; fields billsync does not manage are never reported.
+
+    \b
+    Example:
+      billsync drift
+    """
+    with _session(ctx) as (workspace, target):
+        inputs = _inputs(workspace, target)
+        result = make_plan(inputs, target, _as_of(as_of))
+    changes = find_drift(inputs.snapshot, result.actual, target.kinds())
+    report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())
+    _print_plan(report, as_json)
+    if detailed_exitcode and changes:
+        sys.exit(2)
 
 
 @cli.command()
