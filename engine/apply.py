@@ -85,9 +85,11 @@ def apply_plan(
                         if progress is not None:
                             progress(change)
     finally:
-        periods = {} if (result.failed or result.skipped or plan.targeted) else {
-            p.period: p.available_on for p in plan.periods
-        }
+        periods = (
+            {}
+            if (result.failed or result.skipped or plan.targeted)
+            else {p.period: p.available_on for p in plan.periods}
+        )
         result.snapshot = journal.close(periods)
     return result
 

@@ -66,7 +66,11 @@ def _period(value: str | None) -> str | None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--workspace", "-w", "workspace_dir", type=click.Path(path_type=Path), default=".",
+    "--workspace",
+    "-w",
+    "workspace_dir",
+    type=click.Path(path_type=Path),
+    default=".",
     help="Workspace folder (holds billsync.yaml, rules/, state/). Default: the current folder.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -114,10 +118,14 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
 
 
 def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--exclude", multiple=True, help='Leave out matching addresses (glob), e.g. contract["S-9*"].')(f)
     f = click.option(
-        "--target", "targets", multiple=True,
-        help='Plan only matching addresses (glob, repeatable) and what they depend on.',
+        "--exclude", multiple=True, help='Leave out matching addresses (glob), e.g. contract["S-9*"].'
+    )(f)
+    f = click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        help="Plan only matching addresses (glob, repeatable) and what they depend on.",
     )(f)
     return f
 
@@ -125,14 +133,22 @@ def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @click.option("--period", help="Plan this billing month (YYYY-MM) only.")
 @click.option("--as-of", "as_of", help="Plan the reports due on this date (default: today).")
-@click.option("--out", "out", type=click.Path(path_type=Path), help="Save the plan to FILE for `billsync apply FILE`.")
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), help="Save the plan to FILE for `billsync apply FILE`."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (format_version 1).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @_targets_options
 @click.pass_obj
 def plan(
-    ctx: _Ctx, period: str | None, as_of: str | None, out: Path | None, as_json: bool, detailed_exitcode: bool,
-    targets: tuple[str, ...], exclude: tuple[str, ...],
+    ctx: _Ctx,
+    period: str | None,
+    as_of: str | None,
+    out: Path | None,
+    as_json: bool,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
     """Show what apply would change in Autotask, field by field, and why.
 
@@ -162,8 +178,13 @@ def plan(
 @_targets_options
 @click.pass_obj
 def apply(
-    ctx: _Ctx, planfile: Path | None, auto_approve: bool, period: str | None, as_of: str | None,
-    targets: tuple[str, ...], exclude: tuple[str, ...],
+    ctx: _Ctx,
+    planfile: Path | None,
+    auto_approve: bool,
+    period: str | None,
+    as_of: str | None,
+    targets: tuple[str, ...],
+    exclude: tuple[str, ...],
 ) -> None:
     """Execute a plan: the saved PLANFILE (refused if stale), or a fresh plan after you confirm.
 
@@ -173,28 +194,27 @@ def apply(
       billsync apply --auto-approve
       billsync apply month.plan      # exactly the saved plan
     """
-    with _session(ctx) as (workspace, target):
-        with workspace_lock(workspace.data_dir, "apply"):
-            inputs = _inputs(workspace, target)
-            if planfile is not None:
-                saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
-                check_fresh(saved, inputs.snapshot)
-                fresh = make_plan(inputs, target, date.fromisoformat(saved.as_of), None)
-                if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
-                    raise StalePlanError(
-                        f"{planfile}: Autotask changed since the plan was made "
-                        f"({_fingerprint_change(saved, fresh.plan)})",
-                        hint="Make a new plan and review it.",
-                    )
-                the_plan = saved
-            else:
-                the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
-                _print_plan(the_plan, False)
-                if not the_plan.has_changes:
-                    return
-                if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
-                    raise click.Abort()
-            _run_apply(workspace, target, the_plan)
+    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "apply"):
+        inputs = _inputs(workspace, target)
+        if planfile is not None:
+            saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+            check_fresh(saved, inputs.snapshot)
+            fresh = make_plan(inputs, target, date.fromisoformat(saved.as_of), None)
+            if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
+                raise StalePlanError(
+                    f"{planfile}: Autotask changed since the plan was made "
+                    f"({_fingerprint_change(saved, fresh.plan)})",
+                    hint="Make a new plan and review it.",
+                )
+            the_plan = saved
+        else:
+            the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
+            _print_plan(the_plan, False)
+            if not the_plan.has_changes:
+                return
+            if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
+                raise click.Abort()
+        _run_apply(workspace, target, the_plan)
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
@@ -206,11 +226,18 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan) -> None:
     total = sum(1 for c in the_plan.changes if c.action in (*WRITES, "adopt"))
     console = Console(stderr=True)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("Applying", total=total)
-        result = apply_plan(the_plan, target, store, target.kinds(), progress=lambda _c: progress.advance(task))
+        result = apply_plan(
+            the_plan, target, store, target.kinds(), progress=lambda _c: progress.advance(task)
+        )
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
     for change, message in result.failed:
@@ -242,17 +269,16 @@ def run(ctx: _Ctx, as_of: str | None, auto_approve: bool) -> None:
     Example (cron, every day at 06:00):
       0 6 * * *  cd /srv/billing && billsync run --auto-approve
     """
-    with _session(ctx) as (workspace, target):
-        with workspace_lock(workspace.data_dir, "run"):
-            inputs = _inputs(workspace, target)
-            the_plan = make_plan(inputs, target, _as_of(as_of)).plan
-            _print_plan(the_plan, False)
-            if not the_plan.has_changes:
-                click.echo("Nothing due: every available billing report is applied.")
-                return
-            if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
-                raise click.Abort()
-            _run_apply(workspace, target, the_plan)
+    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
+        inputs = _inputs(workspace, target)
+        the_plan = make_plan(inputs, target, _as_of(as_of)).plan
+        _print_plan(the_plan, False)
+        if not the_plan.has_changes:
+            click.echo("Nothing due: every available billing report is applied.")
+            return
+        if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
+            raise click.Abort()
+        _run_apply(workspace, target, the_plan)
 
 
 @cli.command()
@@ -328,7 +354,12 @@ def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> N
         inputs = _inputs(workspace, target)
         desired, diagnostics, periods, _live = render_inputs(inputs, target, _as_of(as_of), _period(period))
     doc = {
-        address: {"kind": r.kind, "attributes": encode_attributes(r.attributes), "refs": r.refs, "rule": r.rule}
+        address: {
+            "kind": r.kind,
+            "attributes": encode_attributes(r.attributes),
+            "refs": r.refs,
+            "rule": r.rule,
+        }
         for address, r in desired.resources.items()
     }
     if as_json:
@@ -382,7 +413,9 @@ def state_show(ctx: _Ctx, address: str) -> None:
         snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     entry = snapshot.resources.get(address)
     if entry is None:
-        raise BillsyncError(f"{address} is not in the snapshot", hint="See `billsync state list` for addresses.")
+        raise BillsyncError(
+            f"{address} is not in the snapshot", hint="See `billsync state list` for addresses."
+        )
     click.echo(json.dumps(entry_to_json(entry), indent=2, sort_keys=True))
 
 
@@ -469,5 +502,3 @@ def main() -> NoReturn:
     except SystemExit as exc:
         sys.exit(exc.code if isinstance(exc.code, int) else 0)
     sys.exit(0)
-
-

@@ -22,7 +22,14 @@ from typing import Any
 from engine.billing import ZERO, bill_month, contract_end, first_of_month, month_end, month_start
 from engine.periods import DueReport
 from engine.settings import Settings
-from engine.source import RECORD_TYPE_SETTING, BillingLine, Organization, PriceListItem, SourceData, Subscription
+from engine.source import (
+    RECORD_TYPE_SETTING,
+    BillingLine,
+    Organization,
+    PriceListItem,
+    SourceData,
+    Subscription,
+)
 
 SYNCED_SERVICES = ("microsoft csp 365", "microsoft azure")
 """Cloudmore services whose activity makes an organization synced (D6)."""
@@ -95,8 +102,12 @@ def build_render_input(
         for line in report.report.lines:
             lines_by[(line.subscription_id, report.period)].append(line)
 
-    eligible = {oid for oid in orgs if oid in synced and oid not in blocked and company_of(orgs[oid], settings)}
-    result.live_subscriptions = {s.subscription_id for s in source.subscriptions if s.organization_id in eligible}
+    eligible = {
+        oid for oid in orgs if oid in synced and oid not in blocked and company_of(orgs[oid], settings)
+    }
+    result.live_subscriptions = {
+        s.subscription_id for s in source.subscriptions if s.organization_id in eligible
+    }
     billed = {sid for (sid, _period) in lines_by}
     in_scope = sorted((billed | set(managed_subscriptions)) & set(subs))
     for sid in in_scope:
@@ -223,7 +234,9 @@ def _add_shared_loops(
             billed_products.setdefault(sub.product_id, prices[sub.product_id])
     for item in loops.get("subscriptions", []):
         sub = item["sub"]
-        kinds.setdefault(sub.product_name, {"kind_name": sub.product_name, "record_type": item["record_type"]})
+        kinds.setdefault(
+            sub.product_name, {"kind_name": sub.product_name, "record_type": item["record_type"]}
+        )
     loops["products"] = [{"product": billed_products[k]} for k in sorted(billed_products)]
     loops["kinds"] = [kinds[k] for k in sorted(kinds)]
     type_name = RECORD_TYPE_SETTING[record_type]

@@ -79,7 +79,9 @@ def compare_default(data: CompareInput) -> list[Change]:
     return changes
 
 
-def compare_found(resource: Resource, found: ActualObject, recorded: Entry | None, spec: KindSpec) -> list[Change]:
+def compare_found(
+    resource: Resource, found: ActualObject, recorded: Entry | None, spec: KindSpec
+) -> list[Change]:
     """Changes for a desired resource that exists in the target."""
     changes: list[Change] = []
     managed = {k: v for k, v in resource.attributes.items() if k not in spec.immutable}
@@ -133,7 +135,10 @@ def changed_fields(before: Attributes, after: Attributes) -> list[str]:
     if all(same_value(before.get(k), v) for k, v in after.items()):
         return []
     delta = DeepDiff(
-        {k: before.get(k) for k in after}, dict(after), ignore_numeric_type_changes=True, ignore_string_case=False
+        {k: before.get(k) for k in after},
+        dict(after),
+        ignore_numeric_type_changes=True,
+        ignore_string_case=False,
     )
     names: set[str] = set()
     for section in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed"):

@@ -216,7 +216,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "format_version": plan.format_version,
         "as_of": plan.as_of,
         "periods": [
-            {"period": p.period, "available_on": p.available_on, "revision_of": p.revision_of} for p in plan.periods
+            {"period": p.period, "available_on": p.available_on, "revision_of": p.revision_of}
+            for p in plan.periods
         ],
         "snapshot": {"lineage": plan.snapshot_lineage, "serial": plan.snapshot_serial},
         "actual_fingerprint": plan.actual_fingerprint,
@@ -225,7 +226,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "target": plan.target,
         "targeted": plan.targeted,
         "summary": plan.summary(),
-        "diagnostics": [{"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics],
+        "diagnostics": [
+            {"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics
+        ],
         "changes": [change_to_json(c) for c in plan.changes],
     }
 
@@ -260,7 +263,9 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             rules_digest=str(doc.get("rules_digest", "")),
             target=str(doc.get("target", "")),
             targeted=bool(doc.get("targeted", False)),
-            diagnostics=tuple(Diagnostic(d["severity"], d["code"], d["message"]) for d in doc.get("diagnostics", [])),
+            diagnostics=tuple(
+                Diagnostic(d["severity"], d["code"], d["message"]) for d in doc.get("diagnostics", [])
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{file}: the plan file is damaged ({type(exc).__name__}: {exc})") from None

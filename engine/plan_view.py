@@ -6,7 +6,7 @@ never formats and this module never executes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -70,9 +70,13 @@ def _create(change: Change) -> list[str]:
         width = _width(change.after)
         for name in sorted(change.after):
             if name in change.before:
-                lines.append(f"      ~ {name:<{width}} = {fmt(change.before[name])} -> {fmt(change.after[name])}")
+                lines.append(
+                    f"      ~ {name:<{width}} = {fmt(change.before[name])} -> {fmt(change.after[name])}"
+                )
     lines.extend(_fields("      + ", "", shown))
-    lines.extend(f"      + {name:<{_width(change.refs)}} = {addr}" for name, addr in sorted(change.refs.items()))
+    lines.extend(
+        f"      + {name:<{_width(change.refs)}} = {addr}" for name, addr in sorted(change.refs.items())
+    )
     lines.append("    }")
     lines.append("")
     return lines
@@ -80,7 +84,10 @@ def _create(change: Change) -> list[str]:
 
 def _update(change: Change) -> list[str]:
     assert isinstance(change, Update)
-    lines = [f"  # {change.address} will be updated in place (id {change.target_id})" + _cause(change.rule, change.reason)]
+    lines = [
+        f"  # {change.address} will be updated in place (id {change.target_id})"
+        + _cause(change.rule, change.reason)
+    ]
     lines.append(f"  ~ {change.address} {{")
     width = _width(change.after)
     for name in sorted(change.after):
@@ -100,7 +107,9 @@ def _replace(change: Change) -> list[str]:
     width = _width(change.after)
     for name in sorted(change.after):
         forced = "  # forces replacement" if name in change.forced_by else ""
-        lines.append(f"      ~ {name:<{width}} = {fmt(change.before.get(name))} -> {fmt(change.after[name])}{forced}")
+        lines.append(
+            f"      ~ {name:<{width}} = {fmt(change.before.get(name))} -> {fmt(change.after[name])}{forced}"
+        )
     lines.append("    }")
     lines.append("")
     return lines
@@ -147,7 +156,7 @@ def _fields(prefix: str, suffix: str, attrs: Attributes) -> list[str]:
     return [f"{prefix}{name:<{width}} = {fmt(attrs[name])}{suffix}" for name in sorted(attrs)]
 
 
-def _width(attrs: dict[str, object]) -> int:
+def _width(attrs: Mapping[str, object]) -> int:
     return max((len(k) for k in attrs), default=0)
 
 

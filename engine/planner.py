@@ -53,17 +53,21 @@ def load_inputs(workspace: Workspace, source: Source, target: Target) -> PlanInp
     return PlanInputs(settings, rules, data, snapshot)
 
 
-def render_inputs(inputs: PlanInputs, target: Target, as_of: date, period: str | None) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
+def render_inputs(
+    inputs: PlanInputs, target: Target, as_of: date, period: str | None
+) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
     """Render the desired state for the months due on ``as_of`` (or ``period``)."""
     due = due_reports(inputs.source.reports, as_of, inputs.snapshot.applied_periods, period)
     render_input = build_render_input(
-        inputs.source, inputs.settings, due, inputs.snapshot.managed_subscriptions(), inputs.snapshot.recorded_months()
+        inputs.source,
+        inputs.settings,
+        due,
+        inputs.snapshot.managed_subscriptions(),
+        inputs.snapshot.recorded_months(),
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
     diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
-    periods = [
-        PlannedPeriod(d.period, d.report.available_on.isoformat(), d.revision_of) for d in due
-    ]
+    periods = [PlannedPeriod(d.period, d.report.available_on.isoformat(), d.revision_of) for d in due]
     return desired, diagnostics, periods, render_input.live_subscriptions
 
 
@@ -86,7 +90,9 @@ def make_plan(
             hint="Fix the ids in the settings file (D4); `billsync validate` checks them.",
         )
     kinds = target.kinds()
-    changes = diff_state(desired, actual, inputs.snapshot, kinds, target.comparators(), live, [p.period for p in periods])
+    changes = diff_state(
+        desired, actual, inputs.snapshot, kinds, target.comparators(), live, [p.period for p in periods]
+    )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
     plan = Plan(
         changes=tuple(changes),
@@ -129,5 +135,14 @@ def digest_rules(inputs: PlanInputs) -> str:
     for rule in inputs.rules:
         h.update(rule.file.encode())
         for res in rule.resources:
-            h.update(repr((res.kind, res.for_each, [e.text for e in res.key], sorted((k, v.text) for k, v in res.attributes.items()))).encode())
+            h.update(
+                repr(
+                    (
+                        res.kind,
+                        res.for_each,
+                        [e.text for e in res.key],
+                        sorted((k, v.text) for k, v in res.attributes.items()),
+                    )
+                ).encode()
+            )
     return h.hexdigest()[:16]

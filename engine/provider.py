@@ -63,7 +63,9 @@ class Target(Protocol):
 
     def comparators(self) -> Mapping[str, Comparator]: ...
 
-    def read(self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> ActualState:
+    def read(
+        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
+    ) -> ActualState:
         """Read every object the desired state and the snapshot name, in bulk (never one request per object)."""
         ...
 

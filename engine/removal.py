@@ -26,8 +26,8 @@ def apply_removal_policy(
 ) -> list[Change]:
     """Return ``changes`` with each orphan marked with the policy, plus the updates ``end`` requires."""
     last_month: dict[str, str] = {}
-    for entry in snapshot.resources.values():
-        sub, period = entry.source.get("subscription_id"), entry.period
+    for recorded in snapshot.resources.values():
+        sub, period = recorded.source.get("subscription_id"), recorded.period
         if sub and period and period > last_month.get(sub, ""):
             last_month[sub] = period
     out: list[Change] = []

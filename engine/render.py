@@ -93,7 +93,9 @@ def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> 
             attributes[name] = coerce(raw, ftype, spec.decimals.get(name))
         except ValueError as exc:
             raise RuleError(
-                f"{address}.{name}: {exc} (from {expr.text!r})", file=rule.file, line=expr.line,
+                f"{address}.{name}: {exc} (from {expr.text!r})",
+                file=rule.file,
+                line=expr.line,
                 record=_record(context),
             ) from None
     refs: dict[str, Address] = {}

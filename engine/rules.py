@@ -35,7 +35,9 @@ _RESOURCE_KEYS = {"kind", "for_each", "key", "when", "refs", "attributes", "name
 
 def make_environment() -> ImmutableSandboxedEnvironment:
     """The Jinja environment for rules: sandboxed (no Python internals) and strict (typos fail)."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
     env.filters["money"] = lambda value, places=2: f"{value:.{int(places)}f}"
     return env
 
@@ -98,7 +100,9 @@ def parse_rule_file(
     """Validate one rule file's structure and compile its expressions."""
     env = env or make_environment()
     if not isinstance(data, dict):
-        raise RuleError("a rule file must be a mapping with 'record_types' and 'resources'", file=file, line=1)
+        raise RuleError(
+            "a rule file must be a mapping with 'record_types' and 'resources'", file=file, line=1
+        )
     unknown = set(data) - {"record_types", "resources", "description"}
     if unknown:
         key = sorted(unknown)[0]
@@ -124,7 +128,9 @@ def parse_rule_file(
     return RuleFile(file=file, record_types=tuple(str(r) for r in record_types), resources=resources)
 
 
-def _parse_resource(item: Any, file: str, kinds: set[str], env: ImmutableSandboxedEnvironment) -> ResourceRule:
+def _parse_resource(
+    item: Any, file: str, kinds: set[str], env: ImmutableSandboxedEnvironment
+) -> ResourceRule:
     line = getattr(item, "line", None)
     if not isinstance(item, dict):
         raise RuleError("each resource must be a mapping", file=file, line=line)
@@ -159,7 +165,13 @@ def _parse_resource(item: Any, file: str, kinds: set[str], env: ImmutableSandbox
     refs = _compile_map(item.get("refs", {}), "refs", file, line, env)
     attributes = _compile_map(item.get("attributes", {}), "attributes", file, line, env)
     return ResourceRule(
-        file=file, line=line, kind=str(kind), for_each=str(for_each), key=key, when=when, refs=refs,
+        file=file,
+        line=line,
+        kind=str(kind),
+        for_each=str(for_each),
+        key=key,
+        when=when,
+        refs=refs,
         attributes=attributes,
     )
 

@@ -204,7 +204,8 @@ class Journal:
     def _record(self, address: Address, entry: Entry) -> None:
         self.resources[address] = entry
         line = json.dumps(
-            {"lineage": self.snapshot.lineage, "address": address, "entry": entry_to_json(entry)}, sort_keys=True
+            {"lineage": self.snapshot.lineage, "address": address, "entry": entry_to_json(entry)},
+            sort_keys=True,
         )
         self._fh.write(line + "\n")
         self._fh.flush()

@@ -101,7 +101,9 @@ def open_workspace(root: Path) -> Workspace:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        line = data.key_lines.get(str(err["loc"][0])) if isinstance(data, LocatedDict) and err["loc"] else None
+        line = (
+            data.key_lines.get(str(err["loc"][0])) if isinstance(data, LocatedDict) and err["loc"] else None
+        )
         where = f"{CONFIG_FILE}:{line}" if line else CONFIG_FILE
         raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
     rules_dir = (root / config.rules).resolve() if config.rules else default_rules_dir()

@@ -49,9 +49,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
                 None, None, f"keys must be strings, found {key!r}", key_node.start_mark
             )
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[str(key)] = loader.construct_object(value_node, deep=True)
         result.key_lines[str(key)] = key_node.start_mark.line + 1
     return result

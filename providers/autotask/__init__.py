@@ -33,9 +33,13 @@ def make_target(workspace: Workspace) -> AutotaskTarget:
         workspace.data_dir.mkdir(parents=True, exist_ok=True)
         app = make_app(db=workspace.data_dir / SANDBOX_DB)
         client = AutotaskClient(
-            SANDBOX_CREDENTIALS, ClientConfig(base_url=SANDBOX_BASE_URL), transport=httpx.WSGITransport(app=app)
+            SANDBOX_CREDENTIALS,
+            ClientConfig(base_url=SANDBOX_BASE_URL),
+            transport=httpx.WSGITransport(app=app),
         )
-        return AutotaskTarget(client, f"embedded Autotask sandbox ({workspace.display(workspace.data_dir / SANDBOX_DB)})")
+        return AutotaskTarget(
+            client, f"embedded Autotask sandbox ({workspace.display(workspace.data_dir / SANDBOX_DB)})"
+        )
     credentials = Credentials.from_env()
     client = AutotaskClient(credentials, ClientConfig(base_url=url))
     return AutotaskTarget(client, url or "Autotask (zone lookup)")

@@ -68,7 +68,12 @@ KINDS: dict[str, KindSpec] = {
     "contract_service": KindSpec(
         name="contract_service",
         entity="ContractServices",
-        fields={"invoiceDescription": "str", "unitPrice": "decimal", "unitCost": "decimal", "adjustedPrice": "decimal"},
+        fields={
+            "invoiceDescription": "str",
+            "unitPrice": "decimal",
+            "unitCost": "decimal",
+            "adjustedPrice": "decimal",
+        },
         refs={"contractID": "contract", "serviceID": "service"},
         order=2,
         immutable=frozenset({"unitPrice", "unitCost"}),

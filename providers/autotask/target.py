@@ -75,14 +75,18 @@ class AutotaskTarget:
     def _check_settings(self, settings: Settings, desired: DesiredState) -> list[str]:
         """D4: the SLA and billing codes must exist and be active; contracts' companies must exist."""
         problems: list[str] = []
-        slas = {s["id"]: s for s in self.client.query("ServiceLevelAgreements", [F.eq("id", settings.sla_id)])}
+        slas = {
+            s["id"]: s for s in self.client.query("ServiceLevelAgreements", [F.eq("id", settings.sla_id)])
+        }
         sla = slas.get(settings.sla_id)
         if sla is None:
             problems.append(f"sla_id {settings.sla_id}: no such Service Level Agreement")
         elif sla.get("isActive") is False:
             problems.append(f"sla_id {settings.sla_id}: the Service Level Agreement is inactive")
-        wanted = {settings.service_billing_code_id: "service_billing_code_id",
-                  settings.product_billing_code_id: "product_billing_code_id"}
+        wanted = {
+            settings.service_billing_code_id: "service_billing_code_id",
+            settings.product_billing_code_id: "product_billing_code_id",
+        }
         codes = {c["id"]: c for c in self.client.query("BillingCodes", [F.in_("id", list(wanted))])}
         for code_id, name in wanted.items():
             code = codes.get(code_id)
@@ -91,12 +95,21 @@ class AutotaskTarget:
             elif code.get("isActive") is False:
                 problems.append(f"{name} {code_id}: the billing code is inactive")
         company_ids = sorted(
-            {int(v) for r in desired.resources.values() if r.kind == "contract" and isinstance(v := r.attributes.get("companyID"), int)}
+            {
+                int(v)
+                for r in desired.resources.values()
+                if r.kind == "contract" and isinstance(v := r.attributes.get("companyID"), int)
+            }
         )
         if company_ids:
-            found = {c["id"] for c in self.client.query_in("Companies", "id", company_ids, include_fields=["isActive"])}
+            found = {
+                c["id"]
+                for c in self.client.query_in("Companies", "id", company_ids, include_fields=["isActive"])
+            }
             for missing in sorted(set(company_ids) - found):
-                problems.append(f"company {missing} (an organization's AutotaskCompanyID) does not exist in Autotask")
+                problems.append(
+                    f"company {missing} (an organization's AutotaskCompanyID) does not exist in Autotask"
+                )
         return problems
 
     def _read_marked(self, kind: str, objects: dict[Address, ActualObject]) -> dict[int, Address]:
@@ -140,7 +153,11 @@ class AutotaskTarget:
             objects[address] = _actual(address, spec, row)
 
     def _read_units(
-        self, contract_ids: list[int], contracts: dict[int, str], periods: Sequence[str], objects: dict[Address, ActualObject]
+        self,
+        contract_ids: list[int],
+        contracts: dict[int, str],
+        periods: Sequence[str],
+        objects: dict[Address, ActualObject],
     ) -> None:
         spec = KINDS["adjustment"]
         first, last = month_start(min(periods)), month_end(max(periods))
@@ -166,11 +183,16 @@ class AutotaskTarget:
                 "unitPrice": coerce(row.get("price"), "decimal", 4),
                 "unitCost": coerce(row.get("cost"), "decimal", 4),
             }
-            objects[address] = ActualObject(address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes))
+            objects[address] = ActualObject(
+                address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
+            )
         _ = spec
 
     def _read_charges(
-        self, contract_ids: list[int], contracts: dict[int, str], periods: Sequence[str],
+        self,
+        contract_ids: list[int],
+        contracts: dict[int, str],
+        periods: Sequence[str],
         objects: dict[Address, ActualObject],
     ) -> None:
         """Charges carry the part of their key below the contract (``billsync:2026-10/rounding``):
@@ -200,7 +222,9 @@ class AutotaskTarget:
     def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
-        payload = change.payload if isinstance(change, Create) and change.payload is not None else change.after
+        payload = (
+            change.payload if isinstance(change, Create) and change.payload is not None else change.after
+        )
         body: dict[str, Any] = {**payload, **refs}
         if change.kind in _MARKER_FIELD:
             body[_MARKER_FIELD[change.kind]] = marker_for(key[1:] if change.kind == "charge" else key)
@@ -230,7 +254,12 @@ def _actual(address: Address, spec: KindSpec, row: dict[str, Any], locked: bool 
                 attributes[name] = str(row[name])
     stamp = str(row.get("lastModifiedDateTime") or "")
     return ActualObject(
-        address, spec.name, int(row["id"]), attributes, locked=locked, fingerprint=stamp or _digest(attributes)
+        address,
+        spec.name,
+        int(row["id"]),
+        attributes,
+        locked=locked,
+        fingerprint=stamp or _digest(attributes),
     )
 
 
