@@ -10,7 +10,7 @@ What a kind of resource is — its entity, field types, what may change after cr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -112,7 +112,9 @@ def coerce(value: Any, ftype: FieldType, decimals: int | None = None) -> Scalar:
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(text[:10])
+            if len(text) > 10 and text[10] == "T":
+                return datetime.fromisoformat(text).date()
+            return date.fromisoformat(text)
         except ValueError:
             raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
     if ftype == "bool":

@@ -17,6 +17,7 @@ rendering, with file and line) and rendered per loop item by :mod:`engine.render
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,14 @@ def make_environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
-    env.filters["money"] = lambda value, places=2: f"{value:.{int(places)}f}"
+    env.filters["money"] = _money
     return env
+
+
+def _money(value: object, places: int = 2) -> str:
+    """``{{ x | money }}``: an amount rounded half-up (D22) to ``places`` decimals, as text."""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return str(amount.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def parse_rule_file(
             "'record_types' must list Cloudmore record types", file=file, line=_key_line(data, "record_types")
         )
     for rt in record_types:
-        if rt not in RECORD_TYPE_SETTING:
+        if not isinstance(rt, str) or rt not in RECORD_TYPE_SETTING:
             raise RuleError(
                 f"unknown record type {rt!r} (expected one of {', '.join(RECORD_TYPE_SETTING)})",
                 file=file,
@@ -143,14 +150,14 @@ def _parse_resource(
             line=_key_line(item, key),
         )
     kind = item.get("kind")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise RuleError(
             f"unknown kind {kind!r} (expected one of {', '.join(sorted(kinds))})",
             file=file,
             line=_key_line(item, "kind", line),
         )
     for_each = item.get("for_each")
-    if for_each not in LOOPS:
+    if not isinstance(for_each, str) or for_each not in LOOPS:
         raise RuleError(
             f"unknown for_each {for_each!r} (expected one of {', '.join(LOOPS)})",
             file=file,
