@@ -218,9 +218,14 @@ def _check_billing_code(ctx: WriteContext, code_id: Value, use_type: int | None,
             f"{ctx.entity.name}.{field} {code_id} ({code['name']}) is inactive; choose an active billing code."
         )
     if use_type is not None and code["useType"] != use_type:
-        wanted = BILLING_CODES.field("useType").picklist_value(use_type)  # type: ignore[union-attr]
-        label = wanted.label if wanted else str(use_type)
+        label = _use_type_label(use_type)
         raise ApiError(f"{ctx.entity.name}.{field} {code_id} ({code['name']}) is not a {label} billing code.")
+
+
+def _use_type_label(use_type: int) -> str:
+    field = BILLING_CODES.field("useType")
+    entry = field.picklist_value(use_type) if field is not None else None
+    return entry.label if entry is not None else str(use_type)
 
 
 def _check_period(values: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from providers.autotask.entities import Entity, Field, FieldType
 
 from ._filters import Condition, Group, Node
-from ._values import Value, decimal_key, to_sql
+from ._values import Value, decimal_units, to_sql
 
 SqlParams = list[int | str | None]
 
@@ -65,7 +65,7 @@ def _field(field: Field, cond: Condition, params: SqlParams) -> str:
     assert not isinstance(cond.value, tuple)
     if field.type is FieldType.DECIMAL and op not in ("eq", "noteq"):
         assert isinstance(cond.value, Decimal)
-        params.append(decimal_key(to_sql(field, cond.value)))  # type: ignore[arg-type]
+        params.append(decimal_units(cond.value))
         return f"sandbox_decimal_key({column}) {_SQL_OPS[op]} ?"
     params.append(_param(field, cond.value))
     if op == "noteq":

@@ -137,7 +137,9 @@ class SandboxStore:
 
     # ---- writes ----------------------------------------------------------------------------------
 
-    def insert(self, entity: Entity, values: Mapping[str, Value], udfs: Mapping[str, str | None] = ()) -> int:  # type: ignore[assignment]
+    def insert(
+        self, entity: Entity, values: Mapping[str, Value], udfs: Mapping[str, str | None] | None = None
+    ) -> int:
         """Insert one checked object (Python values by field name) and return its id."""
         with self.transaction():
             object_id = values.get("id")
@@ -152,7 +154,7 @@ class SandboxStore:
                 f"VALUES ({', '.join('?' * len(names))})",
                 [to_sql(_field(entity, name), row[name]) for name in names],
             )
-            self.set_udfs(entity, int(object_id), dict(udfs))
+            self.set_udfs(entity, int(object_id), udfs or {})
             return int(object_id)
 
     def update(self, entity: Entity, object_id: int, changes: Mapping[str, Value]) -> None:

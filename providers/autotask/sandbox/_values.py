@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from providers.autotask.entities import Field, FieldType
 
@@ -75,14 +75,19 @@ def from_sql(field: Field, stored: Any) -> Value:
         return Decimal(stored)
     if field.type is FieldType.BOOLEAN:
         return bool(stored)
-    return stored  # type: ignore[no-any-return]
+    return cast(Value, stored)
+
+
+def decimal_units(value: Decimal) -> int:
+    """A decimal as an exact whole number of ten-thousandths: an order key that never uses a float."""
+    return int(value.scaleb(4).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def decimal_key(stored: str | None) -> int | None:
-    """An exact integer order key for a stored decimal (ten-thousandths), used by SQL comparisons."""
+    """:func:`decimal_units` of a stored decimal text; registered as a SQLite function for comparisons."""
     if stored is None:
         return None
-    return int(Decimal(stored).scaleb(4).to_integral_value())
+    return decimal_units(Decimal(stored))
 
 
 def money(value: Decimal) -> Decimal:

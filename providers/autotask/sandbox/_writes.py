@@ -107,7 +107,7 @@ def _read_body(entity: Entity, body: Any) -> tuple[dict[str, Value], dict[str, s
     values: dict[str, Value] = {}
     udfs: dict[str, str | None] = {}
     for name, raw in body.items():
-        if str(name).lower() == "userdefinedfields" and entity.has_udfs:
+        if str(name).lower() == "userdefinedfields":
             udfs.update(_read_udfs(entity, raw))
             continue
         field = entity.field(str(name))
@@ -118,8 +118,10 @@ def _read_body(entity: Entity, body: Any) -> tuple[dict[str, Value], dict[str, s
 
 
 def _read_udfs(entity: Entity, raw: Any) -> dict[str, str | None]:
-    if raw is None:
+    if raw is None or raw == []:
         return {}
+    if not entity.has_udfs:
+        raise ApiError(f"{entity.name} has no user-defined fields.")
     if not isinstance(raw, list):
         raise ApiError(f"{entity.name}.userDefinedFields must be a list of {{name, value}} objects.")
     found: dict[str, str | None] = {}
