@@ -44,7 +44,7 @@ def base_url_and_transport(
 
 def _client(base: tuple[str, httpx.BaseTransport | None], headers: dict[str, str]) -> httpx.Client:
     url, transport = base
-    return httpx.Client(base_url=url, transport=transport, headers=headers, timeout=10)
+    return httpx.Client(base_url=url, transport=transport, headers=headers, timeout=10, trust_env=False)
 
 
 def test_default_credentials_query_demo_companies(
@@ -106,7 +106,7 @@ def test_sandbox_control_endpoints_need_auth(
 ) -> None:
     url, transport = base_url_and_transport
     root = url[: -len(BASE_PATH)]
-    with httpx.Client(transport=transport, timeout=10) as client:
+    with httpx.Client(transport=transport, timeout=10, trust_env=False) as client:
         assert client.get(root + "/_sandbox/stats").status_code == 500
         assert client.get(root + "/_sandbox/stats", headers=SANDBOX_CREDENTIALS.headers()).status_code == 200
 
@@ -116,7 +116,7 @@ def test_zone_information_for_the_known_user_names_this_server(
 ) -> None:
     url, transport = base_url_and_transport
     root = url[: -len(BASE_PATH)]
-    with httpx.Client(transport=transport, timeout=10) as client:
+    with httpx.Client(transport=transport, timeout=10, trust_env=False) as client:
         response = client.get(url + "ZoneInformation", params={"user": SANDBOX_CREDENTIALS.username})
         unknown = client.get(url + "ZoneInformation", params={"user": "nobody@example.com"})
     assert response.status_code == 200

@@ -95,7 +95,7 @@ def test_drop_response_on_a_real_server_closes_the_connection_after_committing()
     }
     try:
         with httpx.Client(
-            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=10
+            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=10, trust_env=False
         ) as client:
             with pytest.raises(httpx.TransportError):
                 client.post("Contracts", json=body)

@@ -40,7 +40,7 @@ def test_a_fourth_concurrent_request_on_one_endpoint_gets_429_on_a_real_server()
 
     def query() -> None:
         with httpx.Client(
-            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30
+            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30, trust_env=False
         ) as client:
             barrier.wait()
             status = client.post("Companies/query", json=QUERY).status_code
@@ -54,7 +54,7 @@ def test_a_fourth_concurrent_request_on_one_endpoint_gets_429_on_a_real_server()
         assert first_answer.wait(30)
         assert statuses == [429]
         with httpx.Client(
-            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30
+            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30, trust_env=False
         ) as other:
             assert other.post("Contracts/query", json=QUERY).status_code == 200
         held = app.stats().endpoints["Companies"]
