@@ -188,10 +188,15 @@ def test_an_earlier_export_of_the_same_seed_is_consistent(
     new = {s.subscription_id: s for s in later.subscriptions}
     assert set(old) < set(new)
     assert earlier_bundle.subscriptions == len(old) < N
-    renewed = [k for k in old if old[k].end_date and new[k].end_date and new[k].end_date > old[k].end_date]
+    ends = {k: (old[k].end_date, new[k].end_date) for k in old}
+    renewed = {
+        k: (before_end, after_end) for k, (before_end, after_end) in ends.items() if before_end != after_end
+    }
     assert renewed
-    for key in renewed:
-        assert old[key].end_date is not None and old[key].end_date < date(2026, 11, 7)
+    for key, (before_end, after_end) in renewed.items():
+        assert old[key].status == "Active"
+        assert before_end is not None and after_end is not None
+        assert date(2026, 10, 7) <= before_end < date(2026, 11, 7) <= after_end
     cancelled = {k for k in old if old[k].status == "Cancelled"}
     assert cancelled and cancelled == {k for k in new if new[k].status == "Cancelled"}
 
