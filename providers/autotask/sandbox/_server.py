@@ -72,6 +72,12 @@ class BackgroundServer:
         """The REST base, e.g. ``http://127.0.0.1:54321/ATServicesRest/V1.0/``."""
         return self.url + BASE_PATH
 
+    def __enter__(self) -> BackgroundServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""
         self._server.shutdown()

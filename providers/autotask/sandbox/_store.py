@@ -20,6 +20,7 @@ from providers.autotask.entities import ENTITIES, Entity, Field, FieldType
 from . import _units
 from ._bulk import BulkRows
 from ._filters import Condition, Group
+from ._seed import seed_demo_tenant
 from ._sql import quote, where_sql
 from ._values import Value, decimal_key, from_sql, to_sql
 
@@ -68,8 +69,6 @@ class SandboxStore:
         with self.transaction():
             fresh = self._create_schema()
         if fresh and seed:
-            from ._seed import seed_demo_tenant
-
             seed_demo_tenant(self)
 
     def __repr__(self) -> str:
@@ -116,8 +115,6 @@ class SandboxStore:
                 self._conn.execute(f"DROP TABLE {quote(table)}")
             self._create_schema()
         if seed:
-            from ._seed import seed_demo_tenant
-
             seed_demo_tenant(self)
 
     # ---- ids -------------------------------------------------------------------------------------
