@@ -123,12 +123,12 @@ class Row:
         return self.day(column) if self.text(column) else None
 
     def quantity(self, column: str) -> int:
-        """A whole number of units, 0 or more."""
+        """A whole number of units, 0 or more (negative quantities are never valid, even on credits)."""
         value = self.text(column)
         if _WHOLE.fullmatch(value) and int(value) <= _INT32_MAX:
             return int(value)
         raise self.error(
-            column, f"expected a whole number of units, 0 or more (like 15), found {show(value)}"
+            column, f"expected a whole number of units from 0 to {_INT32_MAX} (like 15), found {show(value)}"
         )
 
     def optional_id(self, column: str) -> int | None:
@@ -139,7 +139,8 @@ class Row:
         if _WHOLE.fullmatch(value) and 0 < int(value) <= _INT32_MAX:
             return int(value)
         raise self.error(
-            column, f"expected a positive whole-number id (like 101) or nothing, found {show(value)}"
+            column,
+            f"expected a whole-number id from 1 to {_INT32_MAX} (like 101) or nothing, found {show(value)}",
         )
 
     def currency(self, column: str) -> str:

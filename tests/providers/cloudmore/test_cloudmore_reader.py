@@ -206,10 +206,11 @@ def test_credits_are_negative_amounts(bundle: Path) -> None:
             5,
             "Quantity",
             "-3",
-            "expected a whole number of units, 0 or more (like 15), found '-3'",
+            "expected a whole number of units from 0 to 2147483647 (like 15), found '-3'",
         ),
         ("billing/2026-09.csv", 5, "Quantity", "1.5", None),
         ("billing/2026-09.csv", 5, "Quantity", "99999999999", None),
+        ("billing/2026-09.csv", 5, "Quantity", "2147483648", None),
         (
             "billing/2026-09.csv",
             6,
@@ -260,7 +261,7 @@ def test_credits_are_negative_amounts(bundle: Path) -> None:
             3,
             "AutotaskCompanyID",
             "abc",
-            "expected a positive whole-number id (like 101) or nothing, found 'abc'",
+            "expected a whole-number id from 1 to 2147483647 (like 101) or nothing, found 'abc'",
         ),
         ("organizations.csv", 3, "AutotaskCompanyID", "0", None),
         ("organizations.csv", 3, "Currency Code", "US", None),
@@ -294,7 +295,10 @@ def test_a_long_bad_value_is_quoted_shortened(bundle: Path) -> None:
     error = _error(bundle)
     assert (
         error.reason
-        == "expected a whole number of units, 0 or more (like 15), found '" + "9" * 30 + "x" * 10 + "'…"
+        == "expected a whole number of units from 0 to 2147483647 (like 15), found '"
+        + "9" * 30
+        + "x" * 10
+        + "'…"
     )
 
 
@@ -489,3 +493,12 @@ def test_a_nul_character_is_an_error(bundle: Path) -> None:
     path = bundle / "services.csv"
     path.write_bytes(path.read_bytes().replace(b"Datto", b"Da\x00tto", 1))
     assert _where(_error(bundle)) == ("services.csv", 4, None)
+
+
+def test_quantity_and_company_id_bounds_are_accepted(bundle: Path) -> None:
+    _set_cell(bundle / "billing/2026-09.csv", 2, "Quantity", "0")
+    _set_cell(bundle / "billing/2026-09.csv", 3, "Quantity", "2147483647")
+    _set_cell(bundle / "organizations.csv", 2, "AutotaskCompanyID", "2147483647")
+    data = read_bundle(bundle)
+    assert [line.quantity for line in data.reports[0].lines[:2]] == [0, 2147483647]
+    assert data.organizations[0].autotask_company_id == 2147483647
