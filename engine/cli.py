@@ -502,3 +502,6 @@ def main() -> NoReturn:
     except SystemExit as exc:
         sys.exit(exc.code if isinstance(exc.code, int) else 0)
     sys.exit(0)
+
+
+from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies

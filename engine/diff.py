@@ -96,7 +96,7 @@ def compare_found(
                 source=resource.source,
                 period=resource.period,
                 rule=resource.rule,
-                reason="found by its identity marker",
+                reason=f"found by {found.found_by}",
             )
         )
     else:

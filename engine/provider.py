@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.plan import Change, Create, Replace, Update
 from engine.render import DesiredState
@@ -76,6 +76,14 @@ class Target(Protocol):
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
         """Write the changed managed fields of one object; other fields are never sent."""
+        ...
+
+    def fetch(self, kind: str, target_id: int, address: Address) -> ActualObject | None:
+        """One object by id (``billsync import``)."""
+        ...
+
+    def list_companies(self) -> list[dict[str, Any]]:
+        """Every company: ``id``, ``companyName``, ``companyNumber``, ``isActive`` (onboarding, D2)."""
         ...
 
     def stats(self) -> dict[str, dict[str, int]]:

@@ -69,6 +69,8 @@ class ActualObject:
     """The target refuses changes (a billed charge, D20)."""
     fingerprint: str = ""
     """A token that changes whenever the object changes (last-modified time or a digest)."""
+    found_by: str = "its identity marker"
+    """How the read matched it to its address (marker, snapshot id, adoption rule) — shown on adopt."""
 
 
 def coerce(value: Any, ftype: FieldType, decimals: int | None = None) -> Scalar:

@@ -51,6 +51,10 @@ class Settings(BaseModel):
     rounding: Literal["charge", "none"] = "charge"
     companies: dict[str, int] = Field(default_factory=dict)
     """Organization ID → Autotask company id, overriding ``AutotaskCompanyID`` (D1)."""
+    adopt: dict[str, list[str]] = Field(default_factory=dict)
+    """Adoption rules (D3): kind → fields that must all match, e.g. ``contract: [companyID, contractName]``.
+    An existing object without a billsync marker that matches exactly one desired resource is shown
+    as ``adopt`` in the plan and taken under management on apply."""
     vars: dict[str, Any] = Field(default_factory=dict)
     """Free values for templates (``settings.vars.x``), e.g. name prefixes."""
 

@@ -19,6 +19,7 @@ from engine.yamlfile import LocatedDict, load_yaml
 from rules import default_rules_dir
 
 CONFIG_FILE = "billsync.yaml"
+COMPANIES_FILE = "companies.yaml"
 DATA_DIR = ".billsync"
 
 
@@ -71,12 +72,39 @@ class Workspace:
         bundle = self.config.cloudmore.bundle
         return None if bundle is None else (self.root / bundle).resolve()
 
+    @property
+    def companies_file(self) -> Path:
+        """``rules/companies.yaml``: organization → Autotask company links written by ``companies link``."""
+        return self.rules_dir / COMPANIES_FILE
+
     def load_settings(self) -> Settings:
         raw = self.config.settings
         if isinstance(raw, dict):
-            return parse_settings(raw, f"{self.root / CONFIG_FILE} (settings)")
-        path = Path(self.settings_file)
-        return load_settings(path, _display(path, self.root))
+            settings = parse_settings(raw, f"{self.root / CONFIG_FILE} (settings)")
+        else:
+            path = Path(self.settings_file)
+            settings = load_settings(path, _display(path, self.root))
+        links = self.load_company_links()
+        if not links:
+            return settings
+        return settings.model_copy(update={"companies": {**links, **settings.companies}})
+
+    def load_company_links(self) -> dict[str, int]:
+        path = self.companies_file
+        if not path.exists():
+            return {}
+        name = _display(path, self.root)
+        data = load_yaml(path, name) or {}
+        links = data.get("companies", {}) if isinstance(data, dict) else None
+        if not isinstance(links, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in links.values()
+        ):
+            raise RuleError(
+                "expected 'companies:' mapping each Organization ID to an Autotask company id (a number)",
+                file=name,
+                line=1,
+            )
+        return {str(k): int(v) for k, v in links.items()}
 
     def display(self, path: Path) -> str:
         return _display(path, self.root)

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from engine.billing import month_end, month_start, period_of
@@ -64,6 +65,16 @@ class AutotaskTarget:
         service_ids = self._read_marked("service", objects)
         self._read_marked("product", objects)
         contracts = self._read_contracts(objects)
+        service_ids.update(self._read_recorded("service", snapshot, objects))
+        self._read_recorded("product", snapshot, objects)
+        recorded_contracts = self._read_recorded("contract", snapshot, objects)
+        contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
+        for kind, fields in sorted(settings.adopt.items()):
+            found = self._read_adoptable(kind, fields, desired, objects)
+            if kind == "service":
+                service_ids.update(found)
+            elif kind == "contract":
+                contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
         contract_ids = list(contracts)
         if contract_ids:
             self._read_contract_services(contract_ids, contracts, service_ids, objects)
@@ -124,6 +135,71 @@ class AutotaskTarget:
             objects[address] = _actual(address, spec, row)
             ids[int(row["id"])] = address
         return ids
+
+    def _read_recorded(
+        self, kind: str, snapshot: Snapshot, objects: dict[Address, ActualObject]
+    ) -> dict[int, Address]:
+        """Objects in the snapshot that carry no marker yet (adopted with ``billsync import``), by id."""
+        wanted = {
+            e.target_id: a for a, e in snapshot.resources.items() if e.kind == kind and a not in objects
+        }
+        if not wanted:
+            return {}
+        spec = KINDS[kind]
+        found: dict[int, Address] = {}
+        for row in self.client.query_in(spec.entity, "id", sorted(wanted)):
+            address = wanted[int(row["id"])]
+            objects[address] = _actual(address, spec, row, found_by="its id in the snapshot")
+            found[int(row["id"])] = address
+        return found
+
+    def _read_adoptable(
+        self, kind: str, fields: Sequence[str], desired: DesiredState, objects: dict[Address, ActualObject]
+    ) -> dict[int, Address]:
+        """D3 adoption rule: an unmarked object whose ``fields`` all equal a desired resource's is adopted.
+
+        Only an exact, unique match is adopted; the plan shows it as ``adopt`` for review.
+        """
+        spec = KINDS.get(kind)
+        pending = [r for r in desired.resources.values() if r.kind == kind and r.address not in objects]
+        if spec is None or not fields or not pending:
+            return {}
+        first = fields[0]
+        values = sorted({v for r in pending if (v := r.attributes.get(first)) is not None}, key=str)
+        if not values:
+            return {}
+        rows = self.client.query_in(spec.entity, first, [_wire(v) for v in values])
+        by_match: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            if _has_marker(kind, row):
+                continue
+            actual = _actual("", spec, row)
+            by_match.setdefault(_match_key(actual.attributes, fields), []).append(row)
+        found: dict[int, Address] = {}
+        for resource in pending:
+            candidates = by_match.get(_match_key(resource.attributes, fields), [])
+            if len(candidates) != 1 or int(candidates[0]["id"]) in found:
+                continue
+            row = candidates[0]
+            how = "the adoption rule (same " + ", ".join(fields) + ")"
+            objects[resource.address] = _actual(resource.address, spec, row, found_by=how)
+            found[int(row["id"])] = resource.address
+        return found
+
+    def fetch(self, kind: str, target_id: int, address: Address) -> ActualObject | None:
+        """One object by id, for ``billsync import``."""
+        spec = KINDS[kind]
+        rows = self.client.query(spec.entity, [F.eq("id", target_id)])
+        return _actual(address, spec, rows[0], found_by="billsync import") if rows else None
+
+    def list_companies(self) -> list[dict[str, Any]]:
+        """Every Autotask company (id, name, number, active), for onboarding (D2)."""
+        rows = self.client.query(
+            "Companies",
+            [F.gte("id", 0)],
+            include_fields=["companyName", "companyNumber", "isActive", "companyType"],
+        )
+        return sorted(rows, key=lambda r: int(r["id"]))
 
     def _read_contracts(self, objects: dict[Address, ActualObject]) -> dict[int, str]:
         spec = KINDS["contract"]
@@ -239,12 +315,38 @@ class AutotaskTarget:
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         body: dict[str, Any] = {"id": change.target_id, **change.after}
+        _kind, key = parse_address(change.address)
+        if change.kind in ("service", "product"):
+            body[_MARKER_FIELD[change.kind]] = marker_for(key)  # an adopted object gets its marker (D24)
+        elif change.kind == "contract":
+            body["userDefinedFields"] = [{"name": SUBSCRIPTION_UDF, "value": key[0]}]
         parent = refs.get("contractID") if change.kind in _CHILD else None
         self.client.update(spec.entity, body, parent_id=parent)
         return WriteResult(change.target_id)
 
 
-def _actual(address: Address, spec: KindSpec, row: dict[str, Any], locked: bool = False) -> ActualObject:
+def _has_marker(kind: str, row: dict[str, Any]) -> bool:
+    if kind == "contract":
+        return _udf(row, SUBSCRIPTION_UDF) is not None
+    field = _MARKER_FIELD.get(kind)
+    return field is not None and key_from_marker(row.get(field)) is not None
+
+
+def _match_key(attributes: Attributes, fields: Sequence[str]) -> tuple[str, ...]:
+    return tuple(" ".join(str(attributes.get(f, "")).split()).casefold() for f in fields)
+
+
+def _wire(value: object) -> Any:
+    if isinstance(value, date):
+        return _wire_date(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _actual(
+    address: Address, spec: KindSpec, row: dict[str, Any], locked: bool = False, found_by: str = ""
+) -> ActualObject:
     attributes: Attributes = {}
     for name, ftype in spec.fields.items():
         if name in row:
@@ -260,6 +362,7 @@ def _actual(address: Address, spec: KindSpec, row: dict[str, Any], locked: bool 
         attributes,
         locked=locked,
         fingerprint=stamp or _digest(attributes),
+        found_by=found_by or "its identity marker",
     )
 
 
