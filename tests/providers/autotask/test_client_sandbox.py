@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -85,7 +86,6 @@ def test_query_in_reads_1234_ids_in_three_requests(client: AutotaskClient) -> No
 
 
 def test_four_concurrent_requests_with_a_delay_fault_complete_within_the_thread_limit() -> None:
-    inside = threading.Semaphore(0)
     three_held = threading.Event()
     held = 0
     lock = threading.Lock()
@@ -97,14 +97,13 @@ def test_four_concurrent_requests_with_a_delay_fault_complete_within_the_thread_
             held += 1
             if held == 3:
                 three_held.set()
-        inside.release()
         assert three_held.wait(timeout=30)
 
     app = make_app(":memory:", SandboxConfig(sleep=delay))
     app.inject_fault(endpoint="Companies", verb="query", delay=1.0, times=4)
     with _client(app) as client:
         ids = [101, 102, 103, 104]
-        results = _run_in_threads([lambda i=i: client.query("Companies", [F.eq("id", i)]) for i in ids])
+        results = _run_in_threads([partial(client.query, "Companies", [F.eq("id", i)]) for i in ids])
         stats = client.stats
 
     assert [[company["id"] for company in result] for result in results] == [[i] for i in ids]
@@ -135,7 +134,7 @@ def test_429s_from_a_stricter_tenant_are_retried_until_every_request_completes()
     patient = RetryPolicy(max_attempts=100, base_delay=0.01, max_delay=0.05, max_total_seconds=60)
     with _client(app, retry=patient) as client:  # the client allows 3 in flight, the tenant only 2
         results = _run_in_threads(
-            [lambda i=i: client.count("Companies", [F.eq("id", i)]) for i in (0, 101, 102)]
+            [partial(client.count, "Companies", [F.eq("id", i)]) for i in (0, 101, 102)]
         )
         assert results == [1, 1, 1]
         assert client.stats.throttled["Companies"] >= 1
