@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
-from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
 from engine.provider import Target
 from engine.resources import KindSpec
 from engine.snapshot import Entry, Journal, Snapshot, SnapshotStore
@@ -55,6 +56,7 @@ def apply_plan(
     kinds: Mapping[str, KindSpec],
     progress: Progress | None = None,
     workers: int = 6,
+    pacer: Pacer | None = None,
 ) -> ApplyResult:
     """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock."""
     snapshot = store.load()
@@ -70,7 +72,8 @@ def apply_plan(
                 groups[change.address].append(change)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = pool.map(
-                    lambda item: _run_group(item[1], target, journal, ids, failed_addresses), groups.items()
+                    lambda item: _run_group(item[1], target, journal, ids, failed_addresses, pacer),
+                    groups.items(),
                 )
                 for group_result in outcomes:
                     for change, status, message in group_result:
@@ -112,6 +115,7 @@ def _run_group(
     journal: Journal,
     ids: dict[Address, int],
     failed: set[Address],
+    pacer: Pacer | None = None,
 ) -> list[tuple[Change, str, str]]:
     """Run the changes of one address in order; stop at the first failure."""
     out: list[tuple[Change, str, str]] = []
@@ -126,6 +130,8 @@ def _run_group(
             out.append((change, "skipped", reason))
             continue
         resolved = {name: ids[a] for name, a in refs.items()}
+        if pacer is not None and change.action in WRITES:
+            pacer.wait()
         try:
             _execute(change, target, journal, ids, resolved)
         except BillsyncError as exc:

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.apply import apply_plan, check_fresh
+from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
 from engine.lock import force_unlock, workspace_lock
@@ -117,6 +118,16 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
         console.print(Text(line, style=style or ""), soft_wrap=True)
 
 
+def _budget_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--budget",
+        type=click.Choice(["refuse", "pace"]),
+        default="refuse",
+        show_default=True,
+        help="When the writes exceed what is left of Autotask's hourly request budget: refuse, or pace them.",
+    )(f)
+
+
 def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
         "--exclude", multiple=True, help='Leave out matching addresses (glob), e.g. contract["S-9*"].'
@@ -173,6 +184,7 @@ def plan(
 @cli.command()
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@_budget_option
 @click.option("--period", help="Plan this billing month (YYYY-MM) only (without PLANFILE).")
 @click.option("--as-of", "as_of", help="Plan the reports due on this date (without PLANFILE).")
 @_targets_options
@@ -181,6 +193,7 @@ def apply(
     ctx: _Ctx,
     planfile: Path | None,
     auto_approve: bool,
+    budget: str,
     period: str | None,
     as_of: str | None,
     targets: tuple[str, ...],
@@ -214,15 +227,20 @@ def apply(
                 return
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-        _run_apply(workspace, target, the_plan)
+        _run_apply(workspace, target, the_plan, budget)
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
     return f"objects fingerprint {saved.actual_fingerprint[:12]} is now {fresh.actual_fingerprint[:12]}"
 
 
-def _run_apply(workspace: Workspace, target: Target, the_plan: Plan) -> None:
+def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str = "refuse") -> None:
     store = SnapshotStore(workspace.state_dir, target.kinds())
+    interval = check_budget(the_plan.writes, target.budget(), "pace" if budget == "pace" else "refuse")
+    if interval:
+        click.echo(
+            f"Pacing {the_plan.writes} writes at one every {interval:.2f} s to stay within the hourly budget."
+        )
     total = sum(1 for c in the_plan.changes if c.action in (*WRITES, "adopt"))
     console = Console(stderr=True)
     with Progress(
@@ -236,7 +254,12 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan) -> None:
     ) as progress:
         task = progress.add_task("Applying", total=total)
         result = apply_plan(
-            the_plan, target, store, target.kinds(), progress=lambda _c: progress.advance(task)
+            the_plan,
+            target,
+            store,
+            target.kinds(),
+            progress=lambda _c: progress.advance(task),
+            pacer=Pacer(interval) if interval else None,
         )
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
@@ -259,8 +282,9 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan) -> None:
 @cli.command()
 @click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
+@_budget_option
 @click.pass_obj
-def run(ctx: _Ctx, as_of: str | None, auto_approve: bool) -> None:
+def run(ctx: _Ctx, as_of: str | None, auto_approve: bool, budget: str) -> None:
     """The daily job: plan and apply every billing report that is due and not applied yet (D7).
 
     A second run the same day finds nothing due and writes nothing.
@@ -278,7 +302,7 @@ def run(ctx: _Ctx, as_of: str | None, auto_approve: bool) -> None:
             return
         if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
             raise click.Abort()
-        _run_apply(workspace, target, the_plan)
+        _run_apply(workspace, target, the_plan, budget)
 
 
 @cli.command()

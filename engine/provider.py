@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.budget import Budget
 from engine.plan import Change, Create, Replace, Update
 from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, Resource
@@ -84,6 +85,10 @@ class Target(Protocol):
 
     def list_companies(self) -> list[dict[str, Any]]:
         """Every company: ``id``, ``companyName``, ``companyNumber``, ``isActive`` (onboarding, D2)."""
+        ...
+
+    def budget(self) -> Budget:
+        """What is left of the target's request budget for the current window."""
         ...
 
     def stats(self) -> dict[str, dict[str, int]]:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.billing import month_end, month_start, period_of
+from engine.budget import Budget
 from engine.plan import Create, Replace, Update
 from engine.provider import ActualState, Comparator, WriteResult
 from engine.render import DesiredState
@@ -48,6 +49,10 @@ class AutotaskTarget:
 
     def comparators(self) -> Mapping[str, Comparator]:
         return COMPARATORS
+
+    def budget(self) -> Budget:
+        info = self.client.threshold()
+        return Budget(info.remaining, info.external_request_threshold, info.request_threshold_timeframe * 60)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {endpoint: dict(verbs) for endpoint, verbs in self.client.stats.requests.items()}
