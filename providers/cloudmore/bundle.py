@@ -120,10 +120,11 @@ def read_bundle(path: Path) -> SourceData:
     root = Path(path)
     if not _is_folder(root):
         raise SourceError(
-            f"the Cloudmore export bundle folder {root} does not exist or is not a folder", file=str(root)
+            "there is no folder here to read a Cloudmore export bundle from; check the path to the bundle",
+            file=str(root),
         )
     organizations = _read_organizations(root)
-    known = {organization.organization_id: organization.origin for organization in organizations}
+    known = {organization.organization_id for organization in organizations}
     return SourceData(
         organizations=organizations,
         services=_read_services(root, known),
@@ -160,7 +161,7 @@ def _read_organizations(root: Path) -> tuple[Organization, ...]:
     return tuple(result)
 
 
-def _read_services(root: Path, known: dict[str, str]) -> tuple[OrganizationService, ...]:
+def _read_services(root: Path, known: set[str]) -> tuple[OrganizationService, ...]:
     seen: dict[tuple[str, str], int] = {}
     result = []
     for row in read_table(root, _SERVICES, SERVICE_COLUMNS):
@@ -185,7 +186,7 @@ def _read_services(root: Path, known: dict[str, str]) -> tuple[OrganizationServi
     return tuple(result)
 
 
-def _read_subscriptions(root: Path, known: dict[str, str]) -> tuple[Subscription, ...]:
+def _read_subscriptions(root: Path, known: set[str]) -> tuple[Subscription, ...]:
     seen: dict[str, int] = {}
     result = []
     for row in read_table(root, _SUBSCRIPTIONS, SUBSCRIPTION_COLUMNS):
@@ -247,7 +248,7 @@ def _read_price_list(root: Path) -> tuple[PriceListItem, ...]:
     return tuple(result)
 
 
-def _read_reports(root: Path, known: dict[str, str]) -> tuple[Report, ...]:
+def _read_reports(root: Path, known: set[str]) -> tuple[Report, ...]:
     """Each report row with its billing lines; a file named by two rows is read once."""
     seen: dict[tuple[str, date], int] = {}
     files: dict[str, tuple[BillingLine, ...]] = {}
@@ -295,7 +296,7 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _read_billing(root: Path, file: str, known: dict[str, str]) -> tuple[BillingLine, ...]:
+def _read_billing(root: Path, file: str, known: set[str]) -> tuple[BillingLine, ...]:
     result = []
     for row in read_table(root, file, BILLING_COLUMNS):
         result.append(
@@ -324,7 +325,7 @@ def _read_billing(root: Path, file: str, known: dict[str, str]) -> tuple[Billing
     return tuple(result)
 
 
-def _organization(row: Row, known: dict[str, str]) -> str:
+def _organization(row: Row, known: set[str]) -> str:
     """The row's Organization ID, which must be listed in organizations.csv."""
     organization_id = row.required("Organization ID")
     if organization_id not in known:

@@ -441,6 +441,9 @@ def test_a_missing_bundle_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         read_bundle(missing)
     assert caught.value.file == str(missing)
+    assert str(caught.value) == (
+        f"{missing}: there is no folder here to read a Cloudmore export bundle from; check the path to the bundle"
+    )
 
 
 def test_an_empty_file_is_an_error(bundle: Path) -> None:
