@@ -49,6 +49,25 @@ def check_fresh(plan: Plan, snapshot: Snapshot) -> None:
         )
 
 
+def stale_objects(saved: Plan, fresh: Plan) -> list[str]:
+    """What changed in the target between two plans: touched objects whose fingerprint moved,
+    appeared or vanished, then every change that differs."""
+    names = []
+    for address, stamp in sorted(saved.objects.items()):
+        now = fresh.objects.get(address)
+        if now != stamp:
+            names.append(f"{address} ({'changed' if now else 'no longer planned the same way'})")
+    for address in sorted(set(fresh.objects) - set(saved.objects)):
+        names.append(f"{address} (now exists)")
+    saved_changes = {(c.action, c.address) for c in saved.changes}
+    for change in fresh.changes:
+        if (change.action, change.address) not in saved_changes and not any(
+            change.address in n for n in names
+        ):
+            names.append(f"{change.address} (now needs {change.action})")
+    return names
+
+
 def apply_plan(
     plan: Plan,
     target: Target,

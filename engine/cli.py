@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from engine.apply import apply_plan, check_fresh
+from engine.apply import apply_plan, check_fresh, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
@@ -231,7 +231,12 @@ def apply(
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
-    return f"objects fingerprint {saved.actual_fingerprint[:12]} is now {fresh.actual_fingerprint[:12]}"
+    names = stale_objects(saved, fresh)
+    if not names:
+        return "objects outside the plan's changes were modified"
+    shown = "; ".join(names[:5])
+    more = f"; and {len(names) - 5} more" if len(names) > 5 else ""
+    return shown + more
 
 
 def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str = "refuse") -> None:

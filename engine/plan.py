@@ -144,6 +144,8 @@ class Plan:
     snapshot_lineage: str = ""
     snapshot_serial: int = 0
     actual_fingerprint: str = ""
+    objects: dict[str, str] = field(default_factory=dict)
+    """Address → fingerprint of each target object a change touches, to name what went stale."""
     inputs_digest: str = ""
     rules_digest: str = ""
     target: str = ""
@@ -221,6 +223,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "snapshot": {"lineage": plan.snapshot_lineage, "serial": plan.snapshot_serial},
         "actual_fingerprint": plan.actual_fingerprint,
+        "objects": dict(sorted(plan.objects.items())),
         "inputs_digest": plan.inputs_digest,
         "rules_digest": plan.rules_digest,
         "target": plan.target,
@@ -259,6 +262,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             snapshot_lineage=str(doc["snapshot"]["lineage"]),
             snapshot_serial=int(doc["snapshot"]["serial"]),
             actual_fingerprint=str(doc["actual_fingerprint"]),
+            objects={str(k): str(v) for k, v in doc.get("objects", {}).items()},
             inputs_digest=str(doc.get("inputs_digest", "")),
             rules_digest=str(doc.get("rules_digest", "")),
             target=str(doc.get("target", "")),

@@ -101,6 +101,9 @@ def make_plan(
         snapshot_lineage=inputs.snapshot.lineage,
         snapshot_serial=inputs.snapshot.serial,
         actual_fingerprint=actual.fingerprint,
+        objects={
+            c.address: actual.objects[c.address].fingerprint for c in changes if c.address in actual.objects
+        },
         inputs_digest=digest_source(inputs.source),
         rules_digest=digest_rules(inputs),
         target=target.describe(),
