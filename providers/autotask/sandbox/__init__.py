@@ -1,9 +1,25 @@
 """The Autotask sandbox: an emulator of the Autotask REST API over a local SQLite tenant.
 
-It is billsync's embedded default Autotask and the test double for every test. Run it in process
-through ``httpx.WSGITransport(app=make_app(":memory:"))`` or as a server with :func:`serve`.
-Default credentials are :data:`SANDBOX_CREDENTIALS`. The sandbox follows AUTOTASK.md Part 1; its
-billing conventions are documented in one place, :mod:`providers.autotask.sandbox._units`.
+It is billsync's embedded default Autotask and the test double for every test, and follows
+AUTOTASK.md Part 1. One app, three ways to run it::
+
+    app = make_app(":memory:")                      # or a file, default .billsync/sandbox.db
+    httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://sandbox" + BASE_PATH,
+                 headers=SANDBOX_CREDENTIALS.headers())
+    with start_background_server(app) as server:    # loopback, port 0 picks a free port
+        ...server.base_url...
+    serve(port=8080, db=".billsync/sandbox.db")     # blocking, threaded
+
+Control endpoints (same auth headers; neither counted nor limited): ``GET /_sandbox/stats``,
+``POST /_sandbox/stats/reset``, ``GET|POST|DELETE /_sandbox/faults`` (a :class:`Fault` as JSON),
+``POST /_sandbox/charges/{id}/bill``, ``POST /_sandbox/reset``. In process, the same are
+:meth:`SandboxApp.stats`, :meth:`~SandboxApp.reset_stats`, :meth:`~SandboxApp.inject_fault`,
+:meth:`~SandboxApp.clear_faults`, :meth:`~SandboxApp.bill_charge` and :meth:`~SandboxApp.reset`.
+Benchmarks seed large tenants with :meth:`SandboxStore.insert_many`.
+
+The billing conventions (ContractServiceUnits rows, charge totals) are documented in one place,
+:mod:`providers.autotask.sandbox._units`; entity fields and picklists in
+:mod:`providers.autotask.entities`.
 """
 
 from ._app import SandboxApp

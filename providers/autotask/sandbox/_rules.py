@@ -7,9 +7,9 @@ about its entity and may fill computed fields. Every refusal is an :class:`ApiEr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from providers.autotask.entities import (
@@ -26,16 +26,13 @@ from providers.autotask.entities import (
     Entity,
 )
 
+from ._billing import MAX_CONTRACT_DAYS, charge_totals, check_units_stay_positive
 from ._errors import ApiError
 from ._filters import Condition, Group
-from ._units import MAX_CONTRACT_DAYS
 from ._values import Value, parse_date
 
 if TYPE_CHECKING:
     from ._store import Row, SandboxStore
-
-TOTAL_PLACES = Decimal("0.01")
-"""Charge totals (``billableAmount``, ``extendedCost``) keep 2 decimals, rounded half up."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +137,11 @@ class _AdjustmentRule(EntityRule):
         contract_service = _resolve_contract_service(ctx, contract, values)
         values["contractServiceID"] = contract_service["id"]
         values["serviceID"] = contract_service["serviceID"]
-        _check_units_stay_positive(
-            ctx.store, contract_service["id"], effective, int(values["unitChange"] or 0)
+        check_units_stay_positive(
+            contract_service["id"],
+            _adjustment_events(ctx.store, contract_service["id"]),
+            effective,
+            int(values["unitChange"] or 0),
         )
 
 
@@ -165,7 +165,7 @@ class _ChargeRule(EntityRule):
                 values["unitCost"] = product["unitCost"]
         values["isBilled"] = False
         values["createDate"] = ctx.now
-        values.update(_charge_totals(values))
+        values.update(_totals(values))
 
     def before_update(self, ctx: WriteContext, current: Row, changes: dict[str, Value]) -> None:
         if current.get("isBilled"):
@@ -178,7 +178,7 @@ class _ChargeRule(EntityRule):
             raise ApiError("A contract charge needs a productID or a billingCodeID.")
         if changes.get("billingCodeID") not in (None, current.get("billingCodeID")):
             _check_billing_code(ctx, changes["billingCodeID"], None, "billingCodeID")
-        totals = _charge_totals(merged)
+        totals = _totals(merged)
         changes.update({k: v for k, v in totals.items() if v != current.get(k)})
 
 
@@ -296,38 +296,17 @@ def _resolve_contract_service(ctx: WriteContext, contract: Row, values: dict[str
     return created
 
 
-def _check_units_stay_positive(store: SandboxStore, cs_id: int, effective: date, change: int) -> None:
-    where = Group(
-        "and", (Condition("eq", CONTRACT_SERVICE_ADJUSTMENTS.field("contractServiceID"), None, cs_id),)
-    )
-    events = [
-        (parse_date(row["effectiveDate"]), int(row["unitChange"] or 0))
-        for row in store.select(CONTRACT_SERVICE_ADJUSTMENTS, where)
-    ]
-    events.append((effective, change))
-    for day in sorted({day for day, _ in events if day >= effective}):
-        units = sum(delta for when, delta in events if when <= day)
-        if units < 0:
-            raise ApiError(
-                f"unitChange {change} on {effective.isoformat()} would leave contract service {cs_id} "
-                f"with {units} units on {day.isoformat()}; units cannot go below zero."
-            )
-
-
 def _as_id(value: Value) -> int:
     """An id value that the shared checks have already typed as an integer."""
     assert isinstance(value, int), value
     return value
 
 
-def _charge_totals(values: dict[str, Any]) -> dict[str, Value]:
-    quantity = values.get("unitQuantity")
-    price, cost = values.get("unitPrice"), values.get("unitCost")
-    return {
-        "billableAmount": None if quantity is None or price is None else _total(quantity * price),
-        "extendedCost": None if quantity is None or cost is None else _total(quantity * cost),
-    }
+def _adjustment_events(store: SandboxStore, cs_id: int) -> list[tuple[date, int]]:
+    field = CONTRACT_SERVICE_ADJUSTMENTS.field("contractServiceID")
+    rows = store.select(CONTRACT_SERVICE_ADJUSTMENTS, Group("and", (Condition("eq", field, None, cs_id),)))
+    return [(parse_date(row["effectiveDate"]), int(row["unitChange"] or 0)) for row in rows]
 
 
-def _total(amount: Decimal) -> Decimal:
-    return amount.quantize(TOTAL_PLACES, rounding=ROUND_HALF_UP)
+def _totals(values: Mapping[str, Any]) -> dict[str, Value]:
+    return charge_totals(values.get("unitQuantity"), values.get("unitPrice"), values.get("unitCost"))

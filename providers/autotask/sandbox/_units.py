@@ -1,19 +1,6 @@
 """ContractServiceUnits, derived on demand from contract services and their adjustments.
 
-Billing conventions the sandbox follows (AUTOTASK.md Part 1; verify on a real tenant):
-
-- Every contract service has one row per monthly billing period of its contract, whatever the
-  contract's ``contractPeriodType``. Periods are calendar months clipped to the contract: the first
-  runs from the contract's ``startDate`` to the end of that month, the last ends on its ``endDate``.
-- A new contract service starts at 0 units, with ``price``/``cost`` equal to the contract service's
-  ``unitPrice``/``unitCost``. The contract service's ``adjustedPrice`` does not change the rows.
-- A ContractServiceAdjustment effective on date D adds ``unitChange`` to ``units`` in every row from
-  D on, and when ``adjustedUnitPrice``/``adjustedUnitCost`` are given sets ``price``/``cost`` from D
-  on. A row whose period contains D (and does not start on D) is split at D. Several adjustments on
-  one date stack in creation order (units add up, the last price wins).
-- What Autotask bills for a row is ``units × price``; units never go below zero.
-- Row ids are ``contractServiceID × 100000 + days from the contract start to the row start``: stable
-  across queries while the data is unchanged, and ordered like the rows.
+The rows follow the billing conventions documented in :mod:`._billing`.
 
 Rows are never stored: a query pushes its ``contractID``/``contractServiceID``/``serviceID``/``id``
 and date bounds into the choice of contract services and months, generates those rows into a
@@ -33,18 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from providers.autotask.entities import CONTRACT_SERVICE_UNITS
 
+from ._billing import ROW_ID_FACTOR
 from ._filters import Condition, Group
 from ._sql import where_sql
 from ._values import format_date, from_sql, parse_date
 
 if TYPE_CHECKING:
     from ._store import SandboxStore
-
-ROW_ID_FACTOR = 100_000
-"""Row ids are ``contractServiceID * ROW_ID_FACTOR + day offset``."""
-
-MAX_CONTRACT_DAYS = ROW_ID_FACTOR - 1
-"""Longest contract (in days) whose rows still get distinct ids."""
 
 _CHUNK = 200
 _COLUMNS = (
@@ -88,11 +70,6 @@ class _Bounds:
     highest_cs: int | None = None
     first_day: date | None = None
     last_day: date | None = None
-
-
-def units_at(adjustments: list[tuple[date, int]], day: date) -> int:
-    """Units in effect on ``day`` given (effective date, unit change) pairs; used to guard against negatives."""
-    return sum(change for effective, change in adjustments if effective <= day)
 
 
 def select_units(

@@ -270,3 +270,10 @@ def test_paths_are_case_insensitive_and_children_are_reached_through_their_contr
         assert wrong_parent.json() == {
             "errors": [f"ContractServices {cs} does not belong to contract {other}."]
         }
+
+
+def test_the_public_surface_is_declared_in_all() -> None:
+    import providers.autotask.sandbox as sandbox
+
+    public = sorted(name for name in vars(sandbox) if not name.startswith("_"))
+    assert public == sorted(sandbox.__all__)
