@@ -72,10 +72,13 @@ class SandboxApp:
         return self._faults.active()
 
     def bill_charge(self, charge_id: int) -> None:
-        """Mark a contract charge billed (what invoicing does in Autotask); it is locked from then on."""
+        """Mark a contract charge billed (what invoicing does in Autotask); it is locked from then on.
+
+        Raises ``LookupError`` when there is no such charge.
+        """
         with self.store.transaction():
             if self.store.get(CONTRACT_CHARGES, charge_id) is None:
-                raise not_found(f"ContractCharges {charge_id} does not exist.")
+                raise LookupError(f"ContractCharges {charge_id} does not exist.")
             self.store.update(CONTRACT_CHARGES, charge_id, {"isBilled": True})
 
     def reset(self) -> None:
@@ -219,7 +222,10 @@ class SandboxApp:
         if len(parts) == 3 and parts[0] == "charges" and parts[2] == "bill" and parts[1].isdigit():
             if method != "POST":
                 raise ApiError("Use POST to bill a charge.", 405)
-            self.bill_charge(int(parts[1]))
+            try:
+                self.bill_charge(int(parts[1]))
+            except LookupError as error:
+                raise not_found(str(error)) from None
             return _json(200, {"itemId": int(parts[1])})
         if parts == ("reset",) and method == "POST":
             self.reset()

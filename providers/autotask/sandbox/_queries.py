@@ -151,7 +151,7 @@ def _include_fields(entity: Entity, raw: Any) -> tuple[frozenset[str] | None, fr
             fields.add(field.name)
         elif udf is not None:
             udfs.add(udf.name)
-        elif name.lower() == "userdefinedfields" and entity.has_udfs:
+        elif name.lower() == "userdefinedfields":
             every_udf = True
         else:
             raise ApiError(f"Unknown field {name!r} in IncludeFields for {entity.name}.")

@@ -450,3 +450,11 @@ def test_money_is_exact_in_json(client: httpx.Client) -> None:
     text = client.get(f"Services/{rounded}").text
     assert '"unitPrice":1.0001' in text
     assert '"unitCost":100' in text
+
+
+def test_billing_an_unknown_charge_is_not_found(app: SandboxApp, client: httpx.Client) -> None:
+    response = client.post("http://sandbox/_sandbox/charges/12345/bill")
+    assert response.status_code == 404
+    assert response.json() == {"errors": ["ContractCharges 12345 does not exist."]}
+    with pytest.raises(LookupError, match="ContractCharges 12345 does not exist"):
+        app.bill_charge(12345)
