@@ -115,6 +115,7 @@ PLAN = Plan(
     snapshot_lineage="0b0e5f3a-1111-2222-3333-444455556666",
     snapshot_serial=4,
     actual_fingerprint="abc123",
+    objects={CONTRACT: "2026-11-01T10:00:00", SERVICE: "9f2c"},
     inputs_digest="d1",
     rules_digest="d2",
     target="embedded sandbox",
