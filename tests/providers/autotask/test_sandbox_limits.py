@@ -174,3 +174,35 @@ def test_counters_count_per_endpoint_and_kind_and_reset() -> None:
         after_reset = client.post("http://sandbox/_sandbox/stats/reset").json()
     assert after_reset["endpoints"] == {}
     assert app.stats().endpoints == {}
+
+
+def test_concurrent_writes_on_a_real_server_get_distinct_ids() -> None:
+    app = make_app(":memory:")
+    created: list[int] = []
+
+    def create(worker: int) -> None:
+        with httpx.Client(
+            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30, trust_env=False
+        ) as client:
+            for number in range(40):
+                body = {"companyName": f"W{worker}-{number}", "companyType": 1}
+                response = client.post("Companies", json=body)
+                assert response.status_code == 200, response.text
+                created.append(response.json()["itemId"])
+
+    with start_background_server(app) as server:
+        threads = [threading.Thread(target=create, args=(worker,)) for worker in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with httpx.Client(
+            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30, trust_env=False
+        ) as client:
+            count = client.post(
+                "Companies/query/count",
+                json={"filter": [{"op": "beginsWith", "field": "companyName", "value": "W"}]},
+            )
+    assert sorted(created) == list(range(30_000_001, 30_000_121))
+    assert count.json() == {"queryCount": 120}
+    assert app.stats().endpoints["Companies"].throttled == 0
