@@ -7,10 +7,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from engine.billing import MonthBill
-from engine.context import Diagnostic, build_render_input, company_of, months_between
+from engine.context import Correction, Diagnostic, build_render_input, company_of, months_between
 from engine.periods import DueReport, due_reports
 from engine.settings import RecordTypes, Settings
+from engine.snapshot import Entry, Snapshot
 from engine.source import (
     BillingLine,
     Organization,
@@ -150,7 +153,6 @@ def test_d1_unlinked_organization_is_a_warning_with_the_unbilled_amount_and_rend
     ]
     assert subscription_ids(result.items["CSP365"]["subscriptions"]) == ["S-1", "S-2"]
     assert subscription_ids(result.items["CSP365"]["subscription_months"]) == ["S-1", "S-2"]
-    assert result.live_subscriptions == {"S-1", "S-2"}
 
 
 def test_d1_settings_companies_link_an_unlinked_organization() -> None:
@@ -247,7 +249,6 @@ def test_d9_line_in_another_currency_is_an_error_and_the_organization_is_skipped
         )
     ]
     assert subscription_ids(result.items["CSP365"]["subscriptions"]) == ["S-2"]
-    assert "S-1" not in result.live_subscriptions
 
 
 # -- D11, D13, D14 ------------------------------------------------------------------------------------
@@ -366,3 +367,130 @@ def test_example_november_export_revised_month_and_month_without_line(
     assert (seven.quantity, seven.total_sales, seven.total_cost) == (12, Decimal("125.00"), Decimal("106.25"))
     assert (months[(visio, "2026-09")].quantity, months[(visio, "2026-10")].quantity) == (3, 0)
     assert months[(visio, "2026-10")].total_sales == 0
+
+
+def test_d1_unlinked_organization_with_nothing_billed_is_not_reported() -> None:
+    result = build_render_input(base_source(), make_settings(), september(LINES[0], LINES[1]))
+    assert result.diagnostics == []
+
+
+# -- D20: a revised report corrects a month already applied --------------------------------------------
+
+
+def revised_september(*lines: BillingLine) -> list[DueReport]:
+    report = Report(
+        period="2026-09", available_on=date(2026, 10, 20), file="billing/2026-09-rev1.csv", lines=lines
+    )
+    return [DueReport("2026-09", report, revision_of="2026-10-06")]
+
+
+def test_d20_revised_month_yields_a_correction_with_the_difference_not_a_new_month() -> None:
+    lines = (
+        bline("S-1", "ORG-1", 12, "150.00"),
+        bline("S-1", "ORG-1", 2, "-25.00"),
+        bline("S-2", "ORG-2", 2, "44.00", "P-2"),
+    )
+    recorded = {("S-1", "2026-09"): (Decimal("150.00"), Decimal("127.50")), ("S-2", "2026-09"): (Decimal("44.00"), Decimal("37.40"))}  # fmt: skip
+    result = build_render_input(base_source(), make_settings(), revised_september(*lines), recorded=recorded)
+    loops = result.items["CSP365"]
+    assert [(i["sub"].subscription_id, i["correction"]) for i in loops["corrections"]] == [
+        ("S-1", Correction("2026-09", "2026-10-20", Decimal("-25.00"), Decimal("-21.25"), 12))
+    ]
+    assert loops["corrections"][0]["correction"].start == date(2026, 9, 1)
+    # Applied months are never rewritten: neither S-1 nor the unchanged S-2 renders a month again.
+    assert loops.get("subscription_months", []) == []
+
+
+def test_d20_subscription_new_in_the_revision_is_billed_as_a_month() -> None:
+    result = build_render_input(
+        base_source(),
+        make_settings(),
+        revised_september(LINES[0]),
+        recorded={("S-2", "2026-09"): (Decimal("1"), Decimal("1"))},
+    )
+    loops = result.items["CSP365"]
+    assert subscription_ids(loops["subscription_months"]) == ["S-1"]
+    assert "corrections" not in loops
+
+
+def test_d20_recorded_totals_are_ignored_for_a_month_that_is_not_a_revision() -> None:
+    recorded = {("S-1", "2026-09"): (Decimal("999.00"), Decimal("1.00"))}
+    result = build_render_input(base_source(), make_settings(), september(LINES[0]), recorded=recorded)
+    assert subscription_ids(result.items["CSP365"]["subscription_months"]) == ["S-1"]
+    assert "corrections" not in result.items["CSP365"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="engine/context.py build_render_input computes live_subscriptions from `eligible`, which drops "
+    "organizations blocked by a currency error (D9) or without a company link (D1); their subscriptions, "
+    "still in Cloudmore, then become orphans in engine/diff.py find_orphans and removal policy end ends them",
+)
+@pytest.mark.parametrize("case", ["d1_unlinked", "d9_currency"])
+def test_d1_d9_skipped_organizations_subscriptions_are_still_live_not_orphans(case: str) -> None:
+    if case == "d1_unlinked":
+        result = build_render_input(base_source(), make_settings(), september(*LINES))
+        expected = {"S-6", "S-7"}
+    else:
+        euro = bline("S-1", "ORG-1", 1, "5.00", currency="EUR")
+        result = build_render_input(base_source(), make_settings(), september(LINES[0], euro))
+        expected = {"S-1"}
+    rendered = result.items.get("CSP365", {}).get("subscriptions", [])
+    assert not any(i["sub"].subscription_id in expected for i in rendered)  # their lines stay skipped
+    assert expected <= result.live_subscriptions
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="engine/snapshot.py Snapshot.recorded_months takes a month's applied totals from its adjustment or "
+    "charge source only and ignores correction charges already applied, so a second revision of the same "
+    "month is corrected against the original report and the first correction is billed twice (D20)",
+)
+def test_d20_second_revision_is_corrected_against_what_was_already_corrected() -> None:
+    snapshot = Snapshot(
+        lineage="L",
+        serial=3,
+        resources={
+            'adjustment["S-1"]["2026-09"]': Entry(
+                "adjustment",
+                70001,
+                {"units": 12, "unitPrice": Decimal("12.5000")},
+                source={
+                    "subscription_id": "S-1",
+                    "period": "2026-09",
+                    "total_sales": "150.00",
+                    "total_cost": "127.50",
+                },
+                period="2026-09",
+            ),
+            'charge["S-1"]["2026-09"]["correction-2026-10-20"]': Entry(
+                "charge",
+                60001,
+                {
+                    "unitQuantity": Decimal("1.0000"),
+                    "unitPrice": Decimal("-25.0000"),
+                    "unitCost": Decimal("-21.2500"),
+                },
+                source={
+                    "subscription_id": "S-1",
+                    "organization_id": "ORG-1",
+                    "period": "2026-09",
+                    "correction": "2026-10-20",
+                },
+                period="2026-09",
+            ),
+        },
+    )
+    # The second revision (available 2026-11-03) bills 120.00 in all: 5.00 less than after the first correction.
+    report = Report(
+        period="2026-09",
+        available_on=date(2026, 11, 3),
+        file="billing/2026-09-rev2.csv",
+        lines=(bline("S-1", "ORG-1", 12, "150.00"), bline("S-1", "ORG-1", 2, "-30.00")),
+    )
+    due = [DueReport("2026-09", report, revision_of="2026-10-20")]
+    result = build_render_input(base_source(), make_settings(), due, {"S-1"}, snapshot.recorded_months())
+    (item,) = result.items["CSP365"]["corrections"]
+    assert item["correction"].total_sales == Decimal("-5.00")

@@ -422,3 +422,23 @@ def test_d13_d16_example_azure_contract_is_ongoing_and_month_is_one_charge(
         "unitCost": Decimal("528.07"),
     }
     assert charge.refs == {"contractID": f'contract["{sid(11)}"]', "productID": 'product["azure-plan"]'}
+
+
+def test_d20_example_revised_report_renders_a_correction_charge(
+    november: SourceData, settings: Settings, shipped_rules: list[RuleFile], kinds: dict[str, KindSpec]
+) -> None:
+    # 2026-09 was applied from the original report (…07 billed 150.00 / 127.50); the revision credits 2 seats.
+    due = due_reports(november.reports, date(2026, 11, 7), {"2026-09": "2026-10-06"})
+    recorded = {(sid(7), "2026-09"): (Decimal("150.00"), Decimal("127.50"))}
+    render_input = build_render_input(november, settings, due, recorded=recorded)
+    desired = render_desired(shipped_rules, render_input, settings, kinds)
+    correction = desired.resources[f'charge["{sid(7)}"]["2026-09"]["correction-2026-10-20"]']
+    assert correction.attributes["unitPrice"] == Decimal("-25.00")
+    assert correction.attributes["unitCost"] == Decimal("-21.25")
+    assert correction.attributes["unitQuantity"] == Decimal(1)
+    assert correction.attributes["datePurchased"] == date(2026, 9, 1)
+    assert correction.period == "2026-09"
+    assert correction.source["correction"] == "2026-10-20"
+    # The applied month itself is not rendered again; October is a normal month.
+    assert f'adjustment["{sid(7)}"]["2026-09"]' not in desired.resources
+    assert desired.resources[f'adjustment["{sid(7)}"]["2026-10"]'].attributes["units"] == 10
