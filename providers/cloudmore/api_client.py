@@ -1,0 +1,509 @@
+"""The Cloudmore REST client: OAuth2 token cache, paging, retries and asynchronous reports.
+
+This is the only place billsync speaks HTTP to Cloudmore. It knows the wire (token grant, bearer
+header, page envelope, task polling, status codes) and nothing about billing: answers come back as
+:class:`~providers.cloudmore.api_mapping.Item` objects for the mapping module to read.
+
+The access token (24 hours, per Cloudmore's documentation) is fetched once and reused until
+``token_refresh_margin`` before it expires; a token Cloudmore refuses anyway (HTTP 401) is replaced
+once and the request sent again. JSON fractions are read as ``Decimal``, never ``float``. The API
+secret, password and token are never logged, shown in a ``repr`` or put in an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from providers.cloudmore import api_mapping as m
+from providers.cloudmore import api_paths as paths
+from providers.cloudmore.api_config import (
+    ENV_API_SECRET,
+    ENV_PASSWORD,
+    ENV_USERNAME,
+    ApiClientConfig,
+    ApiCredentials,
+    RetryPolicy,
+)
+from providers.cloudmore.api_errors import (
+    CloudmoreAuthError,
+    CloudmoreError,
+    CloudmoreReportNotReady,
+    CloudmoreResponseError,
+    CloudmoreUnavailable,
+    CloudmoreUnknownReseller,
+)
+
+__all__ = ["CLIENT_ID", "DEFAULT_TOKEN_SECONDS", "ClientStats", "CloudmoreClient"]
+
+CLIENT_ID = "ro.customer.client"
+"""The OAuth2 client id every Cloudmore API user authenticates with (documented)."""
+DEFAULT_TOKEN_SECONDS = 24 * 3600
+"""A token's life when the answer does not say (documented: 24 hours)."""
+
+_log = logging.getLogger("billsync.cloudmore")
+_RETRIED = frozenset({429, 500, 502, 503, 504})
+_MAX_PAGES = 100_000
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """Requests sent so far: every attempt counts, keyed by ``METHOD path``; token grants apart."""
+
+    requests: dict[str, int]
+    token_requests: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+
+class CloudmoreClient:
+    """A client for one Cloudmore broker; safe to share between threads.
+
+    Pass ``transport`` to swap the wire (``httpx.WSGITransport`` for the in-process emulator, a
+    ``MockTransport`` in tests). ``sleep`` and ``clock`` are how the client waits and tells time
+    (retries, report polling, token expiry); tests pass fakes so nothing really waits.
+    """
+
+    def __init__(
+        self,
+        credentials: ApiCredentials,
+        config: ApiClientConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._credentials = credentials
+        self.config = config
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.Client(base_url=config.base_url, transport=transport, timeout=config.timeout)
+        self._token: SecretStr | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._requests: dict[str, int] = {}
+        self._token_requests = 0
+
+    def __repr__(self) -> str:
+        return f"CloudmoreClient(base_url={self.config.base_url!r}, reseller_id={self.config.reseller_id!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def stats(self) -> ClientStats:
+        with self._stats_lock:
+            return ClientStats(dict(self._requests), self._token_requests)
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def get_list(self, path: str, params: Mapping[str, str] | None = None) -> list[m.Item]:
+        """Every item of a list endpoint, following its pages; each item knows its 1-based position."""
+        size = self.config.page_size
+        collected: list[Any] = []
+        total: int | None = None
+        previous: list[Any] | None = None
+        for page in range(1, _MAX_PAGES + 1):
+            query = {**(params or {}), m.PAGE_PARAM: str(page), m.PAGE_SIZE_PARAM: str(size)}
+            payload = self._json("GET", path, params=query)
+            if isinstance(payload, list) and page == 1:
+                collected = payload
+                break
+            entries, page_total = _page(payload, path)
+            if page > 1 and page_total != total:
+                raise _changed(path, "its item count changed between pages")
+            total = page_total
+            if total is None and previous is not None and entries == previous and entries:
+                raise _changed(path, "it returned the same page twice")
+            collected.extend(entries)
+            previous = entries
+            done = len(collected) >= total if total is not None else len(entries) < size
+            if not entries or done:
+                break
+        if total is not None and len(collected) != total:
+            raise _changed(path, f"it announced {total} items but returned {len(collected)}")
+        return [m.Item(entry, path, number) for number, entry in enumerate(collected, start=1)]
+
+    def run_report(self, publication: m.Publication) -> list[m.Item]:
+        """Generate one published billing report and read its lines, once it is complete.
+
+        The task is polled every ``report.poll_interval`` seconds for at most ``report.max_wait``
+        seconds; a report still being generated then raises :class:`CloudmoreReportNotReady` and
+        nothing of it is read. The lines read must number what the finished task announced.
+        """
+        reseller = self.config.reseller_id
+        what = f"the {publication.period} billing report (published {publication.available_on.isoformat()})"
+        start = paths.report_start_path(reseller)
+        task = m.task_from_json(
+            m.Item(self._json("POST", start, body=m.report_request(publication)), start, 1)
+        )
+        policy = self.config.report
+        waited = 0.0
+        while task.status != m.TASK_DONE:
+            status_path = paths.report_status_path(reseller, task.task_id)
+            if task.status == m.TASK_FAILED:
+                said = f": {task.message}" if task.message else "."
+                raise CloudmoreError(
+                    f"Cloudmore could not generate {what}{said}",
+                    method="GET",
+                    path=status_path,
+                    hint="Run again later; if it keeps failing, ask Cloudmore support about the report.",
+                )
+            if task.status not in m.TASK_PENDING:
+                raise CloudmoreResponseError(
+                    f"Cloudmore reported an unknown status {task.status!r} for {what} ({status_path}).",
+                    method="GET",
+                    path=status_path,
+                )
+            if waited + policy.poll_interval > policy.max_wait:
+                raise CloudmoreReportNotReady(
+                    f"Cloudmore was still generating {what} after {waited:g} s of waiting; billsync read none of "
+                    "it and planned nothing.",
+                    method="GET",
+                    path=status_path,
+                    hint="Run again later (Microsoft NCE data lands between the 6th and the 8th of the month).",
+                )
+            self._sleep(policy.poll_interval)
+            waited += policy.poll_interval
+            task = m.task_from_json(m.Item(self._json("GET", status_path), status_path, 1))
+        lines = self.get_list(paths.report_result_path(reseller, task.task_id))
+        if task.line_count is not None and len(lines) != task.line_count:
+            raise CloudmoreResponseError(
+                f"Cloudmore announced {task.line_count} lines for {what} but returned {len(lines)}; billsync "
+                "will not use a partial report.",
+                path=paths.report_result_path(reseller, task.task_id),
+                hint="Run again.",
+            )
+        return lines
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _json(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
+    ) -> Any:
+        """Send an authorised request and return its JSON (fractions as Decimal)."""
+        response = self._authorised(method, path, params, body)
+        try:
+            return json.loads(response.content or b"null", parse_float=Decimal)
+        except ValueError:
+            raise CloudmoreResponseError(
+                f"Cloudmore answered {method} {path} with a body that is not JSON.",
+                method=method,
+                path=path,
+                status=response.status_code,
+            ) from None
+
+    def _authorised(
+        self, method: str, path: str, params: Mapping[str, str] | None, body: Any
+    ) -> httpx.Response:
+        """Send with the cached token; a refused token is replaced once and the request sent again."""
+        for renewed in (False, True):
+            token = self._bearer()
+            headers = {"Authorization": f"Bearer {token.get_secret_value()}", "Accept": "application/json"}
+            response = self._send(method, path, params=params, json_body=body, headers=headers)
+            if response.status_code == 401 and not renewed:
+                self._forget(token)
+                continue
+            self._check(response, method, path)
+            return response
+        raise AssertionError("unreachable")
+
+    def _bearer(self) -> SecretStr:
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token_expires - self.config.token_refresh_margin:
+                self._token, lifetime = self._grant()
+                self._token_expires = self._clock() + lifetime
+            return self._token
+
+    def _forget(self, token: SecretStr) -> None:
+        with self._token_lock:
+            if self._token is token:
+                self._token = None
+
+    def _grant(self) -> tuple[SecretStr, float]:
+        """Ask ``/connect/token`` for an access token (OAuth2 password grant)."""
+        secret = self._credentials.api_secret.get_secret_value()
+        basic = base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
+        form = {
+            "grant_type": "password",
+            "username": self._credentials.username.get_secret_value(),
+            "password": self._credentials.password.get_secret_value(),
+            "scope": "api",
+        }
+        with self._stats_lock:
+            self._token_requests += 1
+        response = self._send(
+            "POST",
+            paths.TOKEN_PATH,
+            form=form,
+            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+        )
+        data = _json_object(response)
+        if response.status_code >= 300:
+            raise _token_refused(response.status_code, data)
+        token = data.get(m.TOKEN_ACCESS)
+        if not isinstance(token, str) or not token:
+            raise CloudmoreResponseError(
+                "Cloudmore's token answer holds no access token.", method="POST", path=paths.TOKEN_PATH
+            )
+        lifetime = data.get(m.TOKEN_EXPIRES_IN, DEFAULT_TOKEN_SECONDS)
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | Decimal) or lifetime <= 0:
+            lifetime = DEFAULT_TOKEN_SECONDS
+        return SecretStr(token), float(lifetime)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """One request with retries on 429/5xx and transport failures; the last answer is returned."""
+        policy = self.config.retry
+        retrying = Retrying(
+            stop=stop_any(
+                stop_after_attempt(policy.max_attempts), stop_before_delay(policy.max_total_seconds)
+            ),
+            wait=_backoff(policy),
+            retry=retry_if_exception_type(_Retry),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        content = None if json_body is None else json.dumps(json_body).encode()
+        request_headers = dict(headers)
+        if content is not None:
+            request_headers["Content-Type"] = "application/json"
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._attempt(method, path, params, content, form, request_headers)
+                    if response.status_code in _RETRIED:
+                        raise _Retry(response.status_code, retry_after=_retry_after(response))
+                    return response
+        except _Retry as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            problem = (
+                f"it answered HTTP {exc.status}" if exc.status else f"the connection failed ({exc.detail})"
+            )
+            raise CloudmoreUnavailable(
+                f"Cannot read Cloudmore at {self.config.base_url}: {problem} for {method} {path} after {attempts} "
+                f"attempt{'s' if attempts != 1 else ''}.",
+                method=method,
+                path=path,
+                status=exc.status,
+                hint="Check cloudmore.api.url in billsync.yaml, the network connection and Cloudmore's status; "
+                "then run again.",
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        with self._stats_lock:
+            key = f"{method} {path}"
+            self._requests[key] = self._requests.get(key, 0) + 1
+        try:
+            response = self._http.request(
+                method, path, params=dict(params or {}), content=content, data=form, headers=dict(headers)
+            )
+        except httpx.TransportError as exc:
+            _log.debug("%s %s failed: %s", method, path, type(exc).__name__)
+            raise _Retry(None, detail=type(exc).__name__) from None
+        _log.debug("%s %s -> %s", method, path, response.status_code)
+        return response
+
+    def _check(self, response: httpx.Response, method: str, path: str) -> None:
+        """Raise the matching error for anything but success (retries are already spent)."""
+        status = response.status_code
+        if status < 300:
+            return
+        message = _message(response)
+        said = f": {message}" if message else "."
+        reseller = self.config.reseller_id
+        if status == 401:
+            raise CloudmoreAuthError(
+                f"Cloudmore refused the access token it had just issued for {method} {path} (HTTP 401){said}",
+                method=method,
+                path=path,
+                status=status,
+                hint=f"Check that the API user ({ENV_USERNAME}) may use the API, then run again.",
+            )
+        if status in (403, 404) and path == paths.organizations_path(reseller):
+            raise CloudmoreUnknownReseller(
+                f"Cloudmore does not know the reseller {reseller!r}, or the API user may not read it "
+                f"(HTTP {status} for {method} {path}){said}",
+                method=method,
+                path=path,
+                status=status,
+                hint="Check cloudmore.api.reseller_id in billsync.yaml: it is the reseller id Cloudmore sent "
+                "with the API secret.",
+            )
+        if status == 403:
+            raise CloudmoreAuthError(
+                f"The Cloudmore API user may not {method} {path} (HTTP 403){said}",
+                method=method,
+                path=path,
+                status=status,
+                hint="Give the API user a role that can read organizations, subscriptions and billing.",
+            )
+        raise CloudmoreError(
+            f"Cloudmore answered {method} {path} with HTTP {status}{said}",
+            method=method,
+            path=path,
+            status=status,
+            hint="The path is billsync's reading of Cloudmore's API (providers/cloudmore/api_paths.py); "
+            "a 404 there may mean the real path differs."
+            if status == 404
+            else "",
+        )
+
+
+class _Retry(Exception):
+    """An attempt worth repeating: throttled, unavailable, or the connection failed."""
+
+    def __init__(self, status: int | None, *, retry_after: float | None = None, detail: str = "") -> None:
+        super().__init__(f"HTTP {status}" if status is not None else detail)
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+def _page(payload: Any, path: str) -> tuple[list[Any], int | None]:
+    """The items of one page and the total it announces (``None`` when it does not say)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get(m.PAGE_ITEMS), list):
+        raise CloudmoreResponseError(
+            f"Cloudmore's answer to GET {path} is not a list of items (expected a JSON array or an object "
+            f"with {m.PAGE_ITEMS!r}).",
+            method="GET",
+            path=path,
+        )
+    total = payload.get(m.PAGE_TOTAL)
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+        raise CloudmoreResponseError(
+            f"Cloudmore's answer to GET {path} has a {m.PAGE_TOTAL!r} that is not a count.",
+            method="GET",
+            path=path,
+        )
+    return list(payload[m.PAGE_ITEMS]), total
+
+
+def _changed(path: str, what: str) -> CloudmoreResponseError:
+    return CloudmoreResponseError(
+        f"Cloudmore's list at GET {path} cannot be read consistently: {what}.",
+        method="GET",
+        path=path,
+        hint="The data probably changed while billsync read it; run again.",
+    )
+
+
+def _token_refused(status: int, data: dict[str, Any]) -> CloudmoreAuthError:
+    """The error for a refused token grant, naming the environment variable to check."""
+    code = str(data.get(m.TOKEN_ERROR) or "")
+    description = str(data.get(m.TOKEN_ERROR_DESCRIPTION) or "")
+    said = f", {code}{': ' + description if description else ''}" if code else ""
+    if code == "invalid_client" or (status == 401 and code != "invalid_grant"):
+        hint = f"Check {ENV_API_SECRET}: it is the API secret Cloudmore issued for your account."
+        what = "the API secret"
+    elif code in ("invalid_grant", ""):
+        hint = (
+            f"Check {ENV_USERNAME} and {ENV_PASSWORD}: they are the Cloudmore API user's name and password."
+        )
+        what = "the API user name or password"
+    else:
+        hint = f"Check {ENV_API_SECRET}, {ENV_USERNAME} and {ENV_PASSWORD}."
+        what = "the API credentials"
+    return CloudmoreAuthError(
+        f"Cloudmore refused {what} (HTTP {status}{said}).",
+        method="POST",
+        path=paths.TOKEN_PATH,
+        status=status,
+        hint=hint,
+    )
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = json.loads(response.content or b"null", parse_float=Decimal)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _message(response: httpx.Response) -> str:
+    """Cloudmore's explanation in an error body, shortened; empty when it sent none."""
+    data = _json_object(response)
+    message = data.get(m.ERROR_MESSAGE) or data.get(m.TOKEN_ERROR_DESCRIPTION) or ""
+    return str(message)[:300]
+
+
+def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    """Full-jitter exponential waits, replaced by the server's ``Retry-After`` when it sent one."""
+    jitter = wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
+
+    def wait(state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Retry) and failure.retry_after is not None:
+            return min(failure.retry_after, policy.max_delay)
+        return float(jitter(state))
+
+    return wait
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); ``None`` if absent or bad."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,132 @@
+"""Cloudmore API credentials and client settings.
+
+Credentials come from the environment only (``CLOUDMORE_API_SECRET``, ``CLOUDMORE_USERNAME``,
+``CLOUDMORE_PASSWORD``), never from billsync.yaml, and are held as :class:`~pydantic.SecretStr` so a
+``repr``, a log line or an exception can never show them. The settings are small frozen values handed
+to :class:`providers.cloudmore.api_client.CloudmoreClient`, so a test can change one knob alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from engine.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENV_API_SECRET",
+    "ENV_PASSWORD",
+    "ENV_USERNAME",
+    "ApiClientConfig",
+    "ApiCredentials",
+    "ReportPolicy",
+    "RetryPolicy",
+]
+
+ENV_API_SECRET = "CLOUDMORE_API_SECRET"
+ENV_USERNAME = "CLOUDMORE_USERNAME"
+ENV_PASSWORD = "CLOUDMORE_PASSWORD"
+
+DEFAULT_BASE_URL = "https://api.cloudmore.com"
+
+
+class ApiCredentials(BaseModel):
+    """A Cloudmore API user: the API secret Cloudmore issued, and the user's name and password.
+
+    ``repr`` shows none of the three values (the username is hidden too: it names a person).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_secret: SecretStr
+    username: SecretStr
+    password: SecretStr
+
+    @field_validator("api_secret", "username", "password")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("empty")
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiCredentials:
+        """Read the three values from the environment; every missing one is named in one :class:`ConfigError`."""
+        env = os.environ if environ is None else environ
+        names = (ENV_API_SECRET, ENV_USERNAME, ENV_PASSWORD)
+        missing = [name for name in names if not env.get(name, "").strip()]
+        if missing:
+            listed = ", ".join(missing)
+            verb = "is" if len(missing) == 1 else "are"
+            raise ConfigError(
+                f"Cloudmore API credentials are incomplete: environment variable {listed} {verb} not set. "
+                f"Set {ENV_API_SECRET} (the API secret Cloudmore issued), {ENV_USERNAME} and {ENV_PASSWORD} "
+                "(the Cloudmore API user) before reading Cloudmore through its API, or remove cloudmore.api "
+                "from billsync.yaml to read an export bundle instead."
+            )
+        return cls(
+            api_secret=SecretStr(env[ENV_API_SECRET].strip()),
+            username=SecretStr(env[ENV_USERNAME].strip()),
+            password=SecretStr(env[ENV_PASSWORD]),
+        )
+
+
+class RetryPolicy(BaseModel):
+    """How long a request that Cloudmore throttled (429) or could not answer (5xx) is tried again.
+
+    Waits grow exponentially from ``base_delay`` with full jitter, capped at ``max_delay``; a
+    ``Retry-After`` header replaces the computed wait. Retrying stops after ``max_attempts`` tries or
+    before a wait would take the call past ``max_total_seconds``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: int = Field(default=5, ge=1)
+    base_delay: float = Field(default=1.0, ge=0)
+    max_delay: float = Field(default=30.0, ge=0)
+    max_total_seconds: float = Field(default=180.0, gt=0)
+
+
+class ReportPolicy(BaseModel):
+    """How an asynchronous billing report is waited for: a status poll every ``poll_interval`` seconds,
+    for at most ``max_wait`` seconds, after which the report is reported as not ready (never half-read)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    poll_interval: float = Field(default=5.0, gt=0)
+    max_wait: float = Field(default=600.0, ge=0)
+
+
+class ApiClientConfig(BaseModel):
+    """Connection settings for one Cloudmore broker (addressed by the API as a reseller).
+
+    ``token_refresh_margin`` is how long before its stated expiry an access token is replaced, so a
+    token never expires in the middle of a load.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = DEFAULT_BASE_URL
+    reseller_id: str = Field(min_length=1)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    timeout: float = Field(default=60.0, gt=0, description="seconds per request")
+    token_refresh_margin: float = Field(default=300.0, ge=0)
+    retry: RetryPolicy = RetryPolicy()
+    report: ReportPolicy = ReportPolicy()
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"the Cloudmore API URL must start with https:// or http://, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("reseller_id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        if "/" in value or "?" in value or "#" in value or value != value.strip():
+            raise ValueError(f"a reseller id has no '/', '?', '#' or surrounding spaces, got {value!r}")
+        return value

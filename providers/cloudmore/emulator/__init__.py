@@ -1,0 +1,32 @@
+"""The Cloudmore emulator: Cloudmore's REST API serving the data of an export bundle.
+
+It is the test double for billsync's API source and a local stand-in for a broker's Cloudmore
+account. Run it in process through ``httpx.WSGITransport(app=make_app(bundle))`` or as a server with
+:func:`serve` (``billsync cloudmore-sandbox serve``). It accepts one API user
+(:data:`EMULATOR_CREDENTIALS`) and one reseller (:data:`EMULATOR_RESELLER_ID`); the JSON shapes it
+answers with are documented in :mod:`providers.cloudmore.emulator._documents`. Tests steer it with
+faults (fail or delay the Nth request), reports that stay "generating" for K polls, token revocation,
+and read its request and token counters.
+"""
+
+from ._app import EmulatorApp, EmulatorStats
+from ._config import EMULATOR_CREDENTIALS, EMULATOR_RESELLER_ID, EmulatorConfig, EmulatorCredentials
+from ._documents import Documents, build_documents
+from ._faults import Fault
+from ._server import BackgroundServer, make_app, serve, start_background_server
+
+__all__ = [
+    "EMULATOR_CREDENTIALS",
+    "EMULATOR_RESELLER_ID",
+    "BackgroundServer",
+    "Documents",
+    "EmulatorApp",
+    "EmulatorConfig",
+    "EmulatorCredentials",
+    "EmulatorStats",
+    "Fault",
+    "build_documents",
+    "make_app",
+    "serve",
+    "start_background_server",
+]

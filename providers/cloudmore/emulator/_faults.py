@@ -1,0 +1,63 @@
+"""Fault injection: fail or delay chosen requests to the emulator, for tests.
+
+A fault targets the Nth request (counted from when the fault is set) to one route (``token``,
+``organizations``, ``services``, ``subscriptions``, ``azure_subscriptions``, ``price_list``,
+``reports``, ``report_start``, ``report_status``, ``report_lines``; ``None`` for every route) and keeps
+firing for ``times`` consecutive matching requests. ``delay`` holds the request before it is handled;
+``status`` answers with that HTTP status (and a ``Retry-After`` of 0 for a 429) without handling it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Fault", "FaultInjector"]
+
+
+class Fault(BaseModel):
+    """One injected fault; see the module docstring."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    route: str | None = None
+    nth: int = Field(default=1, ge=1)
+    times: int = Field(default=1, ge=1)
+    status: int | None = Field(default=None, ge=400, le=599)
+    delay: float | None = Field(default=None, ge=0, le=300)
+    message: str = "Injected fault."
+
+    @model_validator(mode="after")
+    def _needs_an_action(self) -> Fault:
+        if self.status is None and self.delay is None:
+            raise ValueError("a fault needs a status or a delay")
+        return self
+
+
+class FaultInjector:
+    """The faults currently set and how many matching requests each has seen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[tuple[Fault, list[int]]] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append((fault, [0]))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def match(self, route: str) -> list[Fault]:
+        """Count this request against every matching fault; return those that fire for it."""
+        firing: list[Fault] = []
+        with self._lock:
+            for fault, seen in self._faults:
+                if fault.route is not None and fault.route != route:
+                    continue
+                seen[0] += 1
+                if fault.nth <= seen[0] < fault.nth + fault.times:
+                    firing.append(fault)
+        return firing
