@@ -105,8 +105,9 @@ def build_render_input(
     eligible = {
         oid for oid in orgs if oid in synced and oid not in blocked and company_of(orgs[oid], settings)
     }
+    # still in Cloudmore for a synced organization: not an orphan, even while unlinked or blocked (D9)
     result.live_subscriptions = {
-        s.subscription_id for s in source.subscriptions if s.organization_id in eligible
+        s.subscription_id for s in source.subscriptions if s.organization_id in synced
     }
     billed = {sid for (sid, _period) in lines_by}
     in_scope = sorted((billed | set(managed_subscriptions)) & set(subs))

@@ -100,8 +100,9 @@ def compare_found(
             )
         )
     else:
+        known = [k for k in managed if k in recorded.attributes]  # a newly managed field is not drift
         drifted = changed_fields(
-            {k: recorded.attributes.get(k) for k in managed}, {k: found.attributes.get(k) for k in managed}
+            {k: recorded.attributes.get(k) for k in known}, {k: found.attributes.get(k) for k in known}
         )
         if drifted:
             changes.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TypeAlias
 
 from engine.errors import PlanError
@@ -204,7 +204,11 @@ def change_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> C
         if f.name not in raw:
             continue
         value = raw[f.name]
-        if f.name in _ATTR_FIELDS and value is not None:
+        if f.name == "payload" and value is not None and spec is not None:
+            value = decode_attributes(
+                replace(spec, fields={**spec.fields, **spec.payload_fields}), dict(value)
+            )
+        elif f.name in _ATTR_FIELDS and value is not None:
             value = decode_attributes(spec, dict(value))
         elif f.name == "forced_by":
             value = tuple(value)

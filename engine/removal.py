@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from decimal import Decimal
 
 from engine.billing import month_end
 from engine.plan import Change, Orphan, Update
@@ -28,7 +29,8 @@ def apply_removal_policy(
     last_month: dict[str, str] = {}
     for recorded in snapshot.resources.values():
         sub, period = recorded.source.get("subscription_id"), recorded.period
-        if sub and period and period > last_month.get(sub, ""):
+        billed = "correction" not in recorded.source and Decimal(recorded.source.get("total_sales", "0")) != 0
+        if sub and period and billed and period > last_month.get(sub, ""):
             last_month[sub] = period
     out: list[Change] = []
     for change in changes:

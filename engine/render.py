@@ -183,4 +183,6 @@ def _source(context: dict[str, Any]) -> dict[str, str]:
     if correction is not None:
         out["period"] = correction.period
         out["correction"] = correction.revision
+        out["total_sales"] = str(correction.total_sales)
+        out["total_cost"] = str(correction.total_cost)
     return out

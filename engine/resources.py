@@ -33,9 +33,11 @@ class KindSpec:
     period_scoped: bool = False
     """One resource per billing month; out-of-scope months are left alone, never orphaned."""
     immutable: frozenset[str] = frozenset()
-    """Fields that cannot change after create; a difference is reported, never written."""
+    """Fields sent on create only: never compared afterwards, never written by an update."""
     decimals: dict[str, int] = field(default_factory=dict)
     """Decimal places the target keeps per decimal field (D22)."""
+    payload_fields: dict[str, FieldType] = field(default_factory=dict)
+    """Types of fields sent on create that are not managed attributes (an adjustment's ``unitChange``)."""
     orphanable: bool = False
     """Reported as an orphan when its subscription disappears from the source (D21)."""
     end_field: str | None = None

@@ -58,15 +58,21 @@ class Snapshot:
 
     def recorded_months(self) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
         """(subscription, month) → total sales and cost as applied, from the month's resources (D20)."""
-        out: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        months: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        corrections: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {}
         for entry in self.resources.values():
             src = entry.source
-            if "total_sales" in src and "subscription_id" in src and "period" in src:
-                out[(src["subscription_id"], src["period"])] = (
-                    Decimal(src["total_sales"]),
-                    Decimal(src.get("total_cost", "0")),
-                )
-        return out
+            if "total_sales" not in src or "subscription_id" not in src or "period" not in src:
+                continue
+            amounts = (Decimal(src["total_sales"]), Decimal(src.get("total_cost", "0")))
+            if "correction" in src:  # a correction already applied adds its difference
+                corrections[(src["subscription_id"], src["period"], src["correction"])] = amounts
+            else:  # every resource of the month records the same month totals
+                months[(src["subscription_id"], src["period"])] = amounts
+        for (sub, period, _revision), (sales, cost) in corrections.items():
+            base_sales, base_cost = months.get((sub, period), (Decimal(0), Decimal(0)))
+            months[(sub, period)] = (base_sales + sales, base_cost + cost)
+        return months
 
     def managed_subscriptions(self) -> set[str]:
         return {e.source["subscription_id"] for e in self.resources.values() if "subscription_id" in e.source}
@@ -171,7 +177,7 @@ class SnapshotStore:
             try:
                 record = json.loads(line)
             except ValueError:
-                break  # a torn last line: the write it describes did not finish recording
+                continue  # a torn line: the write it describes did not finish recording
             if record.get("lineage") != snapshot.lineage:
                 continue
             resources[record["address"]] = entry_from_json(record["entry"], self.kinds)
@@ -194,7 +200,12 @@ class Journal:
         self._last_flush = time.monotonic()
         self._lock = threading.Lock()
         store.folder.mkdir(parents=True, exist_ok=True)
-        self._fh = open(store.journal_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh = open(store.journal_path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh.seek(0, os.SEEK_END)
+        if self._fh.tell() > 0:
+            self._fh.seek(self._fh.tell() - 1)
+            if self._fh.read(1) != "\n":
+                self._fh.write("\n")  # end a line torn by a crash before appending
 
     def record(self, address: Address, entry: Entry) -> None:
         """Remember one successful write durably before anything else happens (thread-safe)."""

@@ -84,6 +84,12 @@ KINDS: dict[str, KindSpec] = {
         entity="ContractServiceAdjustments",
         fields={"effectiveDate": "date", "units": "int", "unitPrice": "decimal", "unitCost": "decimal"},
         refs={"contractID": "contract", "serviceID": "service", "contractServiceID": "contract_service"},
+        payload_fields={
+            "unitChange": "int",
+            "adjustedUnitPrice": "decimal",
+            "adjustedUnitCost": "decimal",
+            "effectiveDate": "date",
+        },
         order=3,
         period_scoped=True,
         decimals={"unitPrice": 4, "unitCost": 4},

@@ -495,13 +495,6 @@ def test_kind_spec_table_is_what_the_diff_relies_on() -> None:
     assert KINDS["adjustment"].period_scoped and KINDS["charge"].period_scoped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine/diff.py compare_found compares every desired managed field with the snapshot, so a field "
-    "newly managed by the rules (never recorded) is reported as drift 'changed outside billsync since the "
-    "last apply'; engine/drift.py find_drift compares only recorded fields and reports nothing",
-)
 def test_field_newly_managed_by_the_rules_is_not_reported_as_drift() -> None:
     recorded = {
         CONTRACT: entry("contract", 40001, CONTRACT_ATTRS)

@@ -22,13 +22,16 @@ SNAPSHOT = Snapshot(
     resources={
         GONE: Entry("contract", 40006, {"endDate": date(2027, 2, 28)}, source={"subscription_id": "S-6"}),
         'adjustment["S-6"]["2026-08"]': Entry(
-            "adjustment", 1, {}, source={"subscription_id": "S-6"}, period="2026-08"
+            "adjustment", 1, {}, source={"subscription_id": "S-6", "total_sales": "50.00"}, period="2026-08"
         ),
         'adjustment["S-6"]["2026-09"]': Entry(
-            "adjustment", 2, {}, source={"subscription_id": "S-6"}, period="2026-09"
+            "adjustment", 2, {}, source={"subscription_id": "S-6", "total_sales": "50.00"}, period="2026-09"
+        ),
+        'adjustment["S-6"]["2026-10"]': Entry(
+            "adjustment", 4, {}, source={"subscription_id": "S-6", "total_sales": "0.00"}, period="2026-10"
         ),
         'adjustment["S-7"]["2026-10"]': Entry(
-            "adjustment", 3, {}, source={"subscription_id": "S-7"}, period="2026-10"
+            "adjustment", 3, {}, source={"subscription_id": "S-7", "total_sales": "50.00"}, period="2026-10"
         ),
     },
 )
@@ -71,6 +74,11 @@ def test_d21_end_writes_nothing_when_the_contract_already_ends_then() -> None:
         ("create", 'service["x"]'),
         ("orphan", GONE),
     ]
+
+
+def test_d21_a_month_that_billed_nothing_is_not_the_last_billed_month() -> None:
+    changes = run("end")
+    assert changes[2].after == {"endDate": date(2026, 9, 30)}  # 2026-10 billed 0.00
 
 
 def test_d21_end_without_a_billed_month_only_reports_the_orphan() -> None:
