@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from engine.diff import changed_fields, diff_state
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update, change_key
 from engine.provider import ActualState, CompareInput
