@@ -1,0 +1,77 @@
+"""Running the ``billsync`` command line as a child process and measuring only that process.
+
+Wall time comes from the clock around the child; CPU time (user + system) and peak memory (the
+largest resident set size) come from ``os.wait4``, which reports the resources of that one child,
+the same figures ``/usr/bin/time -v`` prints. The Autotask sandbox runs in another process, so
+none of its work is counted here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from providers.autotask.config import ENV_INTEGRATION_CODE, ENV_SECRET, ENV_USERNAME, SANDBOX_CREDENTIALS
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One finished ``billsync`` process."""
+
+    args: tuple[str, ...]
+    exit_code: int
+    wall_seconds: float
+    cpu_seconds: float
+    """User plus system CPU time of the billsync process (all its threads)."""
+    peak_rss_mb: float
+    output: Path
+    """Where its standard output went (the plan text, or the apply summary)."""
+
+
+def billsync_command() -> list[str]:
+    """The ``billsync`` console script of this Python environment."""
+    beside = Path(sys.executable).with_name("billsync")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("billsync")
+    if found is None:
+        raise RuntimeError("the billsync command is not installed (pip install -e .)")
+    return [found]
+
+
+def run_billsync(
+    workspace: Path, args: list[str], output: Path, *, allowed: tuple[int, ...] = (0,)
+) -> CliRun:
+    """Run ``billsync -w WORKSPACE ARGS…`` with the sandbox credentials; stdout to ``output``."""
+    env = {
+        **os.environ,
+        ENV_USERNAME: SANDBOX_CREDENTIALS.username,
+        ENV_SECRET: SANDBOX_CREDENTIALS.secret.get_secret_value(),
+        ENV_INTEGRATION_CODE: SANDBOX_CREDENTIALS.integration_code,
+    }
+    command = [*billsync_command(), "-w", str(workspace), *args]
+    errors = output.with_suffix(".err")
+    with output.open("wb") as out, errors.open("wb") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+    child.returncode = code = os.waitstatus_to_exitcode(status)
+    if code not in allowed:
+        raise RuntimeError(
+            f"billsync {' '.join(args)} exited with {code}:\n{errors.read_text(encoding='utf-8')[-3000:]}"
+        )
+    rss_kb = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    return CliRun(
+        args=tuple(args),
+        exit_code=code,
+        wall_seconds=wall,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=rss_kb / 1024,
+        output=output,
+    )

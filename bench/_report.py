@@ -1,0 +1,91 @@
+"""The benchmark's markdown table: one column per size, one row per measure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    sizes: list[dict[str, Any]] = document["sizes"]
+    m = document["machine"]
+    header = "| | " + " | ".join(f"N = {s['subscriptions']:,}" for s in sizes) + " |"
+    lines = [header, "|---|" + "---|" * len(sizes)]
+
+    def row(label: str, render: Any) -> None:
+        lines.append(f"| {label} | " + " | ".join(_cell(render, s) for s in sizes) + " |")
+
+    row("billing lines · organizations", lambda s: f"{s['billing_lines']:,} · {s['organizations']:,}")
+    row("**plan** (empty tenant): wall · CPU · peak RSS", lambda s: _cost(s["plan"]))
+    row("plan: changes planned (writes)", lambda s: f"{s['plan']['writes_planned']:,}")
+    row("plan: Autotask requests", lambda s: _by_endpoint(s["plan"]["requests"]))
+    row("**apply**: wall · CPU · peak RSS", lambda s: _cost(s["apply"]) if "wall_s" in s["apply"] else "—")
+    row("apply: requests by endpoint and verb", lambda s: _by_verb(s["apply"]))
+    row("apply: write requests per planned change", lambda s: _per_change(s["apply"]))
+    row("apply: peak requests in flight per endpoint", lambda s: _peak(s["apply"]))
+    row("**plan after apply** (`--period` last month): wall · CPU · peak RSS", lambda s: _cost(s["replan"]))
+    row("plan after apply: Autotask requests", lambda s: _by_endpoint(s["replan"]["requests"]))
+    row("plan after apply: writes planned · write requests", lambda s: _zero(s["replan"]))
+    row("plan after apply: objects read · Σ⌈objects/500⌉", lambda s: _objects(s["replan"]))
+    row("per-object reads (one GET per object) · ratio", lambda s: _ratio(s["replan"]))
+    row("projected apply time at 10,000 requests/hour", lambda s: _hours(s))
+    lines.append("")
+    lines.append(
+        f"Measured {document['generated']} on {m['nproc']} × {m['cpu']}, {m.get('memory_gb')} GB, "
+        f"Python {m['python']} ({m['platform']}); `{document['command'].strip()}` took "
+        f"{document['duration_s']:,} s."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(render: Any, size: dict[str, Any]) -> str:
+    try:
+        return str(render(size))
+    except (KeyError, TypeError, ZeroDivisionError):
+        return "—"
+
+
+def _cost(step: dict[str, Any]) -> str:
+    return f"{step['wall_s']:.1f} s · {step['cpu_s']:.1f} s · {step['peak_rss_mb']:,.0f} MB"
+
+
+def _by_endpoint(requests: dict[str, int]) -> str:
+    total = sum(requests.values())
+    parts = ", ".join(f"{name} {count:,}" for name, count in requests.items())
+    return f"**{total:,}**: {parts}"
+
+
+def _by_verb(apply: dict[str, Any]) -> str:
+    if "requests" not in apply:
+        return f"{apply['writes']:,} writes seeded in process"
+    parts = []
+    for name, kinds in apply["requests"].items():
+        parts.append(f"{name} " + "/".join(f"{kind} {count:,}" for kind, count in kinds.items()))
+    return f"**{apply['requests_total']:,}**: " + ", ".join(parts)
+
+
+def _per_change(apply: dict[str, Any]) -> str:
+    if apply.get("writes_per_change") is None:
+        return "—"
+    return f"{apply['writes_per_change']:.3f} ({apply['writes']:,} writes)"
+
+
+def _peak(apply: dict[str, Any]) -> str:
+    peaks = apply["peak_in_flight"]
+    return f"max {max(peaks.values())}: " + ", ".join(f"{n} {p}" for n, p in peaks.items())
+
+
+def _zero(step: dict[str, Any]) -> str:
+    return f"{step['writes_planned']} · {step['write_requests']}"
+
+
+def _objects(step: dict[str, Any]) -> str:
+    return f"{step['objects_read_total']:,} · {step['bulk_minimum']:,}"
+
+
+def _ratio(step: dict[str, Any]) -> str:
+    return f"{step['per_object_requests']:,} · **{step['per_object_ratio']:,.0f}×**"
+
+
+def _hours(size: dict[str, Any]) -> str:
+    hours = size["projected_apply_hours"]
+    return f"{hours:,.1f} h ({size['apply']['writes']:,} writes)"

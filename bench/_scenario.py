@@ -1,0 +1,152 @@
+"""One benchmark size, end to end: plan, apply (or seed), plan again, and what each cost.
+
+1. ``billsync plan --out plan-1.json`` on the empty tenant (the first plan of a new workspace);
+2. ``billsync apply plan-1.json`` over HTTP to the sandbox process, or for sizes above
+   ``apply_max`` the same apply run in process without HTTP (:mod:`bench._seed`), not measured;
+3. ``billsync plan --period LAST --out plan-2.json``: the month just applied, planned again. It
+   reads every object of that month and must plan no write;
+4. the objects that plan read, and what a per-object read strategy (one GET per object, as a
+   Terraform refresh does) would have cost for the same plan.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ._measure import CliRun, run_billsync
+from ._seed import seed_applied
+from ._server import SandboxProcess
+from ._workspace import BenchWorkspace, make_workspace
+
+PAGE = 500
+"""Records per Autotask page (and ids per ``in`` list)."""
+HOURLY_BUDGET = 10_000
+"""Autotask's requests per rolling hour per tenant."""
+WRITE_ACTIONS = ("create", "update", "replace")
+
+
+def run_size(subscriptions: int, workdir: Path, *, apply_max: int, seed: int = 1) -> dict[str, Any]:
+    """Benchmark one size in ``workdir`` (created, left behind for inspection)."""
+    workdir = workdir.resolve()
+    workspace = make_workspace(workdir, subscriptions, seed)
+    result: dict[str, Any] = {
+        "subscriptions": subscriptions,
+        "billing_lines": workspace.bundle.billing_lines,
+        "organizations": len(workspace.bundle.companies),
+        "periods": list(workspace.bundle.periods),
+        "as_of": workspace.as_of.isoformat(),
+    }
+    with SandboxProcess(workspace.db) as sandbox:
+        workspace.connect(sandbox.base_url)
+        sandbox.reset()
+        first = run_billsync(
+            workspace.root,
+            ["plan", "--as-of", workspace.as_of.isoformat(), "--out", str(workdir / "plan-1.json")],
+            workdir / "plan-1.txt",
+        )
+        result["plan"] = _plan_result(first, sandbox.stats(), workdir / "plan-1.json")
+        if subscriptions <= apply_max:
+            sandbox.reset()
+            applied = run_billsync(
+                workspace.root, ["apply", str(workdir / "plan-1.json")], workdir / "apply.txt"
+            )
+            result["apply"] = _apply_result(applied, sandbox.stats(), result["plan"])
+    if subscriptions > apply_max:
+        writes = seed_applied(workspace.root, workspace.db, workdir / "plan-1.json")
+        result["apply"] = {"mode": "in process, no HTTP (not measured)", "writes": writes}
+    with SandboxProcess(workspace.db) as sandbox:
+        workspace.connect(sandbox.base_url)
+        sandbox.reset()
+        second = run_billsync(
+            workspace.root,
+            [
+                "plan",
+                "--period",
+                workspace.last_period,
+                "--out",
+                str(workdir / "plan-2.json"),
+                "--detailed-exitcode",
+            ],
+            workdir / "plan-2.txt",
+            allowed=(0, 2),
+        )
+        result["replan"] = _replan_result(second, sandbox.stats(), workdir / "plan-2.json")
+    writes = result["apply"]["writes"]
+    result["projected_apply_hours"] = round(writes / HOURLY_BUDGET, 2)
+    return result
+
+
+def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[str, Any]:
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    actions = Counter(change["action"] for change in plan["changes"])
+    by_kind = Counter(change["kind"] for change in plan["changes"] if change["action"] in WRITE_ACTIONS)
+    return {
+        **_run(run),
+        "requests": _requests(stats),
+        "requests_total": sum(_requests(stats).values()),
+        "write_requests": _write_requests(stats),
+        "changes": dict(sorted(actions.items())),
+        "writes_planned": sum(actions[a] for a in WRITE_ACTIONS),
+        "writes_planned_by_kind": dict(sorted(by_kind.items())),
+    }
+
+
+def _apply_result(run: CliRun, stats: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    by_verb = {
+        name: dict(sorted(e["requests"].items())) for name, e in stats["endpoints"].items() if e["requests"]
+    }
+    writes = _write_requests(stats)
+    return {
+        "mode": "billsync apply over HTTP",
+        **_run(run),
+        "requests": by_verb,
+        "requests_total": sum(sum(kinds.values()) for kinds in by_verb.values()),
+        "writes": writes,
+        "writes_per_change": round(writes / plan["writes_planned"], 4) if plan["writes_planned"] else None,
+        "peak_in_flight": {
+            name: e["peak_in_flight"] for name, e in stats["endpoints"].items() if e["requests"]
+        },
+        "throttled": {name: e["throttled"] for name, e in stats["endpoints"].items() if e["throttled"]},
+    }
+
+
+def _replan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[str, Any]:
+    base = _plan_result(run, stats, plan_file)
+    objects: dict[str, int] = stats["objects_read"]
+    pages = {name: math.ceil(count / PAGE) for name, count in objects.items()}
+    per_object = sum(objects.values())
+    base.update(
+        objects_read=objects,
+        objects_read_total=per_object,
+        bulk_minimum=sum(pages.values()),
+        per_object_requests=per_object,
+        per_object_ratio=round(per_object / base["requests_total"], 1) if base["requests_total"] else None,
+    )
+    return base
+
+
+def _run(run: CliRun) -> dict[str, Any]:
+    return {
+        "command": "billsync " + " ".join(run.args),
+        "exit_code": run.exit_code,
+        "wall_s": round(run.wall_seconds, 2),
+        "cpu_s": round(run.cpu_seconds, 2),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
+    }
+
+
+def _requests(stats: dict[str, Any]) -> dict[str, int]:
+    return {
+        name: sum(e["requests"].values()) for name, e in sorted(stats["endpoints"].items()) if e["requests"]
+    }
+
+
+def _write_requests(stats: dict[str, Any]) -> int:
+    return sum(e["requests"].get(k, 0) for e in stats["endpoints"].values() for k in ("create", "update"))
+
+
+__all__ = ["BenchWorkspace", "run_size"]
