@@ -82,6 +82,13 @@ class Workspace:
         (self.root / "billsync.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def plan_summary(**counts: int) -> dict[str, int]:
+    """The ``summary`` of a JSON plan: the counts given, 0 for every other action."""
+    actions = ("add", "adopt", "change", "destroy", "drift", "orphan", "replace")
+    assert set(counts) <= set(actions)
+    return {action: counts.get(action, 0) for action in actions}
+
+
 def summary_line(output: str) -> str:
     """The plan's last ``Plan: …`` line."""
     return [line for line in output.splitlines() if line.startswith("Plan: ")][-1]
