@@ -156,6 +156,8 @@ class EmulatorApp:
             raise _Failure(404, f"No resource at {request.path}.") from None
         with self._lock:
             self._requests[str(route)] = self._requests.get(str(route), 0) + 1
+            if route == "token":
+                self._token_requests += 1
         for fault in self._faults.match(str(route)):
             if fault.delay:
                 self.config.sleep(fault.delay)
@@ -190,8 +192,6 @@ class EmulatorApp:
         return self._lines(request, task_id)
 
     def _token(self, request: Request) -> Response:
-        with self._lock:
-            self._token_requests += 1
         creds = self.config.credentials
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         try:
