@@ -106,7 +106,12 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
         click.echo(plan_to_json(plan), nl=False)
         return
     console = Console(highlight=False)
-    for line in render_plan_text(plan).splitlines():
+    lines = render_plan_text(plan).splitlines()
+    if not console.is_terminal:
+        # a file or a pipe gets no colour anyway; rich would spend minutes on 100,000 lines
+        click.echo("".join(line + "\n" for line in lines), nl=False)
+        return
+    for line in lines:
         stripped = line.lstrip()
         style = next((s for p, s in _STYLES.items() if stripped.startswith(p + " ")), None)
         if line.startswith(("Warning:",)):
