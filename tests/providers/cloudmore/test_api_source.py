@@ -13,7 +13,8 @@ from engine.source import SourceData
 from engine.workspace import open_workspace
 from providers.cloudmore import ApiSource, BundleSource, make_source
 from providers.cloudmore.api_client import CloudmoreClient
-from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials
+from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportPolicy
+from providers.cloudmore.api_errors import CloudmoreReportNotReady
 from providers.cloudmore.api_source import report_file_name
 from providers.cloudmore.bundle import read_bundle
 from providers.cloudmore.emulator import EMULATOR_CREDENTIALS, EMULATOR_RESELLER_ID, EmulatorApp
@@ -22,9 +23,17 @@ EXAMPLES = Path(__file__).parents[3] / "providers" / "cloudmore" / "example"
 CREDENTIALS = ApiCredentials.from_env(EMULATOR_CREDENTIALS.environment())
 
 
-def _source(app: EmulatorApp) -> ApiSource:
-    config = ApiClientConfig(base_url="http://cloudmore.test", reseller_id=EMULATOR_RESELLER_ID)
-    return ApiSource(CloudmoreClient(CREDENTIALS, config, transport=httpx.WSGITransport(app=app)))
+def _source(app: EmulatorApp, sleeps: list[float] | None = None) -> ApiSource:
+    config = ApiClientConfig(
+        base_url="http://cloudmore.test",
+        reseller_id=EMULATOR_RESELLER_ID,
+        report=ReportPolicy(poll_interval=5, max_wait=20),
+    )
+    recorded = [] if sleeps is None else sleeps
+    client = CloudmoreClient(
+        CREDENTIALS, config, transport=httpx.WSGITransport(app=app), sleep=recorded.append
+    )
+    return ApiSource(client)
 
 
 def _without_origins(data: SourceData) -> Any:
@@ -80,6 +89,41 @@ def test_a_full_load_makes_one_request_per_list_and_report() -> None:
         "report_lines": 3,
     }
     assert app.stats().token_requests == 1
+
+
+def test_reports_still_being_generated_are_waited_for_within_the_bound() -> None:
+    bundle = read_bundle(EXAMPLES / "2026-11-07")
+    app = EmulatorApp(bundle)
+    app.set_report_polls(4)
+    sleeps: list[float] = []
+    assert _without_origins(_source(app, sleeps).load()) == _without_origins(bundle)
+    assert sleeps == [5] * 12
+    assert (app.stats().requests["report_status"], app.stats().requests["report_lines"]) == (12, 3)
+
+
+def test_a_report_not_ready_within_the_bound_stops_the_load_before_any_line_is_read() -> None:
+    app = EmulatorApp(read_bundle(EXAMPLES / "2026-11-07"))
+    app.set_report_polls(5)
+    sleeps: list[float] = []
+    with pytest.raises(
+        CloudmoreReportNotReady, match="still generating the 2026-09 billing report .* after 20 s"
+    ):
+        _source(app, sleeps).load()
+    assert sleeps == [5, 5, 5, 5]
+    assert "report_lines" not in app.stats().requests
+    assert app.stats().requests["report_start"] == 1
+
+
+def test_a_token_refused_in_the_middle_of_a_load_is_renewed_once() -> None:
+    bundle = read_bundle(EXAMPLES / "2026-11-07")
+    app = EmulatorApp(bundle)
+    app.inject_fault(route="price_list", status=401)
+    assert _without_origins(_source(app).load()) == _without_origins(bundle)
+    assert (app.stats().token_requests, app.stats().tokens_issued, app.stats().requests["price_list"]) == (
+        2,
+        2,
+        2,
+    )
 
 
 def test_subscriptions_from_several_lists_are_ordered_by_id() -> None:
