@@ -6,8 +6,8 @@ pure. Nothing is written anywhere (D23).
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -114,8 +114,19 @@ def make_plan(
 
 
 def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str]) -> DesiredState:
-    """Keep the resources matching ``targets`` (globs) and what they depend on, minus ``excludes``."""
-    chosen = {a for a in desired.resources if not targets or any(fnmatch.fnmatchcase(a, t) for t in targets)}
+    """Keep the resources matching ``targets`` (globs) and what they depend on, minus ``excludes``.
+
+    Only ``*`` and ``?`` are wildcards: an address's brackets and quotes match themselves, so
+    ``contract["S-42*"]`` means what it says (``fnmatch`` would read ``[...]`` as a character class).
+    """
+
+    def globs(patterns: Sequence[str]) -> list[re.Pattern[str]]:
+        return [
+            re.compile(re.escape(p).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL) for p in patterns
+        ]
+
+    wanted, unwanted = globs(targets), globs(excludes)
+    chosen = {a for a in desired.resources if not wanted or any(g.fullmatch(a) for g in wanted)}
     pending = list(chosen)
     while pending:
         resource = desired.resources.get(pending.pop())
@@ -125,7 +136,7 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
             if ref not in chosen and ref in desired.resources:
                 chosen.add(ref)
                 pending.append(ref)
-    chosen = {a for a in chosen if not any(fnmatch.fnmatchcase(a, e) for e in excludes)}
+    chosen = {a for a in chosen if not any(g.fullmatch(a) for g in unwanted)}
     return replace(desired, resources={a: r for a, r in desired.resources.items() if a in chosen})
 
 
