@@ -101,7 +101,9 @@ class CloudmoreClient:
         self.config = config
         self._sleep = sleep
         self._clock = clock
-        self._http = httpx.Client(base_url=config.base_url, transport=transport, timeout=config.timeout)
+        self._transport = transport
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         self._token: SecretStr | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
@@ -121,7 +123,19 @@ class CloudmoreClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        """Close the connections; a later request opens new ones (the token stays cached)."""
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def _connection(self) -> httpx.Client:
+        with self._http_lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    base_url=self.config.base_url, transport=self._transport, timeout=self.config.timeout
+                )
+            return self._http
 
     @property
     def stats(self) -> ClientStats:
@@ -345,7 +359,7 @@ class CloudmoreClient:
             key = f"{method} {path}"
             self._requests[key] = self._requests.get(key, 0) + 1
         try:
-            response = self._http.request(
+            response = self._connection().request(
                 method, path, params=dict(params or {}), content=content, data=form, headers=dict(headers)
             )
         except httpx.TransportError as exc:

@@ -61,17 +61,21 @@ class ApiSource:
         self.client.close()
 
     def load(self) -> SourceData:
+        """Read everything (see the module docstring); the connections are closed when it is done."""
         reseller = self.client.config.reseller_id
-        organizations, services = self._organizations(reseller)
-        known = {organization.organization_id for organization in organizations}
-        return SourceData(
-            organizations=organizations,
-            services=services,
-            subscriptions=self._subscriptions(reseller, known),
-            price_list=self._price_list(reseller),
-            reports=self._reports(reseller, known),
-            origin=self.describe(),
-        )
+        try:
+            organizations, services = self._organizations(reseller)
+            known = {organization.organization_id for organization in organizations}
+            return SourceData(
+                organizations=organizations,
+                services=services,
+                subscriptions=self._subscriptions(reseller, known),
+                price_list=self._price_list(reseller),
+                reports=self._reports(reseller, known),
+                origin=self.describe(),
+            )
+        finally:
+            self.client.close()
 
     def _organizations(
         self, reseller: str

@@ -256,3 +256,11 @@ def test_bad_api_configuration_is_a_config_error(
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         make_source(open_workspace(_workspace(tmp_path, config)))
+
+
+def test_a_second_load_reuses_the_token_over_new_connections() -> None:
+    app = EmulatorApp(read_bundle(EXAMPLES / "2026-11-07"))
+    source = _source(app)
+    first, second = source.load(), source.load()
+    assert first == second
+    assert (app.stats().token_requests, app.stats().requests["organizations"]) == (1, 2)
