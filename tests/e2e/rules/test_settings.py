@@ -1,0 +1,117 @@
+"""Settings: D4 required settings, D5 record types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.e2e.rules.conftest import Env
+
+EX = "6f1c2d3e-0a1b-4c5d-8e9f-0000000000"
+"""Example subscription ids: f"{EX}04" is …04 of providers/cloudmore/example/README.md."""
+
+ALL_TYPES = {
+    "csp365": True,
+    "azure": True,
+    "marketplace": True,
+    "reserved_instance": True,
+    "perpetual_license": True,
+    "subscription": True,
+}
+CSP_SUBSCRIPTIONS = ("01", "02", "03", "04", "05", "06", "07", "08", "18", "20")
+AZURE_SUBSCRIPTIONS = ("11", "12", "13")
+
+
+# -- D4 -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("sla_id", 999, "sla_id 999: no such Service Level Agreement"),
+        ("sla_id", 2, "sla_id 2: the Service Level Agreement is inactive"),
+        ("service_billing_code_id", 2003, "service_billing_code_id 2003: the billing code is inactive"),
+        ("product_billing_code_id", 777, "product_billing_code_id 777: no such billing code"),
+    ],
+)
+def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
+    env: Env, october: Path, setting: str, value: int, problem: str
+) -> None:
+    env.configure(october, **{setting: value})
+
+    result = env.process("plan", "--as-of", "2026-10-07")
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: Autotask does not accept these settings:\n"
+        f"  - {problem}\n"
+        "Fix the ids in the settings file (D4); `billsync validate` checks them.\n"
+    )
+    env.billsync("apply", "--auto-approve", "--as-of", "2026-10-07", exit_code=1)
+    assert env.api.writes() == {}
+    assert env.api.marked_contracts() == {}
+
+
+def test_d4_a_setting_left_out_stops_the_plan_naming_file_and_setting(env: Env, october: Path) -> None:
+    env.init()
+    env.configure(october)
+    settings = env.rule_file("settings.yaml")
+    settings.write_text(settings.read_text("utf-8").replace("\nsla_id: 1\n", "\n"), "utf-8")
+
+    result = env.process("plan", "--as-of", "2026-10-07")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: rules/settings.yaml:")
+    assert "setting 'sla_id': Field required" in result.stderr
+    assert env.api.writes() == {}
+
+
+# -- D5 -----------------------------------------------------------------------------------------------
+
+
+def test_d5_a_record_type_that_is_off_renders_nothing(env: Env, october: Path) -> None:
+    env.configure(october, record_types={**ALL_TYPES, "csp365": False})
+
+    plan = env.plan("2026-10-07")
+    assert [
+        a for a in plan.addresses() if "csp365" in a or any(f"{EX}{n}" in a for n in CSP_SUBSCRIPTIONS)
+    ] == []
+    env.apply("2026-10-07")
+
+    assert [sku for sku in env.api.services() if sku.startswith("billsync:csp365:")] == []
+    assert sorted(env.api.marked_contracts()) == [
+        f"{EX}{n}" for n in ("11", "12", "13", "14", "15", "16", "17")
+    ]
+
+
+def test_d5_a_record_type_turned_off_leaves_its_existing_objects_alone(
+    env: Env, october: Path, november: Path
+) -> None:
+    env.configure(october)
+    env.apply("2026-10-10")
+    contracts = {n: env.api.contract(f"{EX}{n}") for n in AZURE_SUBSCRIPTIONS}
+    charges = {n: env.api.charges(c["id"]) for n, c in contracts.items()}
+    products = env.api.products()
+
+    # Even the "end" removal policy must not touch a type that is off: it is left alone, not orphaned.
+    env.configure(november, record_types={**ALL_TYPES, "azure": False}, removal_policy="end")
+    plan = env.plan("2026-11-25")
+    assert [
+        a for a in plan.addresses() if "azure" in a or any(f"{EX}{n}" in a for n in AZURE_SUBSCRIPTIONS)
+    ] == []
+    env.apply("2026-11-25")
+
+    for n, contract in contracts.items():
+        assert env.api.contract(f"{EX}{n}") == contract
+        assert env.api.charges(contract["id"]) == charges[n]
+        assert [c["datePurchased"] for c in charges[n]] == ["2026-09-01T00:00:00"]
+    assert env.api.products() == products
+    # The other types went on: Marketplace got its 2026-10 charge.
+    marketplace = env.api.contract(f"{EX}14")["id"]
+    assert [c["name"] for c in env.api.charges(marketplace, "2026-10")] == [
+        "Nerdio Manager for Enterprise 2026-10"
+    ]
