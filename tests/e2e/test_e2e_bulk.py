@@ -1,0 +1,110 @@
+"""Reads are bulk: a plan's requests grow with ⌈records/500⌉ per endpoint, never with the subscriptions.
+
+A generated bundle is applied to a sandbox served on loopback; then the sandbox's request counters
+are compared, endpoint by endpoint, with what bulk reading costs: one query per 500 ids of an ``in``
+list (contracts taken 500 at a time), and one request per page of 500 records, at least one each.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.cloudmore.synthetic import generate_bundle
+
+from ._support import AS_OF, PAGE, Bundle, SandboxApi, SetupFactory, month_bounds, pages, summary_line
+
+PERIOD = "2026-10"
+
+
+@pytest.mark.parametrize("subscriptions", [500, 2000])
+def test_plan_reads_in_pages_of_500_and_an_apply_without_changes_writes_nothing(
+    subscriptions: int, make_setup: SetupFactory, tmp_path: Path
+) -> None:
+    generated = generate_bundle(tmp_path / "bundle", subscriptions=subscriptions, seed=3, periods=(PERIOD,))
+    setup = make_setup("served", bundle=generated.path, companies=generated.companies, db=":memory:")
+    workspace, api = setup.workspace, setup.api
+    first = workspace.root / "first.plan"
+    workspace.run("plan", "--as-of", AS_OF, "--json", "--out", str(first))
+    creates = len(json.loads(first.read_text(encoding="utf-8"))["changes"])
+    applied = workspace.run("apply", str(first)).stdout
+    assert applied.splitlines()[-1] == (
+        f"Apply complete: {creates} written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1."
+    )
+
+    contracts = api.contracts()
+    assert set(contracts) == Bundle(generated.path).synced()
+    assert len(contracts) > subscriptions * 9 // 10
+    reads = _bulk_reads(api, list(contracts.values()), None)
+    month_reads = _bulk_reads(api, list(contracts.values()), PERIOD)
+    # each 500 contracts hold fewer than 500 contract services, unit rows or charges of one month
+    chunks = {"query": -(-len(contracts) // PAGE)}
+    assert chunks == {"query": subscriptions // PAGE}
+    assert reads["Contracts"] == reads["ContractServices"] == chunks
+    assert month_reads["ContractServiceUnits"] == month_reads["ContractCharges"] == chunks
+
+    api.reset_stats()
+    planned = workspace.run("plan", "--as-of", AS_OF, "--period", PERIOD).stdout
+    assert summary_line(planned) == "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."
+    assert api.stats() == month_reads
+
+    api.reset_stats()
+    again = workspace.run("apply", "--auto-approve", "--as-of", AS_OF).stdout
+    assert summary_line(again) == "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."
+    assert api.stats() == reads  # the same bulk reads, and no POST or PATCH
+
+
+def _bulk_reads(
+    api: SandboxApi, contracts: list[dict[str, Any]], period: str | None
+) -> dict[str, dict[str, int]]:
+    """The requests a plan needs per endpoint for the records the sandbox holds now.
+
+    Settings checks (D4) read one SLA and two billing codes; services and products are read by their
+    marker, contracts by their "Subscription ID"; everything under contracts by ``contractID in``
+    (500 ids a query), limited to ``period``'s unit rows and charges when a month is planned.
+    """
+    contract_ids = sorted(c["id"] for c in contracts)
+    chunks = [contract_ids[i : i + PAGE] for i in range(0, len(contract_ids), PAGE)]
+    marked = [{"op": "beginsWith", "field": "sku", "value": "billsync:"}]
+    companies = {c["companyID"] for c in contracts}
+    reads = {
+        "ServiceLevelAgreements": 1,
+        "BillingCodes": 1,
+        "Companies": pages(len(companies)),
+        "Services": pages(api.count("Services", marked)),
+        "Products": pages(api.count("Products", marked)),
+        "Contracts": pages(len(contract_ids)),
+        "ContractServices": _per_chunk(api, "ContractServices", chunks, []),
+    }
+    if period is not None:
+        first, last = (f"{d.isoformat()}T00:00:00" for d in month_bounds(period))
+        reads["ContractServiceUnits"] = _per_chunk(
+            api,
+            "ContractServiceUnits",
+            chunks,
+            [
+                {"op": "gte", "field": "startDate", "value": first},
+                {"op": "lte", "field": "startDate", "value": last},
+            ],
+        )
+        reads["ContractCharges"] = _per_chunk(
+            api,
+            "ContractCharges",
+            chunks,
+            [
+                {"op": "beginsWith", "field": "purchaseOrderNumber", "value": "billsync:"},
+                {"op": "gte", "field": "datePurchased", "value": first},
+                {"op": "lte", "field": "datePurchased", "value": last},
+            ],
+        )
+    return {endpoint: {"query": count} for endpoint, count in reads.items()}
+
+
+def _per_chunk(api: SandboxApi, entity: str, chunks: list[list[int]], filters: list[dict[str, Any]]) -> int:
+    return sum(
+        pages(api.count(entity, [*filters, {"op": "in", "field": "contractID", "value": chunk}]))
+        for chunk in chunks
+    )
