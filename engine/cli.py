@@ -499,6 +499,9 @@ _INIT_CONFIG = """\
 #   (credentials come only from AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE)
 # cloudmore:
 #   bundle: ./cloudmore          # an export-bundle folder; absent: the example bundle
+#   # or read Cloudmore's API instead (credentials from CLOUDMORE_API_SECRET, CLOUDMORE_USERNAME,
+#   # CLOUDMORE_PASSWORD):
+#   api: {url: https://api.cloudmore.com, reseller_id: <your reseller id>}
 settings: ./rules/settings.yaml
 rules: ./rules
 state: ./state

@@ -7,10 +7,12 @@ pure. Nothing is written anywhere (D23).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from engine.context import build_render_input
 from engine.diff import diff_state
@@ -141,7 +143,19 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
 
 
 def digest_source(source: SourceData) -> str:
-    return hashlib.sha256(source.model_dump_json(exclude={"origin"}).encode()).hexdigest()[:16]
+    """A digest of the source's content: where each record came from (``origin``) and the order
+    records were listed in do not count, so the bundle and the API give the same digest."""
+    return hashlib.sha256(
+        json.dumps(_content(source.model_dump(mode="json")), sort_keys=True).encode()
+    ).hexdigest()[:16]
+
+
+def _content(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _content(v) for k, v in value.items() if k != "origin"}
+    if isinstance(value, list):
+        return sorted((_content(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    return value
 
 
 def digest_rules(inputs: PlanInputs) -> str:

@@ -94,11 +94,6 @@ def _without_origins(data: SourceData) -> SourceData:
     return SourceData.model_validate(strip(data.model_dump()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/planner.py digest_source excludes only the top-level origin: the nested origin strings "
-    "(organizations.csv:2 vs /api/…/organizations#1) still change plan.inputs_digest",
-)
 def test_the_plan_is_byte_for_byte_the_same_from_the_bundle_and_the_api(
     tmp_path: Path, emulator: BackgroundServer
 ) -> None:
