@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import shutil
@@ -20,9 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from engine.snapshot import SnapshotStore
@@ -125,6 +128,22 @@ class Sandbox:
     def stats(self) -> SandboxStats:
         return self.app.stats()
 
+    def edit(self, entity: str, object_id: int, **changes: Any) -> None:
+        """Change an object by hand, as a user would in Autotask (through the REST API; a counted write)."""
+        with httpx.Client(
+            base_url=self.base_url, headers=self.credentials.headers(), trust_env=False
+        ) as http:
+            response = http.patch(entity, json={"id": object_id, **changes})
+            assert response.status_code == 200, response.text
+
+    def row(self, table: str, **match: Any) -> dict[str, Any]:
+        """The one row of ``table`` whose fields (or ``udfs``) equal ``match``."""
+        found = [
+            r for r in self.rows(table) if all(r.get(k, r["udfs"].get(k)) == v for k, v in match.items())
+        ]
+        assert len(found) == 1, (table, match, found)
+        return found[0]
+
     def writes(self) -> int:
         """Create and update requests received (every attempt counts)."""
         return sum(
@@ -219,6 +238,19 @@ class Sandbox:
 SandboxFactory = Callable[..., Sandbox]
 
 
+def _ticking_clock() -> Callable[[], datetime]:
+    """A sandbox wall clock one second further on each reading, so every write has its own
+    ``lastModifiedDateTime`` (Autotask keeps seconds) and runs are reproducible."""
+    ticks = itertools.count()
+    lock = threading.Lock()
+
+    def now() -> datetime:
+        with lock:
+            return datetime(2026, 10, 7, 6, 0, 0) + timedelta(seconds=next(ticks))
+
+    return now
+
+
 @pytest.fixture
 def sandbox_factory() -> Iterator[SandboxFactory]:
     """Start sandboxes on loopback ports (fresh in-memory tenants); all are stopped afterwards."""
@@ -226,6 +258,7 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
 
     def start(credentials: SandboxCredentials = _DEFAULT_CREDENTIALS, **config: Any) -> Sandbox:
         gate = Gate()
+        config.setdefault("clock", _ticking_clock())
         app = make_app(":memory:", SandboxConfig(credentials=credentials, sleep=gate, **config))
         sandbox = Sandbox(start_background_server(app), gate, credentials)
         servers.append(sandbox)
