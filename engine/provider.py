@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
 from engine.plan import Change, Create, Replace, Update
@@ -17,7 +17,7 @@ from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, Resource
 from engine.settings import Settings
 from engine.snapshot import Snapshot
-from engine.source import SourceData
+from engine.source import Organization, SourceData
 from engine.types import Address
 
 
@@ -104,3 +104,30 @@ class Source(Protocol):
     def load(self) -> SourceData: ...
 
     def describe(self) -> str: ...
+
+
+@runtime_checkable
+class OrganizationDirectory(Protocol):
+    """A source that can also write Cloudmore organizations (onboarding, D2); the API source is one.
+
+    The CLI checks for it with ``isinstance``: an export bundle is read-only and is not one.
+    """
+
+    def describe(self) -> str: ...
+
+    def list_organizations(self) -> tuple[Organization, ...]:
+        """Every organization, active or not, with its ``AutotaskCompanyID`` (nothing else is read)."""
+        ...
+
+    def create_organization(self, name: str, customer_number: str, autotask_company_id: int) -> str:
+        """Create one organization carrying ``AutotaskCompanyID``; return its id. Never retried once sent:
+        an unknown outcome is raised as such, and a re-read finds the organization by that property."""
+        ...
+
+    def set_company_link(self, organization_id: str, company_id: int) -> None:
+        """Set the organization's ``AutotaskCompanyID`` custom property (D1); one request."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
