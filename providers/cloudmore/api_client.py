@@ -4,6 +4,12 @@ This is the only place billsync speaks HTTP to Cloudmore. It knows the wire (tok
 header, page envelope, task polling, status codes) and nothing about billing: answers come back as
 :class:`~providers.cloudmore.api_mapping.Item` objects for the mapping module to read.
 
+Reads and idempotent writes (``PUT``) are retried on HTTP 429, 5xx and connection failures. A write
+that must not happen twice (``POST`` creating an organization) is retried only when Cloudmore surely
+did not carry it out (HTTP 429, or no connection was made); any other failure after it was sent raises
+:class:`~providers.cloudmore.api_errors.CloudmoreWriteUnknown`, and the caller reads back what exists
+before anything is sent again.
+
 The access token (24 hours, per Cloudmore's documentation) is fetched once and reused until
 ``token_refresh_margin`` before it expires; a token Cloudmore refuses anyway (HTTP 401) is replaced
 once and the request sent again. JSON fractions are read as ``Decimal``, never ``float``. The API
@@ -54,6 +60,7 @@ from providers.cloudmore.api_errors import (
     CloudmoreResponseError,
     CloudmoreUnavailable,
     CloudmoreUnknownReseller,
+    CloudmoreWriteUnknown,
 )
 
 __all__ = ["CLIENT_ID", "DEFAULT_TOKEN_SECONDS", "ClientStats", "CloudmoreClient"]
@@ -66,6 +73,8 @@ DEFAULT_TOKEN_SECONDS = 24 * 3600
 _log = logging.getLogger("billsync.cloudmore")
 _RETRIED = frozenset({429, 500, 502, 503, 504})
 _MAX_PAGES = 100_000
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport failures that happen before a request leaves: safe to retry even a create."""
 
 
 @dataclass(frozen=True)
@@ -223,13 +232,32 @@ class CloudmoreClient:
             )
         return lines
 
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def create(self, path: str, body: Any, *, what: str) -> m.Item:
+        """``POST`` a new object and return Cloudmore's answer; never sent twice (see the module docstring).
+
+        ``what`` names the write for the error raised when its outcome is unknown.
+        """
+        return m.Item(self._json("POST", path, body=body, once=what), path, 1)
+
+    def put(self, path: str, body: Any) -> None:
+        """``PUT`` a value: idempotent, so retried like a read."""
+        self._json("PUT", path, body=body)
+
     # -- plumbing -------------------------------------------------------------------------------------
 
     def _json(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        once: str | None = None,
     ) -> Any:
-        """Send an authorised request and return its JSON (fractions as Decimal)."""
-        response = self._authorised(method, path, params, body)
+        """Send an authorised request and return its JSON (fractions as Decimal); ``once``: see :meth:`create`."""
+        response = self._authorised(method, path, params, body, once)
         try:
             return json.loads(response.content or b"null", parse_float=Decimal)
         except ValueError:
@@ -241,13 +269,14 @@ class CloudmoreClient:
             ) from None
 
     def _authorised(
-        self, method: str, path: str, params: Mapping[str, str] | None, body: Any
+        self, method: str, path: str, params: Mapping[str, str] | None, body: Any, once: str | None = None
     ) -> httpx.Response:
-        """Send with the cached token; a refused token is replaced once and the request sent again."""
+        """Send with the cached token; a refused token (nothing was done) is replaced once and the request
+        sent again."""
         for renewed in (False, True):
             token = self._bearer()
             headers = {"Authorization": f"Bearer {token.get_secret_value()}", "Accept": "application/json"}
-            response = self._send(method, path, params=params, json_body=body, headers=headers)
+            response = self._send(method, path, params=params, json_body=body, headers=headers, once=once)
             if response.status_code == 401 and not renewed:
                 self._forget(token)
                 continue
@@ -307,8 +336,12 @@ class CloudmoreClient:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str],
+        once: str | None = None,
     ) -> httpx.Response:
-        """One request with retries on 429/5xx and transport failures; the last answer is returned."""
+        """One request with retries on 429/5xx and transport failures; the last answer is returned.
+
+        With ``once`` (what the request does), only failures that prove nothing was done are retried.
+        """
         policy = self.config.retry
         retrying = Retrying(
             stop=stop_any(
@@ -326,10 +359,22 @@ class CloudmoreClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    response = self._attempt(method, path, params, content, form, request_headers)
+                    response = self._attempt(method, path, params, content, form, request_headers, once)
                     if response.status_code in _RETRIED:
+                        if once is not None and response.status_code != 429:
+                            raise _Unsure(f"it answered HTTP {response.status_code}", response.status_code)
                         raise _Retry(response.status_code, retry_after=_retry_after(response))
                     return response
+        except _Unsure as exc:
+            raise CloudmoreWriteUnknown(
+                f"Cloudmore did not confirm {once} ({exc.problem} for {method} {path}): it may or may not "
+                "have been done, so billsync did not send it again.",
+                method=method,
+                path=path,
+                status=exc.status,
+                hint="Run the same command again: it reads back what Cloudmore holds first and sends only what "
+                "is still missing.",
+            ) from None
         except _Retry as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             problem = (
@@ -354,6 +399,7 @@ class CloudmoreClient:
         content: bytes | None,
         form: Mapping[str, str] | None,
         headers: Mapping[str, str],
+        once: str | None = None,
     ) -> httpx.Response:
         with self._stats_lock:
             key = f"{method} {path}"
@@ -364,6 +410,8 @@ class CloudmoreClient:
             )
         except httpx.TransportError as exc:
             _log.debug("%s %s failed: %s", method, path, type(exc).__name__)
+            if once is not None and not isinstance(exc, _NOT_SENT):
+                raise _Unsure(f"the connection failed ({type(exc).__name__})", None) from None
             raise _Retry(None, detail=type(exc).__name__) from None
         _log.debug("%s %s -> %s", method, path, response.status_code)
         return response
@@ -400,7 +448,9 @@ class CloudmoreClient:
                 method=method,
                 path=path,
                 status=status,
-                hint="Give the API user a role that can read organizations, subscriptions and billing.",
+                hint="Give the API user a role that can read organizations, subscriptions and billing."
+                if method == "GET"
+                else "Give the API user a role that can create organizations and edit their custom properties.",
             )
         raise CloudmoreError(
             f"Cloudmore answered {method} {path} with HTTP {status}{said}",
@@ -422,6 +472,15 @@ class _Retry(Exception):
         self.status = status
         self.retry_after = retry_after
         self.detail = detail
+
+
+class _Unsure(Exception):
+    """A write that must not be repeated failed after it was sent: its outcome is unknown."""
+
+    def __init__(self, problem: str, status: int | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.status = status
 
 
 def _page(payload: Any, path: str) -> tuple[list[Any], int | None]:

@@ -17,6 +17,7 @@ __all__ = [
     "CloudmoreResponseError",
     "CloudmoreUnavailable",
     "CloudmoreUnknownReseller",
+    "CloudmoreWriteUnknown",
 ]
 
 
@@ -53,3 +54,8 @@ class CloudmoreResponseError(CloudmoreError):
 
 class CloudmoreReportNotReady(CloudmoreError):
     """A billing report was still being generated when the bounded wait ran out; nothing of it was read."""
+
+
+class CloudmoreWriteUnknown(CloudmoreError):
+    """A write that must not be sent twice got no clear answer (HTTP 5xx, or the connection dropped after
+    it was sent): Cloudmore may or may not have carried it out, so billsync did not send it again."""

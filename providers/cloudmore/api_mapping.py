@@ -37,6 +37,9 @@ __all__ = [
     "ReportTask",
     "ServiceEntry",
     "billing_line_from_json",
+    "created_organization_id",
+    "custom_property_request",
+    "organization_request",
     "organization_from_json",
     "price_from_json",
     "publication_from_json",
@@ -78,6 +81,11 @@ AUTOTASK_COMPANY_PROPERTY = "AutotaskCompanyID"  # → Organization.autotask_com
 ORG_SERVICES = "services"  # the organization's services: a list of {name, status} → OrganizationService
 ORG_SERVICE_NAME = "name"  # → OrganizationService.service_name
 ORG_SERVICE_STATUS = "status"  # "Active" or "Inactive" → OrganizationService.active
+
+# -- Onboarding writes (D2; unverified): POST …/organizations with the organization's name, customer
+# number and custom properties as read above (the answer is the new organization, its id in ORG_ID);
+# PUT …/organizations/{id}/customproperties/{name} with one value.
+PROPERTY_VALUE = "value"
 
 # -- Service catalogue: GET /api/resellers/{id}/services ----------------------------------------------
 SERVICE_ID = "id"  # used to list the service's subscriptions
@@ -419,6 +427,27 @@ def billing_line_from_json(item: Item, origin: str) -> BillingLine | None:
         record_type=cast(RecordType, record_type),
         origin=origin,
     )
+
+
+def organization_request(name: str, customer_number: str, autotask_company_id: int) -> dict[str, Any]:
+    """The body that creates an organization linked to an Autotask company (D1, D2)."""
+    return {
+        ORG_NAME: name,
+        ORG_CUSTOMER_NUMBER: customer_number,
+        ORG_CUSTOM_PROPERTIES: [
+            {CUSTOM_PROPERTY_NAME: AUTOTASK_COMPANY_PROPERTY, CUSTOM_PROPERTY_VALUE: str(autotask_company_id)}
+        ],
+    }
+
+
+def custom_property_request(value: str) -> dict[str, str]:
+    """The body that sets one custom property of an organization."""
+    return {PROPERTY_VALUE: value}
+
+
+def created_organization_id(item: Item) -> str:
+    """The id of the organization Cloudmore just created, from its answer."""
+    return item.required(ORG_ID)
 
 
 def _autotask_company_id(item: Item) -> int | None:

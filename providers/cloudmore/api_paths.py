@@ -14,6 +14,8 @@ from urllib.parse import quote
 __all__ = [
     "TOKEN_PATH",
     "azure_subscriptions_path",
+    "organization_path",
+    "organization_property_path",
     "organizations_path",
     "price_list_path",
     "published_reports_path",
@@ -35,8 +37,19 @@ def reseller_path(reseller_id: str) -> str:
 
 
 def organizations_path(reseller_id: str) -> str:
-    """The broker's organizations, with a ``showActive`` query parameter (documented)."""
+    """The broker's organizations, with a ``showActive`` query parameter (documented); ``POST`` to the same
+    path creates one (unverified)."""
     return f"{reseller_path(reseller_id)}/organizations"
+
+
+def organization_path(reseller_id: str, organization_id: str) -> str:
+    """One organization of the broker (unverified)."""
+    return f"{organizations_path(reseller_id)}/{_segment(organization_id)}"
+
+
+def organization_property_path(reseller_id: str, organization_id: str, name: str) -> str:
+    """One custom property of an organization, set by ``PUT`` with its value (unverified path)."""
+    return f"{organization_path(reseller_id, organization_id)}/customproperties/{_segment(name)}"
 
 
 def services_path(reseller_id: str) -> str:

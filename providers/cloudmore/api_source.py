@@ -16,6 +16,10 @@ Records of types billsync does not bill (subscriptions and lines of other servic
 licence) are left out, as an export bundle leaves them out. A report's ``file`` is the name
 ``billsync export-bundle`` gives its billing file: ``billing/<period>.csv`` for the first
 publication of a month, ``billing/<period>-rev<N>.csv`` for its Nth revision.
+
+It is also an :class:`engine.provider.OrganizationDirectory` for onboarding (D2): it lists the
+organizations alone, creates an organization carrying ``AutotaskCompanyID`` (one request, never sent
+twice), and sets that custom property on an existing one (one request).
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ def report_file_name(period: str, revision: int) -> str:
 
 
 class ApiSource:
-    """A Cloudmore broker read through the API (implements :class:`engine.provider.Source`)."""
+    """A Cloudmore broker read through the API (implements :class:`engine.provider.Source` and
+    :class:`engine.provider.OrganizationDirectory`)."""
 
     def __init__(self, client: CloudmoreClient) -> None:
         self.client = client
@@ -76,6 +81,27 @@ class ApiSource:
             )
         finally:
             self.client.close()
+
+    def list_organizations(self) -> tuple[Organization, ...]:
+        """Every organization, active or not, checked as :meth:`load` checks them; nothing else is read."""
+        return self._organizations(self.client.config.reseller_id)[0]
+
+    def create_organization(self, name: str, customer_number: str, autotask_company_id: int) -> str:
+        """Create an organization linked to an Autotask company (D2); return the id Cloudmore gave it."""
+        path = paths.organizations_path(self.client.config.reseller_id)
+        answer = self.client.create(
+            path,
+            m.organization_request(name, customer_number, autotask_company_id),
+            what=f"the creation of organization {name!r} (AutotaskCompanyID {autotask_company_id})",
+        )
+        return m.created_organization_id(answer)
+
+    def set_company_link(self, organization_id: str, company_id: int) -> None:
+        """Set the organization's ``AutotaskCompanyID`` custom property to ``company_id`` (D1)."""
+        path = paths.organization_property_path(
+            self.client.config.reseller_id, organization_id, m.AUTOTASK_COMPANY_PROPERTY
+        )
+        self.client.put(path, m.custom_property_request(str(company_id)))
 
     def _organizations(
         self, reseller: str

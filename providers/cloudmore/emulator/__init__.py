@@ -5,11 +5,11 @@ account. Run it in process through ``httpx.WSGITransport(app=make_app(bundle))``
 :func:`serve` (``billsync cloudmore-sandbox serve``). It accepts one API user
 (:data:`EMULATOR_CREDENTIALS`) and one reseller (:data:`EMULATOR_RESELLER_ID`); the JSON shapes it
 answers with are documented in :mod:`providers.cloudmore.emulator._documents`. Tests steer it with
-faults (fail or delay the Nth request), reports that stay "generating" for K polls, token revocation,
-and read its request and token counters.
+faults (fail or delay the Nth request, or lose its answer), reports that stay "generating" for K
+polls, token revocation, and read its request and token counters and the write requests it received.
 """
 
-from ._app import EmulatorApp, EmulatorStats
+from ._app import EmulatorApp, EmulatorStats, RecordedWrite
 from ._config import EMULATOR_CREDENTIALS, EMULATOR_RESELLER_ID, EmulatorConfig, EmulatorCredentials
 from ._documents import Documents, build_documents
 from ._faults import Fault
@@ -25,6 +25,7 @@ __all__ = [
     "EmulatorCredentials",
     "EmulatorStats",
     "Fault",
+    "RecordedWrite",
     "build_documents",
     "make_app",
     "serve",

@@ -4,6 +4,10 @@ A request goes through, in order: routing (404 for an unknown path, 405 for a wr
 counters, injected faults, authentication (the token grant checks the Basic header, then the user;
 every other route needs a live bearer token: 401 otherwise), the reseller check (404 for another
 reseller id) and finally the answer. Lists are paged (see :mod:`._documents`).
+
+Two routes write (onboarding, D2): creating an organization and setting one of its custom properties.
+What they change is served from then on, and every write request is recorded with its JSON body
+(:meth:`EmulatorApp.writes`) so tests can assert exactly what billsync sent.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import hmac
 import itertools
 import secrets
 import threading
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +35,7 @@ from ._documents import Documents, build_documents
 from ._faults import Fault, FaultInjector
 from ._json import dumps, loads
 
-__all__ = ["EmulatorApp", "EmulatorStats"]
+__all__ = ["EmulatorApp", "EmulatorStats", "RecordedWrite"]
 
 _CLIENT_ID = "ro.customer.client"
 _ASYNC = "billing/reports/MonthlyBillingPerOrganizationAsync"
@@ -38,6 +43,12 @@ _ROUTES = Map(
     [
         Rule("/connect/token", endpoint="token", methods=["POST"]),
         Rule("/api/resellers/<reseller>/organizations", endpoint="organizations", methods=["GET"]),
+        Rule("/api/resellers/<reseller>/organizations", endpoint="create_organization", methods=["POST"]),
+        Rule(
+            "/api/resellers/<reseller>/organizations/<organization>/customproperties/<name>",
+            endpoint="set_custom_property",
+            methods=["PUT"],
+        ),
         Rule("/api/resellers/<reseller>/services", endpoint="services", methods=["GET"]),
         Rule(
             "/api/resellers/<reseller>/services/azure/subscriptions",
@@ -57,6 +68,9 @@ _ROUTES = Map(
     ],
     strict_slashes=False,
 )
+_WRITES = frozenset({"create_organization", "set_custom_property"})
+_NEW_ORGANIZATIONS = uuid.UUID("0b7d5c3e-1f2a-4c6b-8d9e-4a5b6c7d8e9f")
+"""Created organizations get ids derived from this and a counter: GUIDs like Cloudmore's, the same each run."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,15 @@ class EmulatorStats:
     @property
     def total(self) -> int:
         return sum(self.requests.values())
+
+
+@dataclass(frozen=True)
+class RecordedWrite:
+    """One write request as the emulator received it: method, path and JSON body (``None`` if not JSON)."""
+
+    method: str
+    path: str
+    body: Any
 
 
 class _Failure(Exception):
@@ -96,6 +119,8 @@ class EmulatorApp:
         self._tasks: dict[str, _Task] = {}
         self._task_numbers = itertools.count(1)
         self._requests: dict[str, int] = {}
+        self._writes: list[RecordedWrite] = []
+        self._organization_numbers = itertools.count(1)
         self._token_requests = 0
         self._tokens_issued = 0
         self._report_polls = self.config.report_polls
@@ -110,9 +135,15 @@ class EmulatorApp:
         with self._lock:
             return EmulatorStats(dict(self._requests), self._token_requests, self._tokens_issued)
 
+    def writes(self) -> list[RecordedWrite]:
+        """Every write request received since the start or :meth:`reset_stats`, in order (faulted ones too)."""
+        with self._lock:
+            return list(self._writes)
+
     def reset_stats(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._writes.clear()
             self._token_requests = 0
             self._tokens_issued = 0
 
@@ -158,11 +189,22 @@ class EmulatorApp:
             self._requests[str(route)] = self._requests.get(str(route), 0) + 1
             if route == "token":
                 self._token_requests += 1
+            if route in _WRITES:
+                self._writes.append(RecordedWrite(request.method, request.path, _body(request)))
+        lost: Fault | None = None
         for fault in self._faults.match(str(route)):
             if fault.delay:
                 self.config.sleep(fault.delay)
-            if fault.status is not None:
+            if fault.status is not None and fault.after:
+                lost = lost or fault
+            elif fault.status is not None:
                 raise _Failure(fault.status, fault.message)
+        response = self._route(request, str(route), args)
+        if lost is not None and lost.status is not None:
+            raise _Failure(lost.status, lost.message)
+        return response
+
+    def _route(self, request: Request, route: str, args: Mapping[str, Any]) -> Response:
         if route == "token":
             return self._token(request)
         self._authorise(request)
@@ -170,7 +212,13 @@ class EmulatorApp:
             raise _Failure(404, "Reseller not found.")
         docs = self.documents
         if route == "organizations":
-            return _paged(request, docs.organizations, self.config.max_page_size)
+            with self._lock:
+                organizations = list(docs.organizations)
+            return _paged(request, organizations, self.config.max_page_size)
+        if route == "create_organization":
+            return self._create_organization(request)
+        if route == "set_custom_property":
+            return self._set_custom_property(request, args["organization"], args["name"])
         if route == "services":
             return _paged(request, docs.services, self.config.max_page_size)
         if route == "subscriptions":
@@ -237,11 +285,53 @@ class EmulatorApp:
         if expires is None:
             raise _Failure(401, "The access token is missing, invalid or expired.")
 
+    def _create_organization(self, request: Request) -> Response:
+        """A new organization from ``name``, ``customerNumber`` and ``customProperties``; 201 with it."""
+        body = _body(request)
+        if not isinstance(body, dict):
+            raise _Failure(400, "Expected a JSON object describing the organization.")
+        name = body.get(m.ORG_NAME)
+        number = body.get(m.ORG_CUSTOMER_NUMBER) or ""
+        properties = body.get(m.ORG_CUSTOM_PROPERTIES) or []
+        if not isinstance(name, str) or not name.strip():
+            raise _Failure(400, "The organization needs a name.")
+        if not isinstance(number, str):
+            raise _Failure(400, "customerNumber must be text.")
+        if not isinstance(properties, list) or not all(_is_property(entry) for entry in properties):
+            raise _Failure(400, "customProperties must be a list of {name, value} with text values.")
+        with self._lock:
+            organization_id = str(uuid.uuid5(_NEW_ORGANIZATIONS, str(next(self._organization_numbers))))
+            document: dict[str, Any] = {
+                m.ORG_ID: organization_id,
+                m.ORG_NAME: name.strip(),
+                m.ORG_CUSTOMER_NUMBER: number,
+                m.ORG_CURRENCY: self.config.organization_currency,
+                m.ORG_CUSTOM_PROPERTIES: [dict(entry) for entry in properties],
+                m.ORG_SERVICES: [],
+            }
+            self.documents.organizations.append(document)
+        return _json(201, document)
+
+    def _set_custom_property(self, request: Request, organization_id: str, name: str) -> Response:
+        """Set (or add) one custom property of an organization: body ``{"value": "<text>"}``."""
+        body = _body(request)
+        value = body.get(m.PROPERTY_VALUE) if isinstance(body, dict) else None
+        if not isinstance(value, str):
+            raise _Failure(400, "Expected a JSON object with the property's text value.")
+        entry = {m.CUSTOM_PROPERTY_NAME: name, m.CUSTOM_PROPERTY_VALUE: value}
+        with self._lock:
+            organizations = self.documents.organizations
+            index = next((n for n, o in enumerate(organizations) if o[m.ORG_ID] == organization_id), None)
+            if index is None:
+                raise _Failure(404, "Organization not found.")
+            old = organizations[index]
+            kept = [p for p in old[m.ORG_CUSTOM_PROPERTIES] if p.get(m.CUSTOM_PROPERTY_NAME) != name]
+            # a new dict, never an edit: a list being answered concurrently keeps the old one whole
+            organizations[index] = {**old, m.ORG_CUSTOM_PROPERTIES: [*kept, entry]}
+        return _json(200, entry)
+
     def _start_report(self, request: Request) -> Response:
-        try:
-            body = loads(request.get_data() or b"null")
-        except ValueError:
-            body = None
+        body = _body(request)
         if not isinstance(body, dict):
             raise _Failure(400, "Expected a JSON object naming the report.")
         publication_id = body.get(m.REQUEST_REPORT_ID)
@@ -289,6 +379,22 @@ def _paged(request: Request, items: list[dict[str, Any]], max_size: int) -> Resp
         raise _Failure(400, f"page must be 1 or more and pageSize between 1 and {max_size}.")
     chunk = items[(page - 1) * size : page * size]
     return _json(200, {m.PAGE_ITEMS: chunk, "page": page, "pageSize": size, m.PAGE_TOTAL: len(items)})
+
+
+def _body(request: Request) -> Any:
+    """The request's JSON body (fractions as Decimal); ``None`` when it is empty or not JSON."""
+    try:
+        return loads(request.get_data() or b"null")
+    except ValueError:
+        return None
+
+
+def _is_property(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get(m.CUSTOM_PROPERTY_NAME), str)
+        and isinstance(entry.get(m.CUSTOM_PROPERTY_VALUE), str)
+    )
 
 
 def _same(given: str, expected: str) -> bool:

@@ -43,6 +43,8 @@ class EmulatorConfig:
     """An access token's life (Cloudmore documents 24 hours)."""
     max_page_size: int = 1000
     report_polls: int = 0
+    organization_currency: str = "USD"
+    """The currency an organization created through the API gets (Cloudmore gives it the reseller's)."""
     """How many status answers (the start answer included) say a report is still generating."""
     clock: Callable[[], float] = time.monotonic
     """Clock for token expiry."""

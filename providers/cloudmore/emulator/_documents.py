@@ -32,6 +32,15 @@ writes them, ``YYYY-MM-DDT00:00:00``; amounts as exact JSON numbers)::
        "totalCost": 53.13, "totalSales": 62.50, "currencyCode": "USD", "paymentFrequency": "Monthly",
        "subscriptionId": "6f1c…01", "subscriptionName": "…", "recordType": "CSP365"}
 
+Onboarding writes (D2)::
+
+    POST /api/resellers/{resellerId}/organizations
+      body {"name": "Litware, Inc.", "customerNumber": "C-106",
+            "customProperties": [{"name": "AutotaskCompanyID", "value": "106"}]}
+      → 201 the new organization as listed above (a new GUID id, the configured currency, no services)
+    PUT /api/resellers/{resellerId}/organizations/{organizationId}/customproperties/AutotaskCompanyID
+      body {"value": "106"}  → 200 {"name": "AutotaskCompanyID", "value": "106"}
+
 Every list is paged: ``?page=1&pageSize=100`` → ``{"items": [...], "page": 1, "pageSize": 100,
 "totalCount": 31}``. Subscriptions are listed under the service that sells them: CSP 365 under
 ``Microsoft CSP 365``, Azure plans under ``services/azure``, and the other Microsoft record types
