@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,6 @@ SANDBOX_HEADERS = {
     "ApiIntegrationCode": "BILLSYNC-SANDBOX",
 }
 SYNCED_SERVICES = {"microsoft csp 365", "microsoft azure"}
-ADJUSTED_TYPES = {"CSP365", "ReservedInstance", "PerpetualLicense", "Subscription"}
-"""Record types billed through a contract service and its monthly adjustment (D14, D17)."""
 CENT = Decimal("0.01")
 
 
@@ -101,14 +100,12 @@ class Setup:
     mode: str
     workspace: Workspace
     db: Path | str
-    _api: Callable[[], SandboxApi]
-    _made: list[SandboxApi] = field(default_factory=list)
+    connect: Callable[[], SandboxApi]
 
-    @property
+    @cached_property
     def api(self) -> SandboxApi:
-        if not self._made:
-            self._made.append(self._api())
-        return self._made[0]
+        """Opened on first use, so the CLI can be the one that creates an embedded sandbox."""
+        return self.connect()
 
 
 SetupFactory = Callable[..., Setup]

@@ -35,9 +35,8 @@ def make_setup(tmp_path: Path) -> Iterator[SetupFactory]:
         bundle: Path | None = None,
         companies: Sequence[tuple[int, str]] = (),
         db: str | None = None,
-        name: str = "ws",
     ) -> Setup:
-        root = tmp_path / name
+        root = tmp_path / "ws"
         root.mkdir()
         workspace = Workspace(root, env={key: None for key in SANDBOX_ENV})
         if mode == "embedded":
@@ -55,7 +54,7 @@ def make_setup(tmp_path: Path) -> Iterator[SetupFactory]:
                 return SandboxApi(client, "http://sandbox.local")
 
             return Setup(mode, workspace, path, embedded_api)
-        path = db or tmp_path / f"{name}-sandbox.db"
+        path = db or tmp_path / "sandbox.db"
         app = _seed(apps, path, companies)
         server = start_background_server(app=app, port=0)
         servers.append(server)
@@ -87,6 +86,6 @@ def _seed(apps: list[SandboxApp], path: Path | str, companies: Sequence[tuple[in
 
 
 @pytest.fixture(params=MODES)
-def setup(request: pytest.FixtureRequest, make_setup: SetupFactory) -> Setup:
+def sandbox_setup(request: pytest.FixtureRequest, make_setup: SetupFactory) -> Setup:
     """The embedded default workspace (no billsync.yaml) or one pointing at a served sandbox."""
     return make_setup(request.param)

@@ -77,13 +77,17 @@ def test_readme_plan_on_the_embedded_default_shows_76_creates(tmp_path: Path) ->
     assert db_dump(tmp_path / ".billsync" / "sandbox.db") == _fresh_sandbox_dump(tmp_path / "fresh.db")
 
 
-def test_plan_shows_the_example_plan_and_writes_nothing(setup: Setup, tmp_path: Path) -> None:
+def test_plan_shows_the_example_plan_and_writes_nothing(sandbox_setup: Setup, tmp_path: Path) -> None:
     """D23: a plan reads Autotask in bulk and writes nothing."""
-    before = db_dump(Path(setup.db)) if setup.mode == "served" else _fresh_sandbox_dump(tmp_path / "fresh.db")
-    if setup.mode == "served":
-        setup.api.reset_stats()
+    before = (
+        db_dump(Path(sandbox_setup.db))
+        if sandbox_setup.mode == "served"
+        else _fresh_sandbox_dump(tmp_path / "fresh.db")
+    )
+    if sandbox_setup.mode == "served":
+        sandbox_setup.api.reset_stats()
 
-    output = setup.workspace.run("plan", "--as-of", AS_OF).stdout
+    output = sandbox_setup.workspace.run("plan", "--as-of", AS_OF).stdout
 
     assert summary_line(output) == EXAMPLE_PLAN_SUMMARY
     assert _created_by_kind(output) == CREATES_BY_KIND
@@ -91,25 +95,25 @@ def test_plan_shows_the_example_plan_and_writes_nothing(setup: Setup, tmp_path: 
     assert created == SYNCED == Bundle(EXAMPLE_BUNDLE).synced()
     assert 'adjustment["' + SUB(5) + '"]["2026-10"] will be created  (units 20 -> 25;' in output
     assert "Warning: organization ORG-1006 (Wingtip Toys) has no AutotaskCompanyID: 150.00 USD" in output
-    if setup.mode == "served":
-        assert setup.api.stats() == FRESH_PLAN_READS
-    assert db_dump(Path(setup.db)) == before
+    if sandbox_setup.mode == "served":
+        assert sandbox_setup.api.stats() == FRESH_PLAN_READS
+    assert db_dump(Path(sandbox_setup.db)) == before
 
 
-def test_apply_then_plan_shows_no_changes_and_one_contract_per_subscription(setup: Setup) -> None:
+def test_apply_then_plan_shows_no_changes_and_one_contract_per_subscription(sandbox_setup: Setup) -> None:
     """D12, D13, D8/D14 after ``apply --auto-approve``; then ``plan --detailed-exitcode`` exits 0."""
     bundle = Bundle(EXAMPLE_BUNDLE)
-    applied = setup.workspace.run("apply", "--auto-approve", "--as-of", AS_OF).stdout
+    applied = sandbox_setup.workspace.run("apply", "--auto-approve", "--as-of", AS_OF).stdout
     assert (
         applied.splitlines()[-1]
         == "Apply complete: 76 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1."
     )
 
-    again = setup.workspace.run("plan", "--detailed-exitcode", "--as-of", AS_OF).stdout
+    again = sandbox_setup.workspace.run("plan", "--detailed-exitcode", "--as-of", AS_OF).stdout
     assert "No changes. Autotask matches the billing reports and the rules." in again
     assert summary_line(again) == "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."
 
-    contracts = setup.api.contracts()
+    contracts = sandbox_setup.api.contracts()
     assert set(contracts) == bundle.synced() == SYNCED
     for sid, contract in contracts.items():
         start, end = bundle.contract_dates(sid)
@@ -124,7 +128,7 @@ def test_apply_then_plan_shows_no_changes_and_one_contract_per_subscription(setu
     )
 
     csp = {sid: contracts[sid]["id"] for sid in bundle.synced({"CSP365"})}
-    units = _units_by_month(setup.api, csp, bundle.periods)
+    units = _units_by_month(sandbox_setup.api, csp, bundle.periods)
     expected = {(sid, p): bundle.quantity(sid, p) for sid in csp for p in bundle.periods}
     assert units == expected
     # D8 highest quantity, D14 no line → 0 units, D20 a credit line does not lower the highest
