@@ -1,4 +1,8 @@
-"""CLI commands for existing Autotask instances and onboarding: ``import`` (D3) and ``companies`` (D2)."""
+"""CLI commands for existing Autotask instances and onboarding: ``import`` (D3) and ``companies`` (D2).
+
+``companies export`` and ``companies link`` write files by default; with ``--to cloudmore`` they write
+Cloudmore itself through the source's :class:`~engine.provider.OrganizationDirectory` (the API source).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,27 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.cli import _Ctx, _inputs, _session, cli
-from engine.errors import BillsyncError
+from engine.errors import BillsyncError, ConfigError
 from engine.lock import workspace_lock
-from engine.onboarding import export_companies_csv, propose_links
+from engine.onboarding import (
+    LinkProposal,
+    NewOrganization,
+    create_organizations,
+    export_companies_csv,
+    organization_plan_text,
+    plan_organizations,
+    propose_links,
+    write_links,
+)
 from engine.planner import render_inputs
+from engine.provider import OrganizationDirectory
 from engine.snapshot import Entry, Journal, SnapshotStore
 from engine.types import parse_address
+from engine.wiring import make_source
+from engine.workspace import Workspace
 from rules import default_rules_dir
+
+_TO = click.Choice(["cloudmore"])
 
 
 @cli.command("import")
@@ -74,56 +92,114 @@ def companies() -> None:
     """Onboarding: Autotask companies and Cloudmore organizations (D2)."""
 
 
+def _directory(workspace: Workspace, command: str, otherwise: str) -> OrganizationDirectory:
+    """The workspace's Cloudmore source as an organization directory, or a clear error if it is read-only."""
+    source = make_source(workspace)
+    if not isinstance(source, OrganizationDirectory):
+        raise ConfigError(
+            f"`billsync {command} --to cloudmore` writes organizations through Cloudmore's API, but this "
+            f"workspace reads Cloudmore from an export bundle ({source.describe()}), which cannot be written",
+            hint="Configure the API source in billsync.yaml (cloudmore: {api: {url: ..., reseller_id: ...}}, "
+            f"with the API user in the CLOUDMORE_* environment variables), or leave out --to cloudmore {otherwise}.",
+        )
+    return source
+
+
 @companies.command("export")
 @click.option(
     "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the CSV here (default: stdout)."
 )
+@click.option(
+    "--to",
+    "to",
+    type=_TO,
+    help="Create the missing organizations in Cloudmore through its API instead of writing a CSV.",
+)
+@click.option("--auto-approve", is_flag=True, help="With --to cloudmore: create them without asking.")
 @click.pass_obj
-def companies_export(ctx: _Ctx, out: Path | None) -> None:
+def companies_export(ctx: _Ctx, out: Path | None, to: str | None, auto_approve: bool) -> None:
     """Write Autotask companies as a Cloudmore organization bulk-import CSV with AutotaskCompanyID.
 
+    With --to cloudmore (the Cloudmore API source), plan instead the organizations to create in
+    Cloudmore, one per active customer company no organization is linked to, each carrying
+    AutotaskCompanyID, and create them once confirmed. A re-run plans only what is still missing.
+
     \b
-    Example:
+    Examples:
       billsync companies export --out organizations-import.csv
+      billsync companies export --to cloudmore
     """
-    with _session(ctx) as (_workspace, target):
-        text = export_companies_csv(target.list_companies())
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {len(text.splitlines()) - 1} companies to {out}.")
+    if to is None:
+        if auto_approve:
+            raise click.UsageError("--auto-approve is for --to cloudmore; the CSV is written without asking.")
+        with _session(ctx) as (_workspace, target):
+            text = export_companies_csv(target.list_companies())
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {len(text.splitlines()) - 1} companies to {out}.")
+        return
+    if out is not None:
+        raise click.UsageError("--out names the CSV file; with --to cloudmore nothing is written to a file.")
+    workspace = ctx.workspace()
+    directory = _directory(workspace, "companies export", "to write the bulk-import CSV instead")
+    try:
+        with workspace_lock(workspace.data_dir, "companies export"):
+            linked = workspace.load_settings().companies
+            with _session(ctx) as (_workspace, target):
+                companies_list = target.list_companies()
+            plan = plan_organizations(companies_list, directory.list_organizations(), linked)
+            click.echo(organization_plan_text(plan, directory.describe()), nl=False)
+            if not plan.create:
+                return
+            if not auto_approve and not click.confirm(
+                "Create these organizations in Cloudmore?", default=False
+            ):
+                raise click.Abort()
+
+            def created(new: NewOrganization, organization_id: str) -> None:
+                click.echo(
+                    f"Created organization {organization_id} for Autotask company {new.company_id} ({new.name})."
+                )
+
+            count = create_organizations(directory, plan, created)
+        click.echo(f"Export complete: {count} organization{'' if count == 1 else 's'} created in Cloudmore.")
+    finally:
+        directory.close()
 
 
 @companies.command("link")
 @click.option("--yes", is_flag=True, help="Write the proposed links without asking.")
+@click.option(
+    "--to",
+    "to",
+    type=_TO,
+    help="Write the links to the organizations' AutotaskCompanyID custom property in Cloudmore instead.",
+)
 @click.pass_obj
-def companies_link(ctx: _Ctx, yes: bool) -> None:
+def companies_link(ctx: _Ctx, yes: bool, to: str | None) -> None:
     """Propose links for unlinked Cloudmore organizations by exact name; write them when confirmed.
 
     Names match with case and spaces folded; nothing is linked on a fuzzy match. Confirmed links go
-    to rules/companies.yaml (run `billsync init` first to have editable rules).
+    to rules/companies.yaml (run `billsync init` first to have editable rules), or with --to cloudmore
+    (the Cloudmore API source) to each organization's AutotaskCompanyID custom property in Cloudmore.
 
     \b
-    Example:
+    Examples:
       billsync companies link
+      billsync companies link --to cloudmore
     """
+    if to is not None:
+        _link_in_cloudmore(ctx, yes)
+        return
     with _session(ctx) as (workspace, target):
         inputs = _inputs(workspace, target)
         proposals = propose_links(
             inputs.source.organizations, inputs.settings.companies, target.list_companies()
         )
-    if not proposals:
-        click.echo("Every organization is linked to an Autotask company.")
-        return
-    table = Table("organization", "name", "autotask company", "why", box=None)
-    for p in proposals:
-        company = f"{p.company_id} {p.company_name}" if p.company_id is not None else "-"
-        table.add_row(p.organization_id, p.organization_name, company, p.reason)
-    Console().print(table)
-    links = {p.organization_id: p.company_id for p in proposals if p.company_id is not None}
+    links = {p.organization_id: p.company_id for p in _show_proposals(proposals) if p.company_id is not None}
     if not links:
-        click.echo("No exact-name match: link these organizations in Cloudmore or in rules/companies.yaml.")
         return
     if workspace.rules_dir == default_rules_dir():
         raise BillsyncError(
@@ -141,3 +217,46 @@ def companies_link(ctx: _Ctx, yes: bool) -> None:
     body = yaml.safe_dump({"companies": dict(sorted(merged.items()))}, sort_keys=True)
     workspace.companies_file.write_text(header + body, encoding="utf-8")
     click.echo(f"Wrote {len(links)} link(s) to {workspace.display(workspace.companies_file)}.")
+
+
+def _link_in_cloudmore(ctx: _Ctx, yes: bool) -> None:
+    """``companies link --to cloudmore``: one custom-property write per confirmed organization."""
+    workspace = ctx.workspace()
+    directory = _directory(workspace, "companies link", "to write the links to rules/companies.yaml instead")
+    try:
+        linked = workspace.load_settings().companies
+        with _session(ctx) as (_workspace, target):
+            companies_list = target.list_companies()
+        proposals = _show_proposals(propose_links(directory.list_organizations(), linked, companies_list))
+        count = sum(1 for p in proposals if p.company_id is not None)
+        if not count:
+            return
+        if not yes and not click.confirm(
+            f"Write {count} link(s) to the AutotaskCompanyID custom property in {directory.describe()}?"
+        ):
+            raise click.Abort()
+
+        def written(p: LinkProposal) -> None:
+            click.echo(
+                f"Linked {p.organization_id} ({p.organization_name}) to Autotask company {p.company_id}."
+            )
+
+        write_links(directory, proposals, written)
+        click.echo(f"Wrote {count} link(s) to Cloudmore.")
+    finally:
+        directory.close()
+
+
+def _show_proposals(proposals: list[LinkProposal]) -> list[LinkProposal]:
+    """Print the proposals as a table (or that every organization is linked); return them."""
+    if not proposals:
+        click.echo("Every organization is linked to an Autotask company.")
+        return proposals
+    table = Table("organization", "name", "autotask company", "why", box=None)
+    for p in proposals:
+        company = f"{p.company_id} {p.company_name}" if p.company_id is not None else "-"
+        table.add_row(p.organization_id, p.organization_name, company, p.reason)
+    Console().print(table)
+    if all(p.company_id is None for p in proposals):
+        click.echo("No exact-name match: link these organizations in Cloudmore or in rules/companies.yaml.")
+    return proposals
