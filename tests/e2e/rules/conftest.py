@@ -17,7 +17,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -67,8 +67,9 @@ def cents(value: Decimal) -> Decimal:
 class Autotask:
     """Reads and a few writes through the sandbox REST API, as any Autotask client would."""
 
-    def __init__(self, app: SandboxApp) -> None:
+    def __init__(self, app: SandboxApp, sees_the_cli: bool) -> None:
         self.app = app
+        self._sees_the_cli = sees_the_cli
         self.http = httpx.Client(
             transport=httpx.WSGITransport(app=app), base_url=API_BASE, headers=SANDBOX_HEADERS
         )
@@ -168,6 +169,7 @@ class Autotask:
 
     def writes(self) -> dict[str, int]:
         """Creates and updates per endpoint since the last :meth:`reset_counters`."""
+        assert self._sees_the_cli, "the embedded sandbox runs inside the CLI: use the served `env` to count"
         stats = self.app.stats()
         out = {}
         for endpoint, endpoint_stats in stats.endpoints.items():
@@ -202,7 +204,7 @@ class Env:
             app = self._server.app
         else:
             app = make_app(self.root / ".billsync" / "sandbox.db")
-        self.api = Autotask(app)
+        self.api = Autotask(app, sees_the_cli=served)
         self._runner = CliRunner()
 
     def close(self) -> None:
@@ -566,3 +568,15 @@ def edited_october(tmp_path: Path) -> Path:
 def edited_november(tmp_path: Path) -> Path:
     """A copy of the example export of 2026-11-07 that the test may edit."""
     return copy_bundle(NOVEMBER, tmp_path / "edited-2026-11-07")
+
+
+@pytest.fixture
+def env_factory() -> Callable[[Path, bool], Env]:
+    """Make a workspace in a folder of the test's choosing (for one per generated example)."""
+    return Env
+
+
+@pytest.fixture
+def bundle_factory() -> Callable[[Path], BundleWriter]:
+    """Make a bundle writer in a folder of the test's choosing."""
+    return BundleWriter

@@ -109,7 +109,9 @@ def test_d16_a_charge_whose_unit_price_cannot_be_exact_still_bills_the_total_to_
     env.apply("2026-10-07")
 
     contract = env.api.contract("S-M")["id"]
-    usage, rounding = env.api.charges(contract)
+    charges = {c["purchaseOrderNumber"]: c for c in env.api.charges(contract)}
+    assert sorted(charges) == ["billsync:2026-09", "billsync:2026-09/rounding"]
+    usage, rounding = charges["billsync:2026-09"], charges["billsync:2026-09/rounding"]
     assert (usage["unitQuantity"], usage["unitPrice"], usage["billableAmount"]) == (
         300,
         Decimal("3.3333"),

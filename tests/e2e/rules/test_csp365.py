@@ -170,8 +170,9 @@ def test_d12_every_subscription_has_its_own_recurring_service_contract(env: Env,
 
 
 def test_d13_contracts_run_from_the_first_of_the_start_month_to_the_end_of_the_end_month(
-    env: Env, october: Path
+    embedded_env: Env, october: Path
 ) -> None:
+    env = embedded_env  # billsync's default Autotask: the sandbox in .billsync/sandbox.db
     env.configure(october)
     env.apply("2026-10-07")
 
