@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from jinja2 import TemplateError, UndefinedError
+from jinja2 import TemplateError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
 
 from engine.context import RenderInput
@@ -20,6 +22,12 @@ from engine.rules import Expr, ResourceRule, RuleFile
 from engine.settings import Settings
 from engine.source import RECORD_TYPE_SETTING
 from engine.types import Address, Attributes, make_address
+
+_PLAIN = frozenset({str, int, bool, Decimal, date, type(None)})
+"""Types whose text a plain look-up renders as ``str(value)``, exactly as Jinja does."""
+_MISSING = object()
+_SafeLookups = set[tuple[type, str]]
+"""(owner type, attribute) pairs the sandbox has allowed for a plain value."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ def render_desired(
     """Render every enabled rule file over its record types' loop items."""
     resources: dict[Address, Resource] = {}
     globals_: dict[str, Any] = {"settings": settings, "vars": settings.vars, "periods": render_input.periods}
+    safe: _SafeLookups = set()
     for rule_file in rules:
         for record_type in rule_file.record_types:
             if not settings.record_types.enabled(RECORD_TYPE_SETTING[record_type]):
@@ -47,7 +56,7 @@ def render_desired(
                 spec = kinds[rule.kind]
                 for item in loops.get(rule.for_each, []):
                     context = {**globals_, **item}
-                    resource = _render_one(rule, spec, context)
+                    resource = _render_one(rule, spec, context, safe)
                     if resource is None:
                         continue
                     existing = resources.get(resource.address)
@@ -66,10 +75,12 @@ def render_desired(
     return DesiredState(resources)
 
 
-def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> Resource | None:
-    if rule.when is not None and not _truthy(_text(rule.when, rule, context)):
+def _render_one(
+    rule: ResourceRule, spec: KindSpec, context: dict[str, Any], safe: _SafeLookups
+) -> Resource | None:
+    if rule.when is not None and not _truthy(_text(rule.when, rule, context, safe)):
         return None
-    key = tuple(_text(expr, rule, context) for expr in rule.key)
+    key = tuple(_text(expr, rule, context, safe) for expr in rule.key)
     for part, expr in zip(key, rule.key, strict=True):
         if not part or '"' in part or "[" in part or "]" in part:
             raise RuleError(
@@ -88,7 +99,7 @@ def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> 
                 file=rule.file,
                 line=expr.line,
             )
-        raw = _text(expr, rule, context)
+        raw = _text(expr, rule, context, safe)
         try:
             attributes[name] = coerce(raw, ftype, spec.decimals.get(name))
         except ValueError as exc:
@@ -106,7 +117,7 @@ def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> 
                 file=rule.file,
                 line=expr.line,
             )
-        refs[name] = _text(expr, rule, context)
+        refs[name] = _text(expr, rule, context, safe)
         if not refs[name].startswith(spec.refs[name] + "["):
             raise RuleError(
                 f"reference {name} must name a {spec.refs[name]} address, got {refs[name]!r}",
@@ -126,9 +137,13 @@ def _render_one(rule: ResourceRule, spec: KindSpec, context: dict[str, Any]) -> 
     )
 
 
-def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any]) -> str:
+def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any], safe: _SafeLookups) -> str:
     if expr.template is None:
         return expr.text
+    if expr.parts is not None:
+        fast = _plain_text(expr, context, safe)
+        if fast is not None:
+            return fast
     try:
         return expr.template.render(context)
     except UndefinedError as exc:
@@ -144,6 +159,43 @@ def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any]) -> str:
         reason = f"cannot render {expr.text!r}: {type(exc).__name__}: {exc}"
         hint = ""
     raise RuleError(reason, file=rule.file, line=expr.line, record=_record(context), hint=hint)
+
+
+def _plain_text(expr: Expr, context: dict[str, Any], safe: _SafeLookups) -> str | None:
+    """What Jinja renders for literal text and plain look-ups; None (render with Jinja, which also
+    words any error) for anything undefined, unsafe or not a plain value.
+
+    Each attribute goes through the sandbox's ``getattr`` once per (type, attribute): its verdict
+    for a plain value depends on nothing else, so later look-ups of the same field are plain reads.
+    """
+    assert expr.template is not None and expr.parts is not None
+    env = expr.template.environment
+    out: list[str] = []
+    for part in expr.parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        name, path = part
+        if name not in context:
+            return None
+        value = context[name]
+        for attr in path:
+            owner = type(value)
+            if (owner, attr) in safe:
+                value = getattr(value, attr, _MISSING)
+                if type(value) in _PLAIN:
+                    continue
+                return None
+            checked = env.getattr(value, attr)
+            if isinstance(checked, Undefined):
+                return None
+            if type(checked) in _PLAIN and hasattr(value, attr):
+                safe.add((owner, attr))
+            value = checked
+        if type(value) not in _PLAIN:
+            return None
+        out.append(str(value))
+    return "".join(out)
 
 
 def _truthy(text: str) -> bool:
