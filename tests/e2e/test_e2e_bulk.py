@@ -7,7 +7,7 @@ list (contracts taken 500 at a time), and one request per page of 500 records, a
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,12 @@ def test_plan_reads_in_pages_of_500_and_an_apply_without_changes_writes_nothing(
     generated = generate_bundle(tmp_path / "bundle", subscriptions=subscriptions, seed=3, periods=(PERIOD,))
     setup = make_setup("served", bundle=generated.path, companies=generated.companies, db=":memory:")
     workspace, api = setup.workspace, setup.api
-    first = workspace.root / "first.plan"
-    workspace.run("plan", "--as-of", AS_OF, "--json", "--out", str(first))
-    creates = len(json.loads(first.read_text(encoding="utf-8"))["changes"])
-    applied = workspace.run("apply", str(first)).stdout
+    applied = workspace.run("apply", "--auto-approve", "--as-of", AS_OF).stdout
+    planned = re.fullmatch(
+        r"Plan: (\d+) to add, 0 to change, 0 to adopt, 0 to destroy\.", summary_line(applied)
+    )
+    assert planned is not None, applied
+    creates = int(planned[1])
     assert applied.splitlines()[-1] == (
         f"Apply complete: {creates} written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1."
     )
@@ -47,8 +49,8 @@ def test_plan_reads_in_pages_of_500_and_an_apply_without_changes_writes_nothing(
     assert month_reads["ContractServiceUnits"] == month_reads["ContractCharges"] == chunks
 
     api.reset_stats()
-    planned = workspace.run("plan", "--as-of", AS_OF, "--period", PERIOD).stdout
-    assert summary_line(planned) == "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."
+    replanned = workspace.run("plan", "--as-of", AS_OF, "--period", PERIOD).stdout
+    assert summary_line(replanned) == "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."
     assert api.stats() == month_reads
 
     api.reset_stats()
