@@ -24,7 +24,7 @@ from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
 from engine.lock import force_unlock, workspace_lock
-from engine.plan import WRITES, Plan, plan_from_json, plan_to_json
+from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
 from engine.plan_view import fmt, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan, render_inputs
 from engine.provider import Target
@@ -103,15 +103,16 @@ def _inputs(workspace: Workspace, target: Target) -> PlanInputs:
 
 def _print_plan(plan: Plan, as_json: bool) -> None:
     if as_json:
-        click.echo(plan_to_json(plan), nl=False)
+        write_plan_json(plan, sys.stdout)
+        sys.stdout.flush()
         return
     console = Console(highlight=False)
-    lines = render_plan_text(plan).splitlines()
+    text = render_plan_text(plan)
     if not console.is_terminal:
         # a file or a pipe gets no colour anyway; rich would spend minutes on 100,000 lines
-        click.echo("".join(line + "\n" for line in lines), nl=False)
+        click.echo(text if text.endswith("\n") else text + "\n", nl=False)
         return
-    for line in lines:
+    for line in text.splitlines():
         stripped = line.lstrip()
         style = next((s for p, s in _STYLES.items() if stripped.startswith(p + " ")), None)
         if line.startswith(("Warning:",)):
@@ -178,7 +179,8 @@ def plan(
         inputs = _inputs(workspace, target)
         result = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude)
     if out is not None:
-        out.write_text(plan_to_json(result.plan), encoding="utf-8")
+        with out.open("w", encoding="utf-8") as fh:
+            write_plan_json(result.plan, fh)
     _print_plan(result.plan, as_json)
     if out is not None and not as_json:
         click.echo(f"Saved the plan to {out}. Apply it with: billsync apply {out}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TextIO, TypeAlias
 
 from engine.errors import PlanError
 from engine.resources import KindSpec, decode_attributes, encode_attributes
@@ -218,6 +218,11 @@ def change_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> C
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {**_plan_head(plan), "changes": [change_to_json(c) for c in plan.changes]}
+
+
+def _plan_head(plan: Plan) -> dict[str, Any]:
+    """Everything of :func:`plan_to_dict` but the changes."""
     return {
         "format_version": plan.format_version,
         "as_of": plan.as_of,
@@ -236,13 +241,88 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "diagnostics": [
             {"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics
         ],
-        "changes": [change_to_json(c) for c in plan.changes],
     }
 
 
 def plan_to_json(plan: Plan) -> str:
     """Stable JSON: the same plan always gives the same bytes (CI can compare plans)."""
-    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return "".join(iter_plan_json(plan))
+
+
+def write_plan_json(plan: Plan, out: TextIO) -> None:
+    """Write :func:`plan_to_json` to ``out`` piece by piece: a plan of 200,000 changes never becomes
+    one string (nor one dict), which would double the memory a large plan needs."""
+    for piece in iter_plan_json(plan):
+        out.write(piece)
+
+
+def iter_plan_json(plan: Plan) -> Iterator[str]:
+    """The text of :func:`plan_to_json` in pieces, one per change: exactly what
+    ``json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False)`` writes, plus a newline."""
+    head: dict[str, Any] = {**_plan_head(plan), "changes": []}
+    for index, key in enumerate(sorted(head)):
+        yield ("{" if index == 0 else ",") + "\n  " + _JSON_STRING(key) + ": "
+        if key != "changes" or not plan.changes:
+            yield _json_text(head[key], "\n  ")
+            continue
+        for number, change in enumerate(plan.changes):
+            yield ("[" if number == 0 else ",") + "\n    " + _json_text(change_to_json(change), "\n    ")
+        yield "\n  ]"
+    yield "\n}\n"
+
+
+def _json_text(value: Any, newline: str) -> str:
+    """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`` nested after ``newline``."""
+    parts: list[str] = []
+    try:
+        _write_json(value, newline, parts)
+    except _NotPlainJson:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", newline)
+    return "".join(parts)
+
+
+class _NotPlainJson(Exception):
+    """A value :func:`_write_json` leaves to :mod:`json` (a non-string key, a float)."""
+
+
+_JSON_STRING = json.encoder.encode_basestring
+_JSON_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+def _write_json(value: Any, newline: str, parts: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        parts.append(_JSON_STRING(value))
+    elif kind is bool or value is None:
+        parts.append(_JSON_CONSTANTS[value])
+    elif kind is int:
+        parts.append(int.__repr__(value))
+    elif kind is dict:
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + "  "
+        opening = "{"
+        for key in sorted(value):
+            if type(key) is not str:
+                raise _NotPlainJson
+            parts.append(opening + inner + _JSON_STRING(key) + ": ")
+            opening = ","
+            _write_json(value[key], inner, parts)
+        parts.append(newline + "}")
+    elif kind is list:
+        if not value:
+            parts.append("[]")
+            return
+        inner = newline + "  "
+        opening = "["
+        for item in value:
+            parts.append(opening + inner)
+            opening = ","
+            _write_json(item, inner, parts)
+        parts.append(newline + "]")
+    else:
+        raise _NotPlainJson
 
 
 def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan") -> Plan:
