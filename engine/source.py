@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,6 +28,16 @@ RECORD_TYPE_SETTING: dict[str, str] = {
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Share one set of set-field names among equal ones: a set per object would be half the memory
+        of 100,000 billing lines. Safe because pydantic copies the set before changing it."""
+        names = self.__pydantic_fields_set__
+        object.__setattr__(self, "__pydantic_fields_set__", _FIELD_SETS.setdefault(frozenset(names), names))
+
+
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+"""One shared set per distinct combination of set fields (a handful per model)."""
 
 
 class Organization(_Model):
