@@ -55,12 +55,8 @@ WRITE_KINDS = ("create", "update")
 _CENT = Decimal("0.01")
 
 
-def _sid(n: int) -> str:
-    """The example subscription id ending in ``n`` (``…01`` → ``6f1c2d3e-…-000000000001``)."""
-    return f"6f1c2d3e-0a1b-4c5d-8e9f-{n:012d}"
-
-
-def cents(value: Decimal) -> Decimal:
+def _cents(value: Decimal) -> Decimal:
+    """Half up to the cent, as Autotask rounds what it bills."""
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
@@ -95,9 +91,9 @@ class Autotask:
         item: dict[str, Any] = self._json(self.http.get(f"{entity}/{object_id}"))["item"]
         return item
 
-    def create(self, entity: str, body: Mapping[str, Any], parent: int | None = None) -> int:
-        path = entity if parent is None else f"Contracts/{parent}/{entity}"
-        return int(self._json(self.http.post(path, json=dict(body)))["itemId"])
+    def create(self, entity: str, body: Mapping[str, Any]) -> int:
+        """Create an object as a person or another integration would (it carries no billsync marker)."""
+        return int(self._json(self.http.post(entity, json=dict(body)))["itemId"])
 
     def bill_charge(self, charge_id: int) -> None:
         """What invoicing does in Autotask: the charge is billed and locked from then on."""
@@ -105,11 +101,13 @@ class Autotask:
 
     # -- billsync's objects, found by their identity markers ------------------------------------------
 
-    def contracts_of(self, subscription: int | str) -> list[dict[str, Any]]:
-        value = _sid(subscription) if isinstance(subscription, int) else subscription
-        return self.query("Contracts", {"op": "eq", "field": "Subscription ID", "udf": True, "value": value})
+    def contracts_of(self, subscription: str) -> list[dict[str, Any]]:
+        """Contracts whose "Subscription ID" user-defined field is ``subscription``."""
+        return self.query(
+            "Contracts", {"op": "eq", "field": "Subscription ID", "udf": True, "value": subscription}
+        )
 
-    def contract(self, subscription: int | str) -> dict[str, Any]:
+    def contract(self, subscription: str) -> dict[str, Any]:
         """The one contract whose "Subscription ID" is ``subscription``."""
         found = self.contracts_of(subscription)
         assert len(found) == 1, f"{len(found)} contracts for subscription {subscription}"
@@ -153,7 +151,7 @@ class Autotask:
     def billed(self, contract_id: int, period: str) -> Decimal:
         """What Autotask bills a contract for a month: units × price per unit row, to the cent, plus charges."""
         total = sum(
-            (cents(Decimal(r["units"]) * Decimal(r["price"] or 0)) for r in self.units(contract_id, period)),
+            (_cents(Decimal(r["units"]) * Decimal(r["price"] or 0)) for r in self.units(contract_id, period)),
             Decimal(0),
         )
         return total + sum(

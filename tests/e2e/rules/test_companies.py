@@ -154,8 +154,22 @@ def test_d6_org_without_an_active_csp_or_azure_service_is_not_synced(env: Env, o
     assert env.api.contracts_of(f"{EX}10") == []
     assert env.api.contracts_of(f"{EX}19") == []
     assert [c for c in env.api.query("Contracts") if c["companyID"] == 104] == []
-    # Exchange Online (Plan 2) is billed only to ORG-1004: its price-list product is not created either.
-    assert "billsync:csp365:CFQ7TTC0LH1B:0001" not in env.api.services()
+    # Exchange Online (Plan 2) (…19) is billed only to ORG-1004: its price-list product is not created.
+    csp = sorted(sku for sku in env.api.services() if sku.startswith("billsync:csp365:"))
+    assert csp == [
+        f"billsync:csp365:CFQ7TTC0{product}"
+        for product in (
+            "HD32:0001",
+            "LCHC:0002",
+            "LDPB:0001",
+            "LFLX:0001",
+            "LH16:0001",
+            "LH18:0001",
+            "LHSF:0001",
+            "MM8R:0002",
+            "RM8K:0001",
+        )
+    ]
 
 
 def test_d6_an_active_azure_service_alone_keeps_the_org_synced(env: Env, bundle: BundleWriter) -> None:

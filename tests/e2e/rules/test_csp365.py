@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import BundleWriter, Env
@@ -16,7 +16,8 @@ STANDARD = "billsync:csp365:CFQ7TTC0LDPB:0001"
 """The marker of the Microsoft 365 Business Standard service."""
 
 
-def _units(env: Env, n: str, period: str) -> list[tuple[int, Decimal, Decimal]]:
+def _units(env: Env, n: str, period: str) -> list[tuple[Any, ...]]:
+    """(units, price, cost) of each ContractServiceUnits row of the month."""
     contract = env.api.contract(f"{EX}{n}")["id"]
     return [(r["units"], r["price"], r["cost"]) for r in env.api.units(contract, period)]
 

@@ -40,7 +40,7 @@ AZURE_SUBSCRIPTIONS = ("11", "12", "13")
 def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
     env: Env, october: Path, setting: str, value: int, problem: str
 ) -> None:
-    env.configure(october, **{setting: value})
+    env.configure(october, settings={setting: value})
 
     result = env.process("plan", "--as-of", "2026-10-07")
 
