@@ -100,3 +100,38 @@ def test_d14_d22_a_month_bills_its_report_total_to_the_cent(
     assert billed == sum((s for _q, s, _c in lines), Decimal("0.00"))
     assert row["units"] == max(q for q, _s, _c in lines)
     assert _places(row["price"]) <= 4
+
+
+_CHARGED = st.sampled_from([("Azure", "Azure Plan"), ("Marketplace", "Nerdio Manager for Enterprise")])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=_LINES, kind=_CHARGED)
+def test_d16_d22_a_charged_month_bills_its_report_total_to_the_cent(
+    env_factory: Callable[[Path, bool], Env],
+    bundle_factory: Callable[[Path], BundleWriter],
+    lines: list[tuple[int, Decimal, Decimal]],
+    kind: tuple[str, str],
+) -> None:
+    """One Azure or Marketplace subscription: its month's charges bill exactly the report's total sales."""
+    record_type, product = kind
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        bundle = bundle_factory(root / "bundles")
+        bundle.org("ORG-A", "Contoso Ltd", 101)
+        bundle.sub("S-1", "ORG-A", "X-1", product, record_type=record_type, end="")
+        for quantity, sales, cost in lines:
+            bundle.line("2026-09", "2026-10-06", "S-1", quantity, str(sales), str(cost))
+        env = env_factory(root / "ws", False)
+        try:
+            env.configure(bundle.write("generated"))
+            env.apply("2026-10-07")
+            contract = env.api.contract("S-1")["id"]
+            billed = env.api.billed(contract, "2026-09")
+            charges = env.api.charges(contract)
+        finally:
+            env.close()
+    assert billed == sum((s for _q, s, _c in lines), Decimal("0.00"))
+    assert [c["unitQuantity"] for c in charges if c["productID"] is not None] == [
+        max(q for q, _s, _c in lines)
+    ]

@@ -132,10 +132,12 @@ def test_d3_adoption_rule_match_is_shown_as_adopt_and_taken_under_management(env
 
 @pytest.mark.xfail(
     strict=True,
-    reason="product bug: an object adopted (adoption rule or billsync import) whose fields already match "
-    "is never stamped with its identity marker, so a lost state creates a second contract (D3, D24)",
+    reason="product bug: a contract adopted (adoption rule or billsync import) whose fields already match "
+    'is never stamped with its "Subscription ID" marker, so after a lost state billsync creates a second '
+    "contract, contract service and adjustment for the subscription (D3, D24)",
 )
-def test_d24_adopted_contract_that_already_matches_gets_its_marker(env: Env, october: Path) -> None:
+@pytest.mark.parametrize("how", ["adoption rule", "billsync import"])
+def test_d24_adopted_contract_that_already_matches_gets_its_marker(env: Env, october: Path, how: str) -> None:
     exact = _contract(
         101,
         "Contoso Ltd - Microsoft 365 Business Standard",
@@ -144,11 +146,15 @@ def test_d24_adopted_contract_that_already_matches_gets_its_marker(env: Env, oct
         description=f"Cloudmore subscription {EX}01",
     )
     adopted = env.api.create("Contracts", exact)
-    env.configure(october, adopt={"contract": ["companyID", "contractName"]})
+    if how == "adoption rule":
+        env.configure(october, adopt={"contract": ["companyID", "contractName"]})
+    else:
+        env.configure(october)
+        env.billsync("import", f'contract["{EX}01"]', str(adopted), "--as-of", "2026-10-07")
     env.apply("2026-10-07")
     assert env.plan("2026-10-07").summary["add"] == 0
 
-    env.configure(october)  # onboarding done: the adoption rule is removed, then the state is lost
+    env.configure(october)  # onboarding done (no adoption rule), then the state is lost
     shutil.rmtree(env.state_dir)
     env.apply("2026-10-07")
 
