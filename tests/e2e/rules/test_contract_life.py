@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import BundleWriter, Env
 
@@ -307,3 +309,24 @@ def test_d21_policy_end_ends_the_contract_on_its_last_billed_month_and_deletes_n
     again = env.plan("2026-11-25")
     assert sorted(again.addresses()) == [f'contract["{EX}{n}"]' for n in ("05", "06", "08")]
     assert {c["action"] for c in again.changes()} == {"orphan"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug (D14 against D21 keep): a subscription that disappeared keeps its last units, so with "
+    "the default policy the cancelled …06 still bills 5 x 4.00 in 2026-10 and Fabrikam's 2026-10 bills "
+    "316.00 against a report total of 296.00",
+)
+def test_d21_d14_a_disappeared_subscription_bills_nothing_for_a_month_without_a_line(
+    env: Env, october: Path, november: Path
+) -> None:
+    env.configure(october)
+    env.apply("2026-10-10")
+    env.configure(november)
+    env.apply("2026-11-25")
+
+    cancelled = env.api.contract(f"{EX}06")
+    assert cancelled["endDate"] == "2026-10-31T00:00:00"  # kept as is (D21)
+    fabrikam = [c["id"] for c in env.api.query("Contracts") if c["companyID"] == 102]
+    october_total = sum((env.api.billed(c, "2026-10") for c in fabrikam), Decimal(0))
+    assert (env.api.billed(cancelled["id"], "2026-10"), october_total) == (Decimal("0.00"), Decimal("296.00"))
