@@ -7,6 +7,8 @@ adjustments), so write number N (0-based) is creation number N % 5 on its phase'
 apply after exactly N writes, the sandbox holds every create from that one on (a delay fault); the
 test waits until N objects exist, the snapshot journal records them and the next create is in flight, kills the process with SIGKILL,
 and the held requests are then dropped unexecuted, as if the dead process had never sent them.
+The killed apply is a real process; the re-runs go through the same entry point in this process,
+which keeps the 45 scenarios fast.
 """
 
 from __future__ import annotations
