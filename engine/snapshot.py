@@ -16,13 +16,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BillsyncError
+from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
 from engine.types import Address, Attributes
 
@@ -106,14 +107,31 @@ def entry_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> En
 
 
 def snapshot_to_json(snapshot: Snapshot) -> str:
-    doc = {
+    return "".join(_snapshot_pieces(snapshot))
+
+
+def _snapshot_pieces(snapshot: Snapshot) -> Iterator[str]:
+    """The text of ``json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline,
+    one resource at a time, so writing 200,000 resources never holds the whole text or document."""
+    head: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "lineage": snapshot.lineage,
         "serial": snapshot.serial,
         "applied_periods": dict(sorted(snapshot.applied_periods.items())),
-        "resources": {a: entry_to_json(e) for a, e in sorted(snapshot.resources.items())},
+        "resources": {},
     }
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    for index, key in enumerate(sorted(head)):
+        yield ("{" if index == 0 else ",") + "\n  " + json_string(key) + ": "
+        if key != "resources" or not snapshot.resources:
+            yield indented_json(head[key], "\n  ")
+            continue
+        opening = "{"
+        for address in sorted(snapshot.resources):
+            entry = entry_to_json(snapshot.resources[address])
+            yield opening + "\n    " + json_string(address) + ": " + indented_json(entry, "\n    ")
+            opening = ","
+        yield "\n  }"
+    yield "\n}\n"
 
 
 def snapshot_from_json(text: str, kinds: Mapping[str, KindSpec], file: str) -> Snapshot:
@@ -162,7 +180,8 @@ class SnapshotStore:
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".snapshot.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(snapshot_to_json(snapshot))
+                for piece in _snapshot_pieces(snapshot):
+                    fh.write(piece)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -198,6 +217,7 @@ class Journal:
         self.resources = dict(snapshot.resources)
         self.flush_every = flush_every
         self._last_flush = time.monotonic()
+        self._flush_seconds = 0.0
         self._lock = threading.Lock()
         store.folder.mkdir(parents=True, exist_ok=True)
         self._fh = open(store.journal_path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
@@ -221,11 +241,15 @@ class Journal:
         self._fh.write(line + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        if time.monotonic() - self._last_flush > self.flush_every:
+        # Rewriting the snapshot takes seconds at 100,000 resources: wait ten times as long as the last
+        # rewrite took, so it never costs more than a tenth of the apply (the journal holds every write).
+        if time.monotonic() - self._last_flush > max(self.flush_every, 10 * self._flush_seconds):
+            started = time.monotonic()
             self.store.write(replace(self.snapshot, resources=dict(self.resources)))
             self._fh.close()
             self._fh = open(self.store.journal_path, "a", encoding="utf-8")  # noqa: SIM115
             self._last_flush = time.monotonic()
+            self._flush_seconds = self._last_flush - started
 
     def close(self, applied_periods: Mapping[str, str] | None = None) -> Snapshot:
         """Write the final snapshot (serial + 1) and remove the journal."""
