@@ -344,6 +344,8 @@ class Workspace:
     root: Path
     sandbox: Sandbox
     env: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[str]] = field(default_factory=list)
+    """Processes started with :meth:`start`; any still running at the end of the test is killed."""
 
     @property
     def state(self) -> Path:
@@ -363,7 +365,7 @@ class Workspace:
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start ``billsync -w ROOT ARGS`` as a process without waiting (to kill it, or race it)."""
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [*_billsync_command(), "-w", str(self.root), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -371,6 +373,8 @@ class Workspace:
             text=True,
             env=self.env,
         )
+        self.processes.append(process)
+        return process
 
     def invoke(self, *args: str) -> Result:
         """Run the same command line in this process (the real entry point, for fast property tests)."""
@@ -433,16 +437,21 @@ WorkspaceFactory = Callable[..., Workspace]
 
 
 @pytest.fixture
-def workspace_factory(tmp_path: Path, bundle20: Path) -> WorkspaceFactory:
+def workspace_factory(tmp_path: Path, bundle20: Path) -> Iterator[WorkspaceFactory]:
     """Make workspaces over a sandbox (default bundle: the 20-write one); see :func:`make_workspace`."""
-    made = 0
+    made: list[Workspace] = []
 
     def make(sandbox: Sandbox, *, bundle: Path | None = None, **options: Any) -> Workspace:
-        nonlocal made
-        made += 1
-        return make_workspace(tmp_path / f"ws{made}", sandbox, bundle or bundle20, **options)
+        workspace = make_workspace(tmp_path / f"ws{len(made) + 1}", sandbox, bundle or bundle20, **options)
+        made.append(workspace)
+        return workspace
 
-    return make
+    yield make
+    for workspace in made:
+        for process in workspace.processes:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=30)
 
 
 @pytest.fixture
