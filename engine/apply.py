@@ -186,6 +186,11 @@ def _execute(
             period=previous.period if previous else None,
         )
     elif isinstance(change, Adopt):
+        if change.stamp_marker:  # write the identity marker so a lost snapshot still finds it (D24)
+            target.update(
+                Update(change.address, change.kind, change.target_id, before={}, after={}, refs=change.refs),
+                refs,
+            )
         entry = Entry(
             kind=change.kind,
             target_id=change.target_id,

@@ -66,10 +66,17 @@ def last_of_month(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def contract_end(start: date, end: date | None, ongoing_years: int) -> date:
-    """D13: the end month's last day, or for an ongoing subscription 31 December ``ongoing_years`` on."""
+def contract_end(start: date, end: date | None, ongoing_years: int, as_of: date | None = None) -> date:
+    """D13: the end month's last day, or for an ongoing subscription 31 December ``ongoing_years`` on.
+
+    An ongoing contract that would already have ended by ``as_of`` rolls on by ``ongoing_years`` at a
+    time (an Azure plan from 2015 still bills in 2026), as a renewal would extend it.
+    """
     if end is None:
-        return date(start.year + ongoing_years, 12, 31)
+        year = start.year + ongoing_years
+        while as_of is not None and date(year, 12, 31) < as_of:
+            year += ongoing_years
+        return date(year, 12, 31)
     return last_of_month(end)
 
 

@@ -80,6 +80,7 @@ def build_render_input(
     due: list[DueReport],
     managed_subscriptions: Iterable[str] = (),
     recorded: Mapping[tuple[str, str], tuple[Decimal, Decimal]] | None = None,
+    as_of: date | None = None,
 ) -> RenderInput:
     """Pick what to render for the covered months.
 
@@ -87,6 +88,8 @@ def build_render_input(
     (so renewals, renames and months with no line — 0 units, D14 — still reach its contract).
     ``recorded`` maps (subscription, month) to the total sales and cost already applied: a revised
     report does not rewrite such a month but yields a ``corrections`` item with the difference (D20).
+    A managed subscription that disappeared from Cloudmore keeps only its months (D14: a month with no
+    line bills nothing), rendered from its last billing line, while the removal policy keeps it (D21).
     """
     recorded = recorded or {}
     revised = {d.period: d.report.available_on.isoformat() for d in due if d.revision_of is not None}
@@ -118,7 +121,7 @@ def build_render_input(
             continue
         org = orgs[sub.organization_id]
         start = first_of_month(sub.start_date)
-        end = contract_end(sub.start_date, sub.end_date, settings.ongoing_contract_years)
+        end = contract_end(sub.start_date, sub.end_date, settings.ongoing_contract_years, as_of)
         base: dict[str, Any] = {
             "sub": sub,
             "org": org,
@@ -143,10 +146,68 @@ def build_render_input(
             if sales or cost:
                 fix = Correction(period, revised[period], sales, cost, bill.quantity)
                 loops["corrections"].append({**base, "correction": fix})
+    if settings.removal_policy == "keep":
+        gone = sorted(set(managed_subscriptions) - set(subs))
+        _add_orphan_months(gone, source, settings, periods, orgs, eligible, lines_by, result)
     for record_type, loops in result.items.items():
         _add_shared_loops(record_type, loops, prices, lines_by)
     result.items = {rt: dict(loops) for rt, loops in result.items.items()}
     return result
+
+
+def _add_orphan_months(
+    gone: list[str],
+    source: SourceData,
+    settings: Settings,
+    periods: list[str],
+    orgs: Mapping[str, Organization],
+    eligible: set[str],
+    lines_by: Mapping[tuple[str, str], list[BillingLine]],
+    result: RenderInput,
+) -> None:
+    """Months of subscriptions gone from Cloudmore, so their units follow the report (0 without a line)."""
+    if not gone or not periods:
+        return
+    last_line: dict[str, BillingLine] = {}
+    wanted = set(gone)
+    for report in sorted(source.reports, key=lambda r: (r.period, r.available_on)):
+        for billed in report.lines:
+            if billed.subscription_id in wanted:
+                last_line[billed.subscription_id] = billed
+    for sid in gone:
+        line = last_line.get(sid)
+        if line is None or line.organization_id not in eligible:
+            continue
+        type_name = RECORD_TYPE_SETTING[line.record_type]
+        if not settings.record_types.enabled(type_name):
+            continue
+        ghost = Subscription(
+            subscription_id=sid,
+            organization_id=line.organization_id,
+            record_type=line.record_type,
+            product_id=line.product_id,
+            item_code=line.item_code,
+            product_name=line.product_name,
+            quantity=line.quantity,
+            start_date=line.billing_date,
+            status="Removed",
+            origin=line.origin,
+        )
+        org = orgs[line.organization_id]
+        base: dict[str, Any] = {
+            "sub": ghost,
+            "org": org,
+            "company_id": company_of(org, settings),
+            "contract_start": None,
+            "contract_end": None,
+            "product": None,
+            "record_type": type_name,
+        }
+        loops = result.items.setdefault(line.record_type, defaultdict(list))
+        for period in periods:
+            loops["subscription_months"].append(
+                {**base, "month": bill_month(period, lines_by.get((sid, period), []))}
+            )
 
 
 def company_of(org: Organization, settings: Settings) -> int | None:

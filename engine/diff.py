@@ -85,7 +85,11 @@ def compare_found(
     """Changes for a desired resource that exists in the target."""
     changes: list[Change] = []
     managed = {k: v for k, v in resource.attributes.items() if k not in spec.immutable}
-    if recorded is None or recorded.target_id != found.target_id:
+    differing = changed_fields({k: found.attributes.get(k) for k in managed}, managed)
+    will_update = bool(differing) and not found.locked
+    adopted = recorded is not None and recorded.target_id == found.target_id
+    if not adopted or (not found.marked and not will_update):
+        # new to the snapshot, or imported without a marker that no update will write
         changes.append(
             Adopt(
                 address=resource.address,
@@ -97,9 +101,10 @@ def compare_found(
                 period=resource.period,
                 rule=resource.rule,
                 reason=f"found by {found.found_by}",
+                stamp_marker=not found.marked and not will_update,
             )
         )
-    else:
+    elif recorded is not None:
         known = [k for k in managed if k in recorded.attributes]  # a newly managed field is not drift
         drifted = changed_fields(
             {k: recorded.attributes.get(k) for k in known}, {k: found.attributes.get(k) for k in known}
@@ -115,8 +120,7 @@ def compare_found(
                     reason="changed outside billsync since the last apply",
                 )
             )
-    differing = changed_fields({k: found.attributes.get(k) for k in managed}, managed)
-    if differing and not found.locked:
+    if will_update:
         changes.append(
             Update(
                 address=resource.address,

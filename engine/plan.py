@@ -83,6 +83,8 @@ class Adopt:
     period: str | None = None
     rule: str = ""
     reason: str = ""
+    stamp_marker: bool = False
+    """The object lacks billsync's identity marker: apply writes it (D24), one request."""
     action: Literal["adopt"] = "adopt"
 
 
@@ -134,6 +136,8 @@ class PlannedPeriod:
     period: str
     available_on: str
     revision_of: str | None = None
+    applied: bool = False
+    """This revision is already recorded as applied (a month planned again with ``--period``)."""
 
 
 @dataclass(frozen=True)
@@ -167,12 +171,12 @@ class Plan:
 
     @property
     def writes(self) -> int:
-        return sum(1 for c in self.changes if c.action in WRITES)
+        return sum(1 for c in self.changes if c.action in WRITES or getattr(c, "stamp_marker", False))
 
     @property
     def has_changes(self) -> bool:
         return any(c.action in (*WRITES, "adopt") for c in self.changes) or (
-            bool(self.periods) and not self.targeted
+            any(not p.applied for p in self.periods) and not self.targeted
         )
 
 
@@ -227,7 +231,12 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
         "format_version": plan.format_version,
         "as_of": plan.as_of,
         "periods": [
-            {"period": p.period, "available_on": p.available_on, "revision_of": p.revision_of}
+            {
+                "period": p.period,
+                "available_on": p.available_on,
+                "revision_of": p.revision_of,
+                "applied": p.applied,
+            }
             for p in plan.periods
         ],
         "snapshot": {"lineage": plan.snapshot_lineage, "serial": plan.snapshot_serial},
@@ -341,7 +350,10 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             changes=tuple(change_from_json(c, kinds) for c in doc["changes"]),
             as_of=str(doc["as_of"]),
             periods=tuple(
-                PlannedPeriod(p["period"], p["available_on"], p.get("revision_of")) for p in doc["periods"]
+                PlannedPeriod(
+                    p["period"], p["available_on"], p.get("revision_of"), bool(p.get("applied", False))
+                )
+                for p in doc["periods"]
             ),
             snapshot_lineage=str(doc["snapshot"]["lineage"]),
             snapshot_serial=int(doc["snapshot"]["serial"]),

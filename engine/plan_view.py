@@ -33,7 +33,7 @@ def render_plan_text(plan: Plan) -> str:
         lines.append("billsync will perform the following actions:")
         lines.append("")
         lines.extend(body)
-    elif plan.periods:
+    elif any(not p.applied for p in plan.periods):
         lines.append("")
         lines.append("No changes to Autotask objects; the months above will be recorded as applied.")
     else:
@@ -69,7 +69,7 @@ def _create(change: Change) -> list[str]:
     if change.payload is not None and change.before:
         width = _width(change.after)
         for name in sorted(change.after):
-            if name in change.before:
+            if name in change.before and change.before[name] != change.after[name]:
                 lines.append(
                     f"      ~ {name:<{width}} = {fmt(change.before[name])} -> {fmt(change.after[name])}"
                 )
@@ -117,7 +117,11 @@ def _replace(change: Change) -> list[str]:
 
 def _adopt(change: Change) -> list[str]:
     assert isinstance(change, Adopt)
-    return [f"  = {change.address} will be adopted (id {change.target_id}, {change.reason or 'found'})", ""]
+    stamp = "; apply writes billsync's identity marker into it" if change.stamp_marker else ""
+    return [
+        f"  = {change.address} will be adopted (id {change.target_id}, {change.reason or 'found'}{stamp})",
+        "",
+    ]
 
 
 def _drift(change: Change) -> list[str]:

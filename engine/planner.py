@@ -68,10 +68,20 @@ def render_inputs(
         due,
         inputs.snapshot.managed_subscriptions(),
         inputs.snapshot.recorded_months(),
+        as_of,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
     diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
-    periods = [PlannedPeriod(d.period, d.report.available_on.isoformat(), d.revision_of) for d in due]
+    applied = inputs.snapshot.applied_periods
+    periods = [
+        PlannedPeriod(
+            d.period,
+            d.report.available_on.isoformat(),
+            d.revision_of,
+            applied.get(d.period) == d.report.available_on.isoformat(),
+        )
+        for d in due
+    ]
     return desired, diagnostics, periods, render_input.live_subscriptions
 
 
@@ -91,7 +101,8 @@ def make_plan(
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
-            hint="Fix the ids in the settings file (D4); `billsync validate` checks them.",
+            hint="Fix the ids in the settings file (D4): find them in Autotask under Admin > Service Level "
+            "Agreements and Admin > Billing Codes (an active code of the right type).",
         )
     kinds = target.kinds()
     changes = diff_state(

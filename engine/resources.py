@@ -72,6 +72,8 @@ class ActualObject:
     fingerprint: str = ""
     """A token that changes whenever the object changes (last-modified time or a digest)."""
     found_by: str = "its identity marker"
+    marked: bool = True
+    """It carries billsync's identity marker (False for an object adopted by import or adoption rule)."""
     """How the read matched it to its address (marker, snapshot id, adoption rule) — shown on adopt."""
 
 

@@ -243,11 +243,6 @@ def _fresh_sandbox_dump(path: Path) -> list[str]:
     return db_dump(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan --period M for a month already applied with the same revision exits 2 and says "
-    "'the months above will be recorded as applied', though the snapshot already records them",
-)
 def test_planning_an_applied_month_again_has_no_changes(make_setup: SetupFactory) -> None:
     """``--period`` re-plans a month; once it is applied, nothing is left to do (exit 0)."""
     workspace = make_setup("embedded").workspace

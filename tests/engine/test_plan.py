@@ -182,6 +182,7 @@ def test_json_document_shape() -> None:
         "period": "2026-09",
         "available_on": "2026-10-20",
         "revision_of": "2026-10-06",
+        "applied": False,
     }
     charge = doc["changes"][1]
     assert charge["after"] == {

@@ -146,8 +146,7 @@ def test_adjustment_create_shows_the_units_change_and_the_payload() -> None:
     assert render_change(change) == [
         '  # adjustment["S-1"]["2026-10"] will be created  (units 12 -> 15)',
         '  + adjustment["S-1"]["2026-10"] {',
-        "      ~ unitPrice = 3.5000 -> 3.5000",
-        "      ~ units     = 12 -> 15",
+        "      ~ units     = 12 -> 15",  # an unchanged unitPrice is not shown as a change
         "      + adjustedUnitPrice = 3.5000",
         "      + unitChange        = 3",
         '      + contractServiceID = contract_service["S-1"]',

@@ -191,7 +191,8 @@ def test_d13_contracts_run_from_the_first_of_the_start_month_to_the_end_of_the_e
     assert sorted(plan.addresses("update")) == [f'contract["{EX}{n}"]' for n in ("11", "12", "13", "16")]
     env.apply("2026-10-07", "--period", "2026-09")
     assert dates("11") == ("2024-04-01", "2027-12-31")
-    assert dates("13") == ("2019-06-01", "2022-12-31")
+    # 2019 + 3 ended before the as-of date: an ongoing contract rolls on 3 years at a time (2025, 2028)
+    assert dates("13") == ("2019-06-01", "2028-12-31")
 
 
 # -- D14 ----------------------------------------------------------------------------------------------

@@ -130,12 +130,6 @@ def test_d3_adoption_rule_match_is_shown_as_adopt_and_taken_under_management(env
     assert _udf(env.api.get("Contracts", other_company)) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a contract adopted (adoption rule or billsync import) whose fields already match "
-    'is never stamped with its "Subscription ID" marker, so after a lost state billsync creates a second '
-    "contract, contract service and adjustment for the subscription (D3, D24)",
-)
 @pytest.mark.parametrize("how", ["adoption rule", "billsync import"])
 def test_d24_adopted_contract_that_already_matches_gets_its_marker(env: Env, october: Path, how: str) -> None:
     exact = _contract(
