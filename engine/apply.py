@@ -57,8 +57,9 @@ def stale_objects(saved: Plan, fresh: Plan) -> list[str]:
         now = fresh.objects.get(address)
         if now != stamp:
             names.append(f"{address} ({'changed' if now else 'no longer planned the same way'})")
+    created = {c.address for c in saved.changes if c.action == "create"}
     for address in sorted(set(fresh.objects) - set(saved.objects)):
-        names.append(f"{address} (now exists)")
+        names.append(f"{address} ({'now exists' if address in created else 'now differs'})")
     saved_changes = {(c.action, c.address) for c in saved.changes}
     for change in fresh.changes:
         if (change.action, change.address) not in saved_changes and not any(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import traceback
@@ -84,6 +85,8 @@ def cli(ctx: click.Context, workspace_dir: Path, debug: bool) -> None:
       billsync plan
       billsync apply --auto-approve
     """
+    if debug:  # request-level logs on stderr: method, path, status, never credentials
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = _Ctx(workspace_dir, debug)
 
 

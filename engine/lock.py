@@ -49,7 +49,8 @@ def workspace_lock(data_dir: Path, operation: str) -> Iterator[str]:
 
 
 def force_unlock(data_dir: Path, lock_id: str) -> None:
-    """Remove a stuck lock note whose id matches (the OS lock dies with its process)."""
+    """Remove the lock of ``lock_id``, as Terraform's force-unlock does: the caller vouches that its
+    holder is stuck. A holder that died already released the system lock; this is for a hung one."""
     info_path = data_dir / INFO_FILE
     if not info_path.exists():
         raise LockError("the workspace is not locked")

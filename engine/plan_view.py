@@ -33,7 +33,7 @@ def render_plan_text(plan: Plan) -> str:
         lines.append("billsync will perform the following actions:")
         lines.append("")
         lines.extend(body)
-    elif any(not p.applied for p in plan.periods):
+    elif any(not p.applied for p in plan.periods) and not plan.targeted:
         lines.append("")
         lines.append("No changes to Autotask objects; the months above will be recorded as applied.")
     else:
