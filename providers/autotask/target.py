@@ -1,9 +1,12 @@
 """billsync's Autotask target: bulk reads into actual state, and one request per write.
 
-Reads follow the identity markers (D24), never one request per object:
-services and products by their ``billsync:`` SKU, contracts by the "Subscription ID" field, and
-everything under a contract (contract services, the months' ContractServiceUnits, charges) with
-``contractID in (…500 ids)`` filtered to the months being planned.
+Reads follow the identity markers (D24), never one request per object, and each query selects
+billsync's records only, so its pages are full: requests are ⌈records / 500⌉ per entity (plus one
+per 500 services), not one per chunk of contracts. Services and products are read by their
+``billsync:`` SKU, contracts by the "Subscription ID" field, contract services and the months'
+ContractServiceUnits by ``serviceID in (…500 of billsync's services)``, and the months' charges by
+their ``billsync:`` purchase order number; rows under contracts billsync does not manage are
+dropped. Each query names the fields billsync uses (``IncludeFields``), so pages stay small.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from engine.snapshot import Snapshot
 from engine.types import Address, Attributes, make_address, parse_address
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
+from providers.autotask.entities import ENTITIES
 from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
 
 __all__ = ["AutotaskTarget"]
@@ -80,12 +84,12 @@ class AutotaskTarget:
                 service_ids.update(found)
             elif kind == "contract":
                 contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
-        contract_ids = list(contracts)
-        if contract_ids:
-            self._read_contract_services(contract_ids, contracts, service_ids, objects)
+        if contracts and service_ids:
+            self._read_contract_services(contracts, service_ids, objects)
             if periods:
-                self._read_units(contract_ids, contracts, periods, objects)
-                self._read_charges(contract_ids, contracts, periods, objects)
+                self._read_units(contracts, service_ids, periods, objects)
+        if contracts and periods:
+            self._read_charges(contracts, periods, objects)
         return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
 
     def _check_settings(self, settings: Settings, desired: DesiredState) -> list[str]:
@@ -132,7 +136,10 @@ class AutotaskTarget:
         spec = KINDS[kind]
         field = _MARKER_FIELD[kind]
         ids: dict[int, Address] = {}
-        for row in self.client.query(spec.entity, [F.begins_with(field, "billsync:")]):
+        rows = self.client.query(
+            spec.entity, [F.begins_with(field, "billsync:")], include_fields=_read_fields(spec, field)
+        )
+        for row in rows:
             key = key_from_marker(row.get(field))
             if key is None:
                 continue
@@ -209,7 +216,12 @@ class AutotaskTarget:
     def _read_contracts(self, objects: dict[Address, ActualObject]) -> dict[int, str]:
         spec = KINDS["contract"]
         contracts: dict[int, str] = {}
-        for row in self.client.query(spec.entity, [F.exist(SUBSCRIPTION_UDF, udf=True)]):
+        rows = self.client.query(
+            spec.entity,
+            [F.exist(SUBSCRIPTION_UDF, udf=True)],
+            include_fields=_read_fields(spec, SUBSCRIPTION_UDF),
+        )
+        for row in rows:
             subscription = _udf(row, SUBSCRIPTION_UDF)
             if not subscription:
                 continue
@@ -219,24 +231,23 @@ class AutotaskTarget:
         return contracts
 
     def _read_contract_services(
-        self,
-        contract_ids: list[int],
-        contracts: dict[int, str],
-        service_ids: dict[int, Address],
-        objects: dict[Address, ActualObject],
+        self, contracts: dict[int, str], service_ids: dict[int, Address], objects: dict[Address, ActualObject]
     ) -> None:
         spec = KINDS["contract_service"]
-        for row in self.client.query_in(spec.entity, "contractID", contract_ids):
+        rows = self.client.query_in(
+            spec.entity, "serviceID", sorted(service_ids), include_fields=_read_fields(spec)
+        )
+        for row in rows:
             subscription = contracts.get(int(row["contractID"]))
-            if subscription is None or int(row.get("serviceID") or 0) not in service_ids:
+            if subscription is None:
                 continue
             address = make_address("contract_service", subscription)
             objects[address] = _actual(address, spec, row)
 
     def _read_units(
         self,
-        contract_ids: list[int],
         contracts: dict[int, str],
+        service_ids: dict[int, Address],
         periods: Sequence[str],
         objects: dict[Address, ActualObject],
     ) -> None:
@@ -245,9 +256,10 @@ class AutotaskTarget:
         wanted = set(periods)
         rows = self.client.query_in(
             "ContractServiceUnits",
-            "contractID",
-            contract_ids,
+            "serviceID",
+            sorted(service_ids),
             filters=[F.gte("startDate", _wire_date(first)), F.lte("startDate", _wire_date(last))],
+            include_fields=["contractID", "startDate", "units", "price", "cost"],
         )
         for row in sorted(rows, key=lambda r: str(r.get("startDate"))):
             start = coerce(row.get("startDate"), "date")
@@ -270,25 +282,20 @@ class AutotaskTarget:
         _ = spec
 
     def _read_charges(
-        self,
-        contract_ids: list[int],
-        contracts: dict[int, str],
-        periods: Sequence[str],
-        objects: dict[Address, ActualObject],
+        self, contracts: dict[int, str], periods: Sequence[str], objects: dict[Address, ActualObject]
     ) -> None:
         """Charges carry the part of their key below the contract (``billsync:2026-10/rounding``):
         the contract already names the subscription, and the field holds 50 characters."""
         spec = KINDS["charge"]
         first, last = month_start(min(periods)), month_end(max(periods))
-        rows = self.client.query_in(
+        rows = self.client.query(
             spec.entity,
-            "contractID",
-            contract_ids,
-            filters=[
+            [
                 F.begins_with("purchaseOrderNumber", "billsync:"),
                 F.gte("datePurchased", _wire_date(first)),
                 F.lte("datePurchased", _wire_date(last)),
             ],
+            include_fields=_read_fields(spec, "purchaseOrderNumber", "isBilled"),
         )
         for row in rows:
             key = key_from_marker(row.get("purchaseOrderNumber"))
@@ -369,6 +376,14 @@ def _actual(
         fingerprint=stamp or _digest(attributes),
         found_by=found_by or "its identity marker",
     )
+
+
+def _read_fields(spec: KindSpec, *extra: str) -> list[str]:
+    """``IncludeFields`` of a bulk read: the managed fields, references, the marker or UDF named in
+    ``extra``, and the last-modified time where the entity has one (Autotask adds ``id``)."""
+    entity = ENTITIES[spec.entity]
+    names = [*spec.fields, *spec.refs, "lastModifiedDateTime"]
+    return [n for n in names if entity.field(n) is not None] + list(extra)
 
 
 def _udf(row: dict[str, Any], name: str) -> str | None:
