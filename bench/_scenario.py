@@ -88,6 +88,7 @@ def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[st
         **_run(run),
         "requests": _requests(stats),
         "requests_total": sum(_requests(stats).values()),
+        "objects_read": stats["objects_read"],
         "write_requests": _write_requests(stats),
         "changes": dict(sorted(actions.items())),
         "writes_planned": sum(actions[a] for a in WRITE_ACTIONS),
@@ -120,7 +121,6 @@ def _replan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[
     pages = {name: math.ceil(count / PAGE) for name, count in objects.items()}
     per_object = sum(objects.values())
     base.update(
-        objects_read=objects,
         objects_read_total=per_object,
         bulk_minimum=sum(pages.values()),
         per_object_requests=per_object,

@@ -1,0 +1,120 @@
+"""The benchmark at 1,000 subscriptions, as a functional test (``python -m bench.run`` runs it at scale).
+
+It runs the benchmark's own scenario: the first plan, ``billsync apply`` over HTTP to the sandbox
+in its own process, then the applied month planned again. The sandbox counts every request and
+every object its queries return, so the test checks what Autotask would see: each plan's requests
+are exactly the pages its records fill, the apply sends one write per planned change and never
+more than 3 requests in flight per endpoint, and the plan after it writes nothing. The benchmark
+also records durations; no test asserts one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from filelock import FileLock
+
+from providers.autotask.kinds import KINDS
+
+_ROOT = Path(__file__).resolve().parents[2]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))  # the benchmark lives beside the packages, not inside them
+
+from bench._scenario import run_size  # noqa: E402
+
+N = 1_000
+PAGE = 500
+ENTITY = {kind: spec.entity for kind, spec in KINDS.items()}
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The benchmark's results, computed once per test run even when workers share the tests."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return run_size(N, tmp_path_factory.mktemp("bench") / f"n{N}", apply_max=N, seed=1)
+    shared = tmp_path_factory.getbasetemp().parent  # one folder per run, common to its workers
+    results = shared / f"bench-{N}.json"
+    with FileLock(str(results) + ".lock"):
+        if not results.is_file():
+            found = run_size(N, shared / f"bench-{N}", apply_max=N, seed=1)
+            results.write_text(json.dumps(found), encoding="utf-8")
+        loaded: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
+        return loaded
+
+
+def _pages(objects: int) -> int:
+    return max(1, math.ceil(objects / PAGE))
+
+
+@pytest.mark.parametrize("step", ["plan", "replan"])
+def test_each_plan_reads_exactly_the_pages_its_records_fill(bench: dict[str, Any], step: str) -> None:
+    objects: dict[str, int] = bench[step]["objects_read"]
+    requests: dict[str, int] = bench[step]["requests"]
+    # at 1,000 subscriptions every "in" list (companies, services) fits in one query
+    assert requests == {endpoint: _pages(count) for endpoint, count in objects.items()}
+
+
+def test_the_first_plan_reads_an_empty_tenant_in_one_request_per_entity(bench: dict[str, Any]) -> None:
+    plan = bench["plan"]
+    companies = plan["objects_read"]["Companies"]  # those the contracts bill
+    assert bench["organizations"] * 9 // 10 < companies <= bench["organizations"]
+    assert plan["objects_read"] == {
+        "BillingCodes": 2,
+        "Companies": companies,
+        "Contracts": 0,
+        "Products": 0,
+        "ServiceLevelAgreements": 1,
+        "Services": 0,
+    }
+    assert plan["requests_total"] == 6
+
+
+def test_a_plan_needs_a_hundred_times_fewer_requests_than_one_get_per_object(bench: dict[str, Any]) -> None:
+    replan = bench["replan"]
+    objects = sum(replan["objects_read"].values())
+    assert replan["objects_read"]["Contracts"] > N * 9 // 10
+    assert replan["per_object_requests"] == replan["objects_read_total"] == objects
+    assert replan["bulk_minimum"] == sum(math.ceil(count / PAGE) for count in replan["objects_read"].values())
+    assert replan["requests_total"] <= 1.1 * replan["bulk_minimum"] + 10
+    assert objects >= 100 * replan["requests_total"]
+
+
+def test_apply_sends_exactly_one_write_request_per_planned_change(bench: dict[str, Any]) -> None:
+    plan, apply = bench["plan"], bench["apply"]
+    assert plan["changes"] == {"create": plan["writes_planned"]}  # an empty tenant: creates only
+    assert plan["writes_planned"] > 3 * N
+    creates = {
+        endpoint: kinds["create"] for endpoint, kinds in apply["requests"].items() if "create" in kinds
+    }
+    assert creates == {ENTITY[kind]: count for kind, count in plan["writes_planned_by_kind"].items()}
+    assert all(set(kinds) <= {"query", "create"} for kinds in apply["requests"].values())
+    assert apply["writes"] == plan["writes_planned"]
+    assert apply["writes_per_change"] == 1
+    # before writing, apply plans again to check the saved plan is fresh: the same bulk reads
+    reads = {endpoint: kinds["query"] for endpoint, kinds in apply["requests"].items() if "query" in kinds}
+    assert reads == plan["requests"]
+
+
+def test_apply_keeps_at_most_three_requests_in_flight_per_endpoint(bench: dict[str, Any]) -> None:
+    peaks: dict[str, int] = bench["apply"]["peak_in_flight"]
+    assert set(peaks) == set(bench["apply"]["requests"])
+    assert all(1 <= peak <= 3 for peak in peaks.values()), peaks
+    assert bench["apply"]["throttled"] == {}
+
+
+def test_a_plan_after_apply_plans_no_change_and_sends_no_write(bench: dict[str, Any]) -> None:
+    replan = bench["replan"]
+    assert replan["changes"] == {}
+    assert replan["writes_planned"] == replan["write_requests"] == 0
+    assert set(replan["requests"]) >= {
+        "Contracts",
+        "ContractServices",
+        "ContractServiceUnits",
+        "ContractCharges",
+    }
