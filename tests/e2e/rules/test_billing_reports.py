@@ -18,9 +18,9 @@ EX = "6f1c2d3e-0a1b-4c5d-8e9f-0000000000"
 
 def test_d7_a_report_is_due_from_the_day_after_it_became_available(env: Env, november: Path) -> None:
     env.configure(november)
-    first = {"period": "2026-09", "available_on": "2026-10-06", "revision_of": None}
-    revised = {"period": "2026-09", "available_on": "2026-10-20", "revision_of": None}
-    october = {"period": "2026-10", "available_on": "2026-11-06", "revision_of": None}
+    first = {"period": "2026-09", "available_on": "2026-10-06", "revision_of": None, "applied": False}
+    revised = {"period": "2026-09", "available_on": "2026-10-20", "revision_of": None, "applied": False}
+    october = {"period": "2026-10", "available_on": "2026-11-06", "revision_of": None, "applied": False}
 
     on_the_day = env.plan("2026-10-06")
     assert (on_the_day.doc["periods"], on_the_day.changes()) == ([], [])

@@ -148,6 +148,7 @@ def test_d20_a_revised_month_becomes_a_correction_and_what_was_applied_or_billed
         "period": "2026-09",
         "available_on": "2026-10-20",
         "revision_of": "2026-10-06",
+        "applied": False,
     }
     correction = f'charge["{EX}07"]["2026-09"]["correction-2026-10-20"]'
     assert [a for a in plan.addresses() if "correction" in a] == [correction]
