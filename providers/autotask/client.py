@@ -18,15 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self, TypeAlias
+from typing import Any, Self
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -50,6 +48,8 @@ from providers.autotask.errors import (
     error_for_exhausted_retries,
     error_for_status,
 )
+from providers.autotask.filters import MAX_IN_VALUES, F, Filter, FilterValue
+from providers.autotask.responses import ClientStats, StatsRecorder, ThresholdInfo, ZoneInfo
 
 __all__ = [
     "MAX_IN_VALUES",
@@ -62,139 +62,12 @@ __all__ = [
     "ZoneInfo",
 ]
 
-MAX_IN_VALUES = 500
-"""Most values Autotask accepts in one ``in`` list (and most records on one page)."""
-
-Filter: TypeAlias = dict[str, Any]
-FilterValue: TypeAlias = str | int | bool | Decimal | date
 
 _log = logging.getLogger("billsync.autotask")
 _MASK = "**********"
 _ZONE_ENDPOINT = "ZoneInformation"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures before any byte left: safe to repeat even for a write."""
-
-
-class F:
-    """Builders for Autotask query filters: ``F.eq("id", 5)`` gives ``{"op": "eq", "field": "id", "value": 5}``.
-
-    Every comparison takes ``udf=True`` for a user-defined field; ``F.udf_eq`` is the common case.
-    """
-
-    @staticmethod
-    def eq(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
-        return _compare("eq", field, value, udf)
-
-    @staticmethod
-    def noteq(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
-        return _compare("noteq", field, value, udf)
-
-    @staticmethod
-    def gt(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
-        return _compare("gt", field, value, udf)
-
-    @staticmethod
-    def gte(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
-        return _compare("gte", field, value, udf)
-
-    @staticmethod
-    def lt(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
-        return _compare("lt", field, value, udf)
-
-    @staticmethod
-    def lte(field: str, value: FilterValue, *, udf: bool = False) -> Filter:
-        return _compare("lte", field, value, udf)
-
-    @staticmethod
-    def begins_with(field: str, value: str, *, udf: bool = False) -> Filter:
-        return _compare("beginsWith", field, value, udf)
-
-    @staticmethod
-    def ends_with(field: str, value: str, *, udf: bool = False) -> Filter:
-        return _compare("endsWith", field, value, udf)
-
-    @staticmethod
-    def contains(field: str, value: str, *, udf: bool = False) -> Filter:
-        return _compare("contains", field, value, udf)
-
-    @staticmethod
-    def exist(field: str, *, udf: bool = False) -> Filter:
-        return _with_udf({"op": "exist", "field": field}, udf)
-
-    @staticmethod
-    def not_exist(field: str, *, udf: bool = False) -> Filter:
-        return _with_udf({"op": "notExist", "field": field}, udf)
-
-    @staticmethod
-    def in_(field: str, values: Iterable[FilterValue], *, udf: bool = False) -> Filter:
-        return _listed("in", field, values, udf)
-
-    @staticmethod
-    def not_in(field: str, values: Iterable[FilterValue], *, udf: bool = False) -> Filter:
-        return _listed("notIn", field, values, udf)
-
-    @staticmethod
-    def udf_eq(field: str, value: FilterValue) -> Filter:
-        return _compare("eq", field, value, True)
-
-    @staticmethod
-    def and_(*items: Filter) -> Filter:
-        return _grouped("and", items)
-
-    @staticmethod
-    def or_(*items: Filter) -> Filter:
-        return _grouped("or", items)
-
-
-class ThresholdInfo(BaseModel):
-    """The tenant's hourly request budget, as ``ThresholdInformation`` reports it."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    external_request_threshold: int = Field(validation_alias="externalRequestThreshold")
-    request_threshold_timeframe: int = Field(validation_alias="requestThresholdTimeframe")
-    current_timeframe_request_count: int = Field(validation_alias="currentTimeframeRequestCount")
-
-    @property
-    def remaining(self) -> int:
-        """Requests still allowed in the current timeframe."""
-        return max(0, self.external_request_threshold - self.current_timeframe_request_count)
-
-    @property
-    def used_fraction(self) -> float:
-        """Share of the budget used so far; Autotask slows every call down from 0.5 on."""
-        if self.external_request_threshold <= 0:
-            return 1.0
-        return self.current_timeframe_request_count / self.external_request_threshold
-
-
-class ZoneInfo(BaseModel):
-    """Where an API user's tenant lives, as ``ZoneInformation`` reports it."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    zone_name: str = Field(default="", validation_alias="zoneName")
-    url: str
-    web_url: str = Field(default="", validation_alias="webUrl")
-    ci: int | None = None
-
-
-@dataclass(frozen=True)
-class ClientStats:
-    """Requests sent so far (every attempt counts), keyed by endpoint (the entity name) and verb."""
-
-    requests: dict[str, dict[str, int]]
-    peak_in_flight: dict[str, int]
-    throttled: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(sum(verbs.values()) for verbs in self.requests.values())
-
-    def count(self, endpoint: str, verb: str | None = None) -> int:
-        """Requests to one endpoint, optionally of one verb."""
-        verbs = self.requests.get(endpoint, {})
-        return sum(verbs.values()) if verb is None else verbs.get(verb, 0)
 
 
 class AutotaskClient:
@@ -226,7 +99,7 @@ class AutotaskClient:
         self._zone_lock = threading.Lock()
         self._limits: dict[str, threading.BoundedSemaphore] = {}
         self._limits_lock = threading.Lock()
-        self._stats = _StatsRecorder()
+        self._stats = StatsRecorder()
 
     def __repr__(self) -> str:
         return f"AutotaskClient(username={self._credentials.username!r}, base_url={self._base_url!r})"
@@ -539,64 +412,6 @@ class _Retry(Exception):
         self.status = status
         self.retry_after = retry_after
         self.detail = detail
-
-
-class _StatsRecorder:
-    """Thread-safe counters behind :attr:`AutotaskClient.stats`."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._requests: dict[str, dict[str, int]] = {}
-        self._in_flight: dict[str, int] = {}
-        self._peak: dict[str, int] = {}
-        self._throttled: dict[str, int] = {}
-
-    def enter(self, endpoint: str, verb: str) -> None:
-        with self._lock:
-            verbs = self._requests.setdefault(endpoint, {})
-            verbs[verb] = verbs.get(verb, 0) + 1
-            now = self._in_flight.get(endpoint, 0) + 1
-            self._in_flight[endpoint] = now
-            self._peak[endpoint] = max(self._peak.get(endpoint, 0), now)
-
-    def leave(self, endpoint: str) -> None:
-        with self._lock:
-            self._in_flight[endpoint] -= 1
-
-    def throttled(self, endpoint: str) -> None:
-        with self._lock:
-            self._throttled[endpoint] = self._throttled.get(endpoint, 0) + 1
-
-    def snapshot(self) -> ClientStats:
-        with self._lock:
-            return ClientStats(
-                requests={endpoint: dict(verbs) for endpoint, verbs in self._requests.items()},
-                peak_in_flight=dict(self._peak),
-                throttled=dict(self._throttled),
-            )
-
-
-def _compare(op: str, field: str, value: FilterValue, udf: bool) -> Filter:
-    if value is None:
-        raise ValueError(f"Autotask cannot compare {field} with null: use F.exist or F.not_exist")
-    return _with_udf({"op": op, "field": field, "value": value}, udf)
-
-
-def _listed(op: str, field: str, values: Iterable[FilterValue], udf: bool) -> Filter:
-    listed = list(values)
-    if not listed or len(listed) > MAX_IN_VALUES:
-        raise ValueError(f"an {op} filter takes 1 to {MAX_IN_VALUES} values, got {len(listed)}")
-    return _with_udf({"op": op, "field": field, "value": listed}, udf)
-
-
-def _grouped(op: str, items: Sequence[Filter]) -> Filter:
-    if not items:
-        raise ValueError(f"an {op} group needs at least one filter")
-    return {"op": op, "items": list(items)}
-
-
-def _with_udf(node: Filter, udf: bool) -> Filter:
-    return {**node, "udf": True} if udf else node
 
 
 def _to_wire(value: Any) -> Any:
