@@ -158,42 +158,34 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
 def digest_source(source: SourceData) -> str:
     """A digest of the source's content: where each record came from (``origin``) and the order
     records were listed in do not count, so the bundle and the API give the same digest."""
-    return hashlib.sha256(_canonical_model(source, {}).encode()).hexdigest()[:16]
+    return hashlib.sha256(_record_text(source, {}).encode()).hexdigest()[:16]
 
 
-def _canonical_model(model: BaseModel, nested_fields: dict[type, list[str]]) -> str:
-    """``json.dumps(_content(model.model_dump(mode="json")), sort_keys=True)`` where ``_content`` drops
-    ``origin`` keys and sorts lists; each record is serialized once and lists of records are sorted by
-    that text (``nested_fields`` remembers, per model type, which fields hold records)."""
+def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> str:
+    """A record as JSON without ``origin``: pydantic's own serialization (fields in model order),
+    with each list of records sorted by the records' texts, so every record is serialized once.
+    ``nested_fields`` remembers, per model type, which fields hold records."""
     kind = type(model)
     nested = nested_fields.get(kind)
     if nested is None:
         nested = nested_fields[kind] = [
             name for name, info in kind.model_fields.items() if _holds_records(info.annotation)
         ]
-    flat = model.model_dump(mode="json", exclude=set(nested)) if nested else model.model_dump(mode="json")
-    flat.pop("origin", None)
-    if not nested and not any(isinstance(v, dict | list) for v in flat.values()):
-        return json.dumps(flat, sort_keys=True)
-    texts = {name: _canonical(value) for name, value in flat.items()}
-    for name in nested:
-        items = sorted(_canonical_model(item, nested_fields) for item in getattr(model, name))
-        texts[name] = "[" + ", ".join(items) + "]"
-    return "{" + ", ".join(json.dumps(name) + ": " + texts[name] for name in sorted(texts)) + "}"
+    flat = model.model_dump_json(exclude={"origin", *nested})
+    if not nested:
+        return flat
+    lists = [
+        json.dumps(name)
+        + ":["
+        + ",".join(sorted(_record_text(item, nested_fields) for item in getattr(model, name)))
+        + "]"
+        for name in nested
+    ]
+    return "{" + ",".join([flat[1:-1], *lists] if flat != "{}" else lists) + "}"
 
 
 def _holds_records(annotation: Any) -> bool:
     return any(isinstance(arg, type) and issubclass(arg, BaseModel) for arg in get_args(annotation))
-
-
-def _canonical(value: Any) -> str:
-    """``json.dumps(_content(value), sort_keys=True)`` of a JSON value: no ``origin`` keys, lists sorted."""
-    if isinstance(value, dict):
-        items = sorted((k, v) for k, v in value.items() if k != "origin")
-        return "{" + ", ".join(json.dumps(k) + ": " + _canonical(v) for k, v in items) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(sorted(_canonical(v) for v in value)) + "]"
-    return json.dumps(value)
 
 
 def digest_rules(inputs: PlanInputs) -> str:
