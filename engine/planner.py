@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, get_args
@@ -158,13 +158,17 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
 def digest_source(source: SourceData) -> str:
     """A digest of the source's content: where each record came from (``origin``) and the order
     records were listed in do not count, so the bundle and the API give the same digest."""
-    return hashlib.sha256(_record_text(source, {}).encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for piece in _record_text(source, {}):
+        digest.update(piece.encode())
+    return digest.hexdigest()[:16]
 
 
-def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> str:
-    """A record as JSON without ``origin``: pydantic's own serialization (fields in model order),
-    with each list of records sorted by the records' texts, so every record is serialized once.
-    ``nested_fields`` remembers, per model type, which fields hold records."""
+def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> Iterator[str]:
+    """A record as JSON without ``origin``, in pieces: pydantic's own serialization (fields in model
+    order), with each list of records sorted by the records' texts, so every record is serialized
+    once and the whole source is never one string. ``nested_fields`` remembers, per model type,
+    which fields hold records."""
     kind = type(model)
     nested = nested_fields.get(kind)
     if nested is None:
@@ -173,15 +177,18 @@ def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> str:
         ]
     flat = model.model_dump_json(exclude={"origin", *nested})
     if not nested:
-        return flat
-    lists = [
-        json.dumps(name)
-        + ":["
-        + ",".join(sorted(_record_text(item, nested_fields) for item in getattr(model, name)))
-        + "]"
-        for name in nested
-    ]
-    return "{" + ",".join([flat[1:-1], *lists] if flat != "{}" else lists) + "}"
+        yield flat
+        return
+    yield flat[:-1]
+    separator = "," if flat != "{}" else ""
+    for name in nested:
+        yield separator + json.dumps(name) + ":["
+        separator = ","
+        items = sorted("".join(_record_text(item, nested_fields)) for item in getattr(model, name))
+        for index, item in enumerate(items):
+            yield ("," if index else "") + item
+        yield "]"
+    yield "}"
 
 
 def _holds_records(annotation: Any) -> bool:
