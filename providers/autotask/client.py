@@ -18,9 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -35,6 +34,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from providers._shared.wire import loads, retry_after_seconds
 from providers.autotask import paths
 from providers.autotask.config import ClientConfig, Credentials, RetryPolicy
 from providers.autotask.errors import (
@@ -369,7 +369,7 @@ class AutotaskClient:
             return
         if status == 429:
             self._stats.throttled(endpoint)
-            raise _Retry(status, retry_after=_retry_after(response))
+            raise _Retry(status, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         if status in UNAVAILABLE_STATUSES and not write:
             raise _Retry(status)
         path = response.url.path
@@ -438,7 +438,7 @@ def _to_wire(value: Any) -> Any:
 
 def _payload(response: httpx.Response) -> dict[str, Any]:
     """The JSON object in a response, fractions as Decimal; ``ValueError`` if there is none."""
-    data = json.loads(response.content or b"null", parse_float=Decimal)
+    data = loads(response.content or b"null")
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return data
@@ -499,24 +499,6 @@ def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
         return float(jitter(state))
 
     return wait
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); ``None`` if absent or bad."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _normalised_base(url: str) -> str:

@@ -25,9 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -43,6 +41,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from providers._shared.wire import loads, retry_after_seconds
 from providers.cloudmore import api_mapping as m
 from providers.cloudmore import api_paths as paths
 from providers.cloudmore.api_config import (
@@ -259,7 +258,7 @@ class CloudmoreClient:
         """Send an authorised request and return its JSON (fractions as Decimal); ``once``: see :meth:`create`."""
         response = self._authorised(method, path, params, body, once)
         try:
-            return json.loads(response.content or b"null", parse_float=Decimal)
+            return loads(response.content or b"null")
         except ValueError:
             raise CloudmoreResponseError(
                 f"Cloudmore answered {method} {path} with a body that is not JSON.",
@@ -363,7 +362,10 @@ class CloudmoreClient:
                     if response.status_code in _RETRIED:
                         if once is not None and response.status_code != 429:
                             raise _Unsure(f"it answered HTTP {response.status_code}", response.status_code)
-                        raise _Retry(response.status_code, retry_after=_retry_after(response))
+                        raise _Retry(
+                            response.status_code,
+                            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                        )
                     return response
         except _Unsure as exc:
             raise CloudmoreWriteUnknown(
@@ -538,7 +540,7 @@ def _token_refused(status: int, data: dict[str, Any]) -> CloudmoreAuthError:
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        data = json.loads(response.content or b"null", parse_float=Decimal)
+        data = loads(response.content or b"null")
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
@@ -562,21 +564,3 @@ def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
         return float(jitter(state))
 
     return wait
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); ``None`` if absent or bad."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -28,12 +28,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from engine.source import SourceData
+from providers._shared.wire import dumps, loads
 from providers.cloudmore import api_mapping as m
 
 from ._config import EmulatorConfig
 from ._documents import Documents, build_documents
 from ._faults import Fault, FaultInjector
-from ._json import dumps, loads
 
 __all__ = ["EmulatorApp", "EmulatorStats", "RecordedWrite"]
 
@@ -402,4 +402,5 @@ def _same(given: str, expected: str) -> bool:
 
 
 def _json(status: int, body: Any) -> Response:
+    """A JSON answer; a Decimal keeps its scale (``12.5000``), as .NET writers do (unverified)."""
     return Response(dumps(body), status=status, mimetype="application/json")
