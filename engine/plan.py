@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TextIO, TypeAlias
 
 from engine.errors import PlanError
+from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
 from engine.types import Address, Attributes
 
@@ -270,68 +271,14 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
     ``json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False)`` writes, plus a newline."""
     head: dict[str, Any] = {**_plan_head(plan), "changes": []}
     for index, key in enumerate(sorted(head)):
-        yield ("{" if index == 0 else ",") + "\n  " + _JSON_STRING(key) + ": "
+        yield ("{" if index == 0 else ",") + "\n  " + json_string(key) + ": "
         if key != "changes" or not plan.changes:
-            yield _json_text(head[key], "\n  ")
+            yield indented_json(head[key], "\n  ")
             continue
         for number, change in enumerate(plan.changes):
-            yield ("[" if number == 0 else ",") + "\n    " + _json_text(change_to_json(change), "\n    ")
+            yield ("[" if number == 0 else ",") + "\n    " + indented_json(change_to_json(change), "\n    ")
         yield "\n  ]"
     yield "\n}\n"
-
-
-def _json_text(value: Any, newline: str) -> str:
-    """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`` nested after ``newline``."""
-    parts: list[str] = []
-    try:
-        _write_json(value, newline, parts)
-    except _NotPlainJson:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", newline)
-    return "".join(parts)
-
-
-class _NotPlainJson(Exception):
-    """A value :func:`_write_json` leaves to :mod:`json` (a non-string key, a float)."""
-
-
-_JSON_STRING = json.encoder.encode_basestring
-_JSON_CONSTANTS = {True: "true", False: "false", None: "null"}
-
-
-def _write_json(value: Any, newline: str, parts: list[str]) -> None:
-    kind = type(value)
-    if kind is str:
-        parts.append(_JSON_STRING(value))
-    elif kind is bool or value is None:
-        parts.append(_JSON_CONSTANTS[value])
-    elif kind is int:
-        parts.append(int.__repr__(value))
-    elif kind is dict:
-        if not value:
-            parts.append("{}")
-            return
-        inner = newline + "  "
-        opening = "{"
-        for key in sorted(value):
-            if type(key) is not str:
-                raise _NotPlainJson
-            parts.append(opening + inner + _JSON_STRING(key) + ": ")
-            opening = ","
-            _write_json(value[key], inner, parts)
-        parts.append(newline + "}")
-    elif kind is list:
-        if not value:
-            parts.append("[]")
-            return
-        inner = newline + "  "
-        opening = "["
-        for item in value:
-            parts.append(opening + inner)
-            opening = ","
-            _write_json(item, inner, parts)
-        parts.append(newline + "]")
-    else:
-        raise _NotPlainJson
 
 
 def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan") -> Plan:
