@@ -24,19 +24,11 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_any,
-    stop_before_delay,
-    wait_random_exponential,
-)
 
+from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import loads, retry_after_seconds
 from providers.autotask import paths
-from providers.autotask.config import ClientConfig, Credentials, RetryPolicy
+from providers.autotask.config import ClientConfig, Credentials
 from providers.autotask.errors import (
     UNAVAILABLE_STATUSES,
     AutotaskAuthError,
@@ -307,23 +299,14 @@ class AutotaskClient:
     def _call(self, method: str, endpoint: str, url: str, *, body: Any, write: bool) -> httpx.Response:
         """Send one request with retries; return a 2xx response or raise the matching AutotaskError."""
         content = None if body is None else json.dumps(_to_wire(body)).encode()
-        policy = self._config.retry
-        retrying = Retrying(
-            stop=stop_any(
-                stop_after_attempt(policy.max_attempts), stop_before_delay(policy.max_total_seconds)
-            ),
-            wait=_backoff(policy),
-            retry=retry_if_exception_type(_Retry),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retrying = retry_loop(self._config.retry, self._sleep)
         try:
             for attempt in retrying:
                 with attempt:
                     response = self._attempt(method, endpoint, url, content, write)
                     self._check(response, endpoint, method, write)
                     return response
-        except _Retry as exc:
+        except Retry as exc:
             target = httpx.URL(url).copy_with(query=None)
             raise error_for_exhausted_retries(
                 method,
@@ -354,7 +337,7 @@ class AutotaskClient:
             _log.debug("%s %s failed after %.1f ms: %s", method, path, _ms(started), type(exc).__name__)
             if write and not isinstance(exc, _NOT_SENT):
                 raise error_for_broken_write(method, path, type(exc).__name__) from exc
-            raise _Retry(None, detail=str(exc) or type(exc).__name__) from exc
+            raise Retry(None, detail=str(exc) or type(exc).__name__) from exc
         finally:
             self._stats.leave(endpoint)
             if limit is not None:
@@ -369,9 +352,9 @@ class AutotaskClient:
             return
         if status == 429:
             self._stats.throttled(endpoint)
-            raise _Retry(status, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+            raise Retry(status, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         if status in UNAVAILABLE_STATUSES and not write:
-            raise _Retry(status)
+            raise Retry(status)
         path = response.url.path
         messages = [self._scrub(message) for message in _messages(response)]
         if messages:
@@ -402,16 +385,6 @@ class AutotaskClient:
     def _scrub(self, text: str) -> str:
         """Mask the secret should Autotask ever echo it back in a message."""
         return text.replace(self._credentials.secret.get_secret_value(), _MASK)
-
-
-class _Retry(Exception):
-    """An attempt worth repeating: throttled (429), a gateway error on a read, or a request never sent."""
-
-    def __init__(self, status: int | None, *, retry_after: float | None = None, detail: str = "") -> None:
-        super().__init__(f"HTTP {status}" if status is not None else detail)
-        self.status = status
-        self.retry_after = retry_after
-        self.detail = detail
 
 
 def _to_wire(value: Any) -> Any:
@@ -486,19 +459,6 @@ def _union(pages: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 seen.add(key)
             merged.append(item)
     return merged
-
-
-def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    """Full-jitter exponential waits, replaced by the server's ``Retry-After`` when it sent one."""
-    jitter = wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
-
-    def wait(state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Retry) and failure.retry_after is not None:
-            return failure.retry_after
-        return float(jitter(state))
-
-    return wait
 
 
 def _normalised_base(url: str) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from engine.errors import ConfigError
+from providers._shared.retry import Attempts, Budget, Delay
+from providers._shared.retry import RetryPolicy as SharedRetryPolicy
 
 __all__ = [
     "DEFAULT_ZONE_LOOKUP_URL",
@@ -87,7 +89,7 @@ SANDBOX_CREDENTIALS = Credentials(
 """The API user the embedded sandbox accepts (not a secret: the sandbox is local and fake)."""
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(SharedRetryPolicy):
     """How long the client keeps trying a request that Autotask throttled or could not answer.
 
     Waits grow exponentially from ``base_delay`` with full jitter, capped at ``max_delay``; a
@@ -95,12 +97,10 @@ class RetryPolicy(BaseModel):
     before a wait would take the whole call past ``max_total_seconds``, whichever comes first.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    max_attempts: int = Field(default=6, ge=1)
-    base_delay: float = Field(default=1.0, ge=0)
-    max_delay: float = Field(default=60.0, ge=0)
-    max_total_seconds: float = Field(default=300.0, gt=0)
+    max_attempts: Attempts = 6
+    base_delay: Delay = 1.0
+    max_delay: Delay = 60.0
+    max_total_seconds: Budget = 300.0
 
 
 class ClientConfig(BaseModel):

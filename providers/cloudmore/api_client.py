@@ -31,16 +31,8 @@ from typing import Any, Self
 
 import httpx
 from pydantic import SecretStr
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_any,
-    stop_before_delay,
-    wait_random_exponential,
-)
 
+from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import loads, retry_after_seconds
 from providers.cloudmore import api_mapping as m
 from providers.cloudmore import api_paths as paths
@@ -50,7 +42,6 @@ from providers.cloudmore.api_config import (
     ENV_USERNAME,
     ApiClientConfig,
     ApiCredentials,
-    RetryPolicy,
 )
 from providers.cloudmore.api_errors import (
     CloudmoreAuthError,
@@ -341,16 +332,7 @@ class CloudmoreClient:
 
         With ``once`` (what the request does), only failures that prove nothing was done are retried.
         """
-        policy = self.config.retry
-        retrying = Retrying(
-            stop=stop_any(
-                stop_after_attempt(policy.max_attempts), stop_before_delay(policy.max_total_seconds)
-            ),
-            wait=_backoff(policy),
-            retry=retry_if_exception_type(_Retry),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        retrying = retry_loop(self.config.retry, self._sleep, cap_retry_after=True)
         content = None if json_body is None else json.dumps(json_body).encode()
         request_headers = dict(headers)
         if content is not None:
@@ -362,7 +344,7 @@ class CloudmoreClient:
                     if response.status_code in _RETRIED:
                         if once is not None and response.status_code != 429:
                             raise _Unsure(f"it answered HTTP {response.status_code}", response.status_code)
-                        raise _Retry(
+                        raise Retry(
                             response.status_code,
                             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                         )
@@ -377,7 +359,7 @@ class CloudmoreClient:
                 hint="Run the same command again: it reads back what Cloudmore holds first and sends only what "
                 "is still missing.",
             ) from None
-        except _Retry as exc:
+        except Retry as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             problem = (
                 f"it answered HTTP {exc.status}" if exc.status else f"the connection failed ({exc.detail})"
@@ -414,7 +396,7 @@ class CloudmoreClient:
             _log.debug("%s %s failed: %s", method, path, type(exc).__name__)
             if once is not None and not isinstance(exc, _NOT_SENT):
                 raise _Unsure(f"the connection failed ({type(exc).__name__})", None) from None
-            raise _Retry(None, detail=type(exc).__name__) from None
+            raise Retry(None, detail=type(exc).__name__) from None
         _log.debug("%s %s -> %s", method, path, response.status_code)
         return response
 
@@ -464,16 +446,6 @@ class CloudmoreClient:
             if status == 404
             else "",
         )
-
-
-class _Retry(Exception):
-    """An attempt worth repeating: throttled, unavailable, or the connection failed."""
-
-    def __init__(self, status: int | None, *, retry_after: float | None = None, detail: str = "") -> None:
-        super().__init__(f"HTTP {status}" if status is not None else detail)
-        self.status = status
-        self.retry_after = retry_after
-        self.detail = detail
 
 
 class _Unsure(Exception):
@@ -551,16 +523,3 @@ def _message(response: httpx.Response) -> str:
     data = _json_object(response)
     message = data.get(m.ERROR_MESSAGE) or data.get(m.TOKEN_ERROR_DESCRIPTION) or ""
     return str(message)[:300]
-
-
-def _backoff(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    """Full-jitter exponential waits, replaced by the server's ``Retry-After`` when it sent one."""
-    jitter = wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
-
-    def wait(state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome else None
-        if isinstance(failure, _Retry) and failure.retry_after is not None:
-            return min(failure.retry_after, policy.max_delay)
-        return float(jitter(state))
-
-    return wait

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from engine.errors import ConfigError
+from providers._shared.retry import Attempts, Budget, Delay
+from providers._shared.retry import RetryPolicy as SharedRetryPolicy
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -74,20 +76,18 @@ class ApiCredentials(BaseModel):
         )
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(SharedRetryPolicy):
     """How long a request that Cloudmore throttled (429) or could not answer (5xx) is tried again.
 
     Waits grow exponentially from ``base_delay`` with full jitter, capped at ``max_delay``; a
-    ``Retry-After`` header replaces the computed wait. Retrying stops after ``max_attempts`` tries or
-    before a wait would take the call past ``max_total_seconds``.
+    ``Retry-After`` header replaces the computed wait (and is capped at ``max_delay`` too). Retrying
+    stops after ``max_attempts`` tries or before a wait would take the call past ``max_total_seconds``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    max_attempts: int = Field(default=5, ge=1)
-    base_delay: float = Field(default=1.0, ge=0)
-    max_delay: float = Field(default=30.0, ge=0)
-    max_total_seconds: float = Field(default=180.0, gt=0)
+    max_attempts: Attempts = 5
+    base_delay: Delay = 1.0
+    max_delay: Delay = 30.0
+    max_total_seconds: Budget = 180.0
 
 
 class ReportPolicy(BaseModel):
