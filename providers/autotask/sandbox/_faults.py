@@ -9,10 +9,11 @@ request, then loses the response.
 
 from __future__ import annotations
 
-import threading
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from providers._shared import emulation
 
 FaultKind = Literal["query", "count", "get", "create", "update", "info"]
 
@@ -41,33 +42,15 @@ class Fault(BaseModel):
         return self
 
 
-class FaultInjector:
-    """The faults currently set and how many matching requests each has seen."""
+class FaultInjector(emulation.FaultInjector[Fault]):
+    """The faults currently set, matched by endpoint (in any case) and, when a fault names one, kind."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[tuple[Fault, list[int]]] = []
-
-    def add(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.append((fault, [0]))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def active(self) -> list[Fault]:
-        with self._lock:
-            return [fault for fault, _ in self._faults]
+        super().__init__(Fault)
 
     def match(self, endpoint: str, kind: str) -> list[Fault]:
         """Count this request against every matching fault; return those that fire for it."""
-        firing: list[Fault] = []
-        with self._lock:
-            for fault, seen in self._faults:
-                if fault.endpoint.lower() != endpoint.lower() or (fault.verb and fault.verb != kind):
-                    continue
-                seen[0] += 1
-                if fault.nth <= seen[0] < fault.nth + fault.times:
-                    firing.append(fault)
-        return firing
+        wanted = endpoint.lower()
+        return self.fire(
+            lambda fault: fault.endpoint.lower() == wanted and (not fault.verb or fault.verb == kind)
+        )

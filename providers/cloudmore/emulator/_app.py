@@ -149,9 +149,7 @@ class EmulatorApp:
 
     def inject_fault(self, fault: Fault | None = None, **spec: Any) -> Fault:
         """Set a fault (a :class:`Fault`, or its fields as keywords); it counts requests from now."""
-        chosen = fault if fault is not None else Fault(**spec)
-        self._faults.add(chosen)
-        return chosen
+        return self._faults.inject(fault, **spec)
 
     def clear_faults(self) -> None:
         self._faults.clear()

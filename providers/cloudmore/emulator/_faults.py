@@ -11,9 +11,9 @@ write done whose answer is lost on the way back).
 
 from __future__ import annotations
 
-import threading
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from providers._shared import emulation
 
 __all__ = ["Fault", "FaultInjector"]
 
@@ -40,29 +40,12 @@ class Fault(BaseModel):
         return self
 
 
-class FaultInjector:
-    """The faults currently set and how many matching requests each has seen."""
+class FaultInjector(emulation.FaultInjector[Fault]):
+    """The faults currently set, matched by route (a fault without one matches every route)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[tuple[Fault, list[int]]] = []
-
-    def add(self, fault: Fault) -> None:
-        with self._lock:
-            self._faults.append((fault, [0]))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        super().__init__(Fault)
 
     def match(self, route: str) -> list[Fault]:
         """Count this request against every matching fault; return those that fire for it."""
-        firing: list[Fault] = []
-        with self._lock:
-            for fault, seen in self._faults:
-                if fault.route is not None and fault.route != route:
-                    continue
-                seen[0] += 1
-                if fault.nth <= seen[0] < fault.nth + fault.times:
-                    firing.append(fault)
-        return firing
+        return self.fire(lambda fault: fault.route is None or fault.route == route)
