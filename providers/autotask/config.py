@@ -7,12 +7,11 @@ test or a benchmark can change one knob without touching the client.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from engine.errors import ConfigError
+from providers._shared.env import require_env
 from providers._shared.retry import Attempts, Budget, Delay
 from providers._shared.retry import RetryPolicy as SharedRetryPolicy
 
@@ -61,19 +60,14 @@ class Credentials(BaseModel):
         Every missing (or empty) variable is named in one :class:`ConfigError`, so a user fixes them
         all in one go.
         """
-        env = os.environ if environ is None else environ
-        names = (ENV_USERNAME, ENV_SECRET, ENV_INTEGRATION_CODE)
-        missing = [name for name in names if not env.get(name, "").strip()]
-        if missing:
-            listed = ", ".join(missing)
-            verb = "is" if len(missing) == 1 else "are"
-            raise ConfigError(
-                f"Autotask credentials are incomplete: environment variable {listed} {verb} not set. "
-                f"Set {ENV_USERNAME} (the API user's username), {ENV_SECRET} (its secret) and "
-                f"{ENV_INTEGRATION_CODE} (the API tracking identifier) before running billsync "
-                "against Autotask, or remove the autotask connection from billsync.yaml to use the "
-                "built-in sandbox."
-            )
+        env = require_env(
+            environ,
+            (ENV_USERNAME, ENV_SECRET, ENV_INTEGRATION_CODE),
+            what="Autotask credentials",
+            advice=f"Set {ENV_USERNAME} (the API user's username), {ENV_SECRET} (its secret) and "
+            f"{ENV_INTEGRATION_CODE} (the API tracking identifier) before running billsync against Autotask, "
+            "or remove the autotask connection from billsync.yaml to use the built-in sandbox.",
+        )
         return cls(
             username=env[ENV_USERNAME].strip(),
             secret=SecretStr(env[ENV_SECRET].strip()),

@@ -8,12 +8,11 @@ to :class:`providers.cloudmore.api_client.CloudmoreClient`, so a test can change
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from engine.errors import ConfigError
+from providers._shared.env import require_env
 from providers._shared.retry import Attempts, Budget, Delay
 from providers._shared.retry import RetryPolicy as SharedRetryPolicy
 
@@ -57,18 +56,14 @@ class ApiCredentials(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiCredentials:
         """Read the three values from the environment; every missing one is named in one :class:`ConfigError`."""
-        env = os.environ if environ is None else environ
-        names = (ENV_API_SECRET, ENV_USERNAME, ENV_PASSWORD)
-        missing = [name for name in names if not env.get(name, "").strip()]
-        if missing:
-            listed = ", ".join(missing)
-            verb = "is" if len(missing) == 1 else "are"
-            raise ConfigError(
-                f"Cloudmore API credentials are incomplete: environment variable {listed} {verb} not set. "
-                f"Set {ENV_API_SECRET} (the API secret Cloudmore issued), {ENV_USERNAME} and {ENV_PASSWORD} "
-                "(the Cloudmore API user) before reading Cloudmore through its API, or remove cloudmore.api "
-                "from billsync.yaml to read an export bundle instead."
-            )
+        env = require_env(
+            environ,
+            (ENV_API_SECRET, ENV_USERNAME, ENV_PASSWORD),
+            what="Cloudmore API credentials",
+            advice=f"Set {ENV_API_SECRET} (the API secret Cloudmore issued), {ENV_USERNAME} and {ENV_PASSWORD} "
+            "(the Cloudmore API user) before reading Cloudmore through its API, or remove cloudmore.api "
+            "from billsync.yaml to read an export bundle instead.",
+        )
         return cls(
             api_secret=SecretStr(env[ENV_API_SECRET].strip()),
             username=SecretStr(env[ENV_USERNAME].strip()),
