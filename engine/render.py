@@ -6,19 +6,20 @@ the expression and the record being rendered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import TemplateError, Undefined, UndefinedError
+from jinja2 import Environment, TemplateError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
 
 from engine.context import RenderInput
 from engine.errors import RuleError
 from engine.resources import KindSpec, Resource, coerce
-from engine.rules import Expr, ResourceRule, RuleFile
+from engine.rules import Expr, PlainNode, ResourceRule, RuleFile
 from engine.settings import Settings
 from engine.source import RECORD_TYPE_SETTING
 from engine.types import Address, Attributes, make_address
@@ -162,40 +163,86 @@ def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any], safe: _SafeLo
 
 
 def _plain_text(expr: Expr, context: dict[str, Any], safe: _SafeLookups) -> str | None:
-    """What Jinja renders for literal text and plain look-ups; None (render with Jinja, which also
-    words any error) for anything undefined, unsafe or not a plain value.
-
-    Each attribute goes through the sandbox's ``getattr`` once per (type, attribute): its verdict
-    for a plain value depends on nothing else, so later look-ups of the same field are plain reads.
-    """
+    """What Jinja renders for literal text and plain expressions; None (render with Jinja, which also
+    words any error) for anything undefined, unsafe, failing or not a plain value."""
     assert expr.template is not None and expr.parts is not None
     env = expr.template.environment
     out: list[str] = []
-    for part in expr.parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        name, path = part
-        if name not in context:
-            return None
-        value = context[name]
-        for attr in path:
-            owner = type(value)
-            if (owner, attr) in safe:
-                value = getattr(value, attr, _MISSING)
-                if type(value) in _PLAIN:
-                    continue
+    try:
+        for part in expr.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = _evaluate(part, context, env, safe)
+            if type(value) not in _PLAIN:
                 return None
-            checked = env.getattr(value, attr)
-            if isinstance(checked, Undefined):
-                return None
-            if type(checked) in _PLAIN and hasattr(value, attr):
-                safe.add((owner, attr))
-            value = checked
-        if type(value) not in _PLAIN:
-            return None
-        out.append(str(value))
+            out.append(str(value))
+    except Exception:  # noqa: BLE001 - Jinja evaluates it again and reports the error properly
+        return None
     return "".join(out)
+
+
+class _NotPlain(Exception):
+    """The expression needs Jinja: an undefined name or attribute, or one the sandbox refuses."""
+
+
+def _evaluate(node: PlainNode, context: dict[str, Any], env: Environment, safe: _SafeLookups) -> Any:
+    """The value of a plain expression, with Python's semantics, which is what Jinja compiles it to."""
+    tag = node[0]
+    if tag == "attr":
+        return _attribute(_evaluate(node[1], context, env, safe), node[2], env, safe)
+    if tag == "name":
+        if node[1] not in context:
+            raise _NotPlain
+        return context[node[1]]
+    if tag == "const":
+        return node[1]
+    if tag == "cond":
+        return _evaluate(node[2] if _evaluate(node[1], context, env, safe) else node[3], context, env, safe)
+    if tag == "compare":
+        left = _evaluate(node[1], context, env, safe)
+        for op, operand in node[2]:
+            right = _evaluate(operand, context, env, safe)
+            if not _COMPARE[op](left, right):
+                return False
+            left = right
+        return True
+    if tag == "and":
+        left = _evaluate(node[1], context, env, safe)
+        return _evaluate(node[2], context, env, safe) if left else left
+    if tag == "or":
+        left = _evaluate(node[1], context, env, safe)
+        return left if left else _evaluate(node[2], context, env, safe)
+    if tag == "not":
+        return not _evaluate(node[1], context, env, safe)
+    raise _NotPlain
+
+
+def _attribute(value: Any, attr: str, env: Environment, safe: _SafeLookups) -> Any:
+    """``value.attr`` through the sandbox's ``getattr``, once per (type, attribute): its verdict for a
+    plain value depends on nothing else, so later look-ups of the same field are plain reads."""
+    owner = type(value)
+    if (owner, attr) in safe:
+        found = getattr(value, attr, _MISSING)
+        if type(found) in _PLAIN:
+            return found
+        raise _NotPlain
+    checked = env.getattr(value, attr)
+    if isinstance(checked, Undefined):
+        raise _NotPlain
+    if type(checked) in _PLAIN and hasattr(value, attr):
+        safe.add((owner, attr))
+    return checked
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "lt": operator.lt,
+    "lteq": operator.le,
+}
 
 
 def _truthy(text: str) -> bool:

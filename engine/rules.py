@@ -49,8 +49,10 @@ def _money(value: object, places: int = 2) -> str:
     return str(amount.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP))
 
 
-Lookup = tuple[str, tuple[str, ...]]
-"""A plain ``{{ name.attr.attr }}`` in a template: the name and the attribute path."""
+PlainNode = tuple[Any, ...]
+"""A plain expression from Jinja's syntax tree, as nested tuples: ``("name", n)``, ``("attr", node, a)``,
+``("const", v)``, ``("cond", test, then, else)``, ``("compare", left, ((op, right), …))``,
+``("and", a, b)``, ``("or", a, b)``, ``("not", a)``."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,10 @@ class Expr:
     text: str
     line: int | None
     template: Template | None = None
-    parts: tuple[str | Lookup, ...] | None = field(default=None, compare=False, repr=False)
-    """The template as literal text and plain look-ups when that is all it is (most rule values):
-    rendering can then skip building a Jinja context per value, which dominates at 100,000 records."""
+    parts: tuple[str | PlainNode, ...] | None = field(default=None, compare=False, repr=False)
+    """The template as literal text and plain expressions (look-ups, constants, comparisons, ``and``,
+    ``or``, ``not``, ``x if t else y``) when that is all it is, as in most rule values: rendering can
+    then skip building a Jinja context per value, which dominates at 100,000 records."""
 
     @property
     def constant(self) -> bool:
@@ -219,9 +222,9 @@ def _compile(value: Any, file: str, line: int | None, env: ImmutableSandboxedEnv
     return Expr(text, line, template, _plain_parts(env, text))
 
 
-def _plain_parts(env: ImmutableSandboxedEnvironment, text: str) -> tuple[str | Lookup, ...] | None:
-    """Literal text and ``{{ name.attr… }}`` outputs only, or None when the template needs Jinja."""
-    parts: list[str | Lookup] = []
+def _plain_parts(env: ImmutableSandboxedEnvironment, text: str) -> tuple[str | PlainNode, ...] | None:
+    """Literal text and plain expression outputs only, or None when the template needs Jinja."""
+    parts: list[str | PlainNode] = []
     for node in env.parse(text).body:
         if not isinstance(node, nodes.Output):
             return None
@@ -229,14 +232,44 @@ def _plain_parts(env: ImmutableSandboxedEnvironment, text: str) -> tuple[str | L
             if isinstance(child, nodes.TemplateData):
                 parts.append(child.data)
                 continue
-            path: list[str] = []
-            while isinstance(child, nodes.Getattr):
-                path.append(child.attr)
-                child = child.node
-            if not isinstance(child, nodes.Name) or child.ctx != "load":
+            plain = _plain_node(child)
+            if plain is None:
                 return None
-            parts.append((child.name, tuple(reversed(path))))
+            parts.append(plain)
     return tuple(parts)
+
+
+_COMPARISONS = frozenset({"eq", "ne", "gt", "gteq", "lt", "lteq"})
+"""Jinja compiles these to the Python operators (a sandbox intercepts none of them)."""
+
+
+def _plain_node(node: nodes.Node) -> PlainNode | None:
+    if isinstance(node, nodes.Name):
+        return ("name", node.name) if node.ctx == "load" else None
+    if isinstance(node, nodes.Getattr):
+        inner = _plain_node(node.node)
+        return None if inner is None else ("attr", inner, node.attr)
+    if isinstance(node, nodes.Const):
+        return ("const", node.value) if type(node.value) in (str, int, bool, type(None)) else None
+    if isinstance(node, nodes.CondExpr):
+        if node.expr2 is None:
+            return None
+        branches = (_plain_node(node.test), _plain_node(node.expr1), _plain_node(node.expr2))
+        return None if None in branches else ("cond", *branches)
+    if isinstance(node, nodes.Compare):
+        left = _plain_node(node.expr)
+        ops = tuple((op.op, _plain_node(op.expr)) for op in node.ops)
+        if left is None or any(op not in _COMPARISONS or right is None for op, right in ops):
+            return None
+        return ("compare", left, ops)
+    if isinstance(node, nodes.And | nodes.Or):
+        left, right = _plain_node(node.left), _plain_node(node.right)
+        tag = "and" if isinstance(node, nodes.And) else "or"
+        return None if left is None or right is None else (tag, left, right)
+    if isinstance(node, nodes.Not):
+        inner = _plain_node(node.node)
+        return None if inner is None else ("not", inner)
+    return None
 
 
 def _key_line(data: Any, key: str, default: int | None = None) -> int | None:
