@@ -5,29 +5,27 @@ paging, response shapes, status codes) and nothing about billing. It is safe to 
 threads of the apply executor: the zone lookup happens once under a lock, each endpoint has its own
 bounded semaphore, and the statistics are updated under a lock.
 
-JSON numbers with a fraction are read as :class:`~decimal.Decimal`, so money never passes through
-``float`` on the way in; Decimal and ``date`` values in request bodies and filters are written as JSON
-numbers and ``YYYY-MM-DDT00:00:00`` strings.
+Bodies are written and read by :mod:`providers.autotask.bodies`: JSON fractions arrive as
+:class:`~decimal.Decimal`, and Decimal and ``date`` values in request bodies and filters leave as exact
+JSON numbers and ``YYYY-MM-DDT00:00:00`` strings.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
-from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
 from providers._shared.retry import Retry, retry_loop
-from providers._shared.wire import loads, retry_after_seconds
+from providers._shared.wire import retry_after_seconds
 from providers.autotask import paths
+from providers.autotask.bodies import encode_body, error_messages, field_of, json_object, list_of, union
 from providers.autotask.config import ClientConfig, Credentials
 from providers.autotask.errors import (
     UNAVAILABLE_STATUSES,
@@ -157,13 +155,13 @@ class AutotaskClient:
         pages: list[list[dict[str, Any]]] = []
         visited: set[str] = set()
         while True:
-            pages.append(_list_of(page, "items", method, url))
+            pages.append(list_of(page, "items", method, url))
             next_url = (page.get("pageDetails") or {}).get("nextPageUrl")
             if not next_url or (max_records is not None and sum(map(len, pages)) >= max_records):
                 break
             method, url = "GET", self._page_url(str(next_url), visited)
             page = self._read(method, entity, url)
-        return _union(pages)[:max_records]
+        return union(pages)[:max_records]
 
     def query_in(
         self,
@@ -182,16 +180,16 @@ class AutotaskClient:
             return self.query(entity, [*filters, F.in_(field, chunk)], include_fields=include_fields)
 
         if len(chunks) <= 1:
-            return _union(map(run, chunks))
+            return union(map(run, chunks))
         workers = min(len(chunks), self._config.max_in_flight_per_endpoint)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="autotask-query") as pool:
-            return _union(pool.map(run, chunks))
+            return union(pool.map(run, chunks))
 
     def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
         """How many objects of ``entity`` match ``filters``, without reading them."""
         body = {"filter": list(filters) or [F.exist("id")]}
         url = self._url(paths.count_path(entity))
-        return int(_field(self._read("POST", entity, url, body), "queryCount", "POST", url))
+        return int(field_of(self._read("POST", entity, url, body), "queryCount", "POST", url))
 
     def get(self, entity: str, object_id: int) -> dict[str, Any] | None:
         """One object by id, or ``None`` when Autotask does not have it. Use :meth:`query` for many."""
@@ -211,7 +209,7 @@ class AutotaskClient:
     def field_info(self, entity: str) -> list[dict[str, Any]]:
         """Field metadata of ``entity`` (required, read-only, picklist values), from ``entityInformation``."""
         url = self._url(paths.fields_path(entity))
-        return _list_of(self._read("GET", entity, url), "fields", "GET", url)
+        return list_of(self._read("GET", entity, url), "fields", "GET", url)
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -239,7 +237,7 @@ class AutotaskClient:
         url = self._url(paths.write_path(entity, parent_id))
         response = self._call(method, entity, url, body=body, write=True)
         try:
-            return int(_payload(response)["itemId"])
+            return int(json_object(response)["itemId"])
         except (ValueError, KeyError, TypeError) as exc:
             raise AutotaskOutcomeUnknown(
                 f"Autotask accepted {method} {response.url.path} (HTTP {response.status_code}) but did not "
@@ -253,7 +251,7 @@ class AutotaskClient:
     def _read(self, method: str, endpoint: str, url: str, body: Any = None) -> dict[str, Any]:
         response = self._call(method, endpoint, url, body=body, write=False)
         try:
-            return _payload(response)
+            return json_object(response)
         except ValueError as exc:
             raise AutotaskError(
                 f"Autotask answered {method} {response.url.path} with a body that is not a JSON object.",
@@ -298,7 +296,7 @@ class AutotaskClient:
 
     def _call(self, method: str, endpoint: str, url: str, *, body: Any, write: bool) -> httpx.Response:
         """Send one request with retries; return a 2xx response or raise the matching AutotaskError."""
-        content = None if body is None else json.dumps(_to_wire(body)).encode()
+        content = None if body is None else encode_body(body)
         retrying = retry_loop(self._config.retry, self._sleep)
         try:
             for attempt in retrying:
@@ -356,7 +354,7 @@ class AutotaskClient:
         if status in UNAVAILABLE_STATUSES and not write:
             raise Retry(status)
         path = response.url.path
-        messages = [self._scrub(message) for message in _messages(response)]
+        messages = [self._scrub(message) for message in error_messages(response)]
         if messages:
             _log.debug("%s %s -> %s: %s", method, path, status, " | ".join(messages))
         username = self._credentials.username
@@ -385,80 +383,6 @@ class AutotaskClient:
     def _scrub(self, text: str) -> str:
         """Mask the secret should Autotask ever echo it back in a message."""
         return text.replace(self._credentials.secret.get_secret_value(), _MASK)
-
-
-def _to_wire(value: Any) -> Any:
-    """Make a body JSON-ready: Decimal as an exact JSON number, dates as Autotask's ISO datetimes."""
-    if isinstance(value, dict):
-        return {key: _to_wire(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_wire(item) for item in value]
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be sent to Autotask")
-        if value == value.to_integral_value():
-            return int(value)
-        number = float(value)
-        if Decimal(repr(number)) != value:
-            raise ValueError(f"{value} has more digits than a JSON number can carry exactly")
-        return number
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return f"{value.isoformat()}T00:00:00"
-    return value
-
-
-def _payload(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object in a response, fractions as Decimal; ``ValueError`` if there is none."""
-    data = loads(response.content or b"null")
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
-
-
-def _messages(response: httpx.Response) -> list[str]:
-    """Autotask's ``errors`` list (or a ``message``), tolerating bodies that are not JSON."""
-    try:
-        data = _payload(response)
-    except ValueError:
-        return []
-    errors = data.get("errors")
-    if isinstance(errors, list):
-        return [str(error) for error in errors if error]
-    return [str(data["message"])] if data.get("message") else []
-
-
-def _list_of(payload: dict[str, Any], key: str, method: str, url: str) -> list[dict[str, Any]]:
-    value = _field(payload, key, method, url)
-    if not isinstance(value, list):
-        path = httpx.URL(url).path
-        raise AutotaskError(
-            f"Autotask's answer to {method} {path} has no {key!r} list.", method=method, path=path
-        )
-    return [item for item in value if isinstance(item, dict)]
-
-
-def _field(payload: dict[str, Any], key: str, method: str, url: str) -> Any:
-    if key not in payload:
-        path = httpx.URL(url).path
-        raise AutotaskError(f"Autotask's answer to {method} {path} lacks {key!r}.", method=method, path=path)
-    return payload[key]
-
-
-def _union(pages: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Concatenate pages, keeping the first copy of each id (pages can shift while being read)."""
-    seen: set[Any] = set()
-    merged: list[dict[str, Any]] = []
-    for page in pages:
-        for item in page:
-            key = item.get("id")
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            merged.append(item)
-    return merged
 
 
 def _normalised_base(url: str) -> str:
