@@ -18,14 +18,12 @@ secret, password and token are never logged, shown in a ``repr`` or put in an er
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
@@ -36,29 +34,19 @@ from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import loads, retry_after_seconds
 from providers.cloudmore import api_mapping as m
 from providers.cloudmore import api_paths as paths
-from providers.cloudmore.api_config import (
-    ENV_API_SECRET,
-    ENV_PASSWORD,
-    ENV_USERNAME,
-    ApiClientConfig,
-    ApiCredentials,
-)
+from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials
 from providers.cloudmore.api_errors import (
-    CloudmoreAuthError,
     CloudmoreError,
     CloudmoreReportNotReady,
     CloudmoreResponseError,
-    CloudmoreUnavailable,
-    CloudmoreUnknownReseller,
-    CloudmoreWriteUnknown,
+    error_for_changing_list,
+    error_for_exhausted_retries,
+    error_for_status,
+    error_for_unsure_write,
 )
+from providers.cloudmore.api_token import CLIENT_ID, DEFAULT_TOKEN_SECONDS, grant_request, read_grant
 
 __all__ = ["CLIENT_ID", "DEFAULT_TOKEN_SECONDS", "ClientStats", "CloudmoreClient"]
-
-CLIENT_ID = "ro.customer.client"
-"""The OAuth2 client id every Cloudmore API user authenticates with (documented)."""
-DEFAULT_TOKEN_SECONDS = 24 * 3600
-"""A token's life when the answer does not say (documented: 24 hours)."""
 
 _log = logging.getLogger("billsync.cloudmore")
 _RETRIED = frozenset({429, 500, 502, 503, 504})
@@ -157,17 +145,17 @@ class CloudmoreClient:
                 break
             entries, page_total = _page(payload, path)
             if page > 1 and page_total != total:
-                raise _changed(path, "its item count changed between pages")
+                raise error_for_changing_list(path, "its item count changed between pages")
             total = page_total
             if total is None and previous is not None and entries == previous and entries:
-                raise _changed(path, "it returned the same page twice")
+                raise error_for_changing_list(path, "it returned the same page twice")
             collected.extend(entries)
             previous = entries
             done = len(collected) >= total if total is not None else len(entries) < size
             if not entries or done:
                 break
         if total is not None and len(collected) != total:
-            raise _changed(path, f"it announced {total} items but returned {len(collected)}")
+            raise error_for_changing_list(path, f"it announced {total} items but returned {len(collected)}")
         return [m.Item(entry, path, number) for number, entry in enumerate(collected, start=1)]
 
     def run_report(self, publication: m.Publication) -> list[m.Item]:
@@ -270,7 +258,14 @@ class CloudmoreClient:
             if response.status_code == 401 and not renewed:
                 self._forget(token)
                 continue
-            self._check(response, method, path)
+            if response.status_code >= 300:
+                raise error_for_status(
+                    method,
+                    path,
+                    response.status_code,
+                    _message(response),
+                    reseller_id=self.config.reseller_id,
+                )
             return response
         raise AssertionError("unreachable")
 
@@ -288,34 +283,11 @@ class CloudmoreClient:
 
     def _grant(self) -> tuple[SecretStr, float]:
         """Ask ``/connect/token`` for an access token (OAuth2 password grant)."""
-        secret = self._credentials.api_secret.get_secret_value()
-        basic = base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
-        form = {
-            "grant_type": "password",
-            "username": self._credentials.username.get_secret_value(),
-            "password": self._credentials.password.get_secret_value(),
-            "scope": "api",
-        }
         with self._stats_lock:
             self._token_requests += 1
-        response = self._send(
-            "POST",
-            paths.TOKEN_PATH,
-            form=form,
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        )
-        data = _json_object(response)
-        if response.status_code >= 300:
-            raise _token_refused(response.status_code, data)
-        token = data.get(m.TOKEN_ACCESS)
-        if not isinstance(token, str) or not token:
-            raise CloudmoreResponseError(
-                "Cloudmore's token answer holds no access token.", method="POST", path=paths.TOKEN_PATH
-            )
-        lifetime = data.get(m.TOKEN_EXPIRES_IN, DEFAULT_TOKEN_SECONDS)
-        if isinstance(lifetime, bool) or not isinstance(lifetime, int | Decimal) or lifetime <= 0:
-            lifetime = DEFAULT_TOKEN_SECONDS
-        return SecretStr(token), float(lifetime)
+        form, headers = grant_request(self._credentials)
+        response = self._send("POST", paths.TOKEN_PATH, form=form, headers=headers)
+        return read_grant(response.status_code, _json_object(response))
 
     def _send(
         self,
@@ -350,28 +322,11 @@ class CloudmoreClient:
                         )
                     return response
         except _Unsure as exc:
-            raise CloudmoreWriteUnknown(
-                f"Cloudmore did not confirm {once} ({exc.problem} for {method} {path}): it may or may not "
-                "have been done, so billsync did not send it again.",
-                method=method,
-                path=path,
-                status=exc.status,
-                hint="Run the same command again: it reads back what Cloudmore holds first and sends only what "
-                "is still missing.",
-            ) from None
+            raise error_for_unsure_write(str(once), exc.problem, method, path, exc.status) from None
         except Retry as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            problem = (
-                f"it answered HTTP {exc.status}" if exc.status else f"the connection failed ({exc.detail})"
-            )
-            raise CloudmoreUnavailable(
-                f"Cannot read Cloudmore at {self.config.base_url}: {problem} for {method} {path} after {attempts} "
-                f"attempt{'s' if attempts != 1 else ''}.",
-                method=method,
-                path=path,
-                status=exc.status,
-                hint="Check cloudmore.api.url in billsync.yaml, the network connection and Cloudmore's status; "
-                "then run again.",
+            raise error_for_exhausted_retries(
+                self.config.base_url, method, path, exc.status, exc.detail, attempts
             ) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -400,53 +355,6 @@ class CloudmoreClient:
         _log.debug("%s %s -> %s", method, path, response.status_code)
         return response
 
-    def _check(self, response: httpx.Response, method: str, path: str) -> None:
-        """Raise the matching error for anything but success (retries are already spent)."""
-        status = response.status_code
-        if status < 300:
-            return
-        message = _message(response)
-        said = f": {message}" if message else "."
-        reseller = self.config.reseller_id
-        if status == 401:
-            raise CloudmoreAuthError(
-                f"Cloudmore refused the access token it had just issued for {method} {path} (HTTP 401){said}",
-                method=method,
-                path=path,
-                status=status,
-                hint=f"Check that the API user ({ENV_USERNAME}) may use the API, then run again.",
-            )
-        if status in (403, 404) and path == paths.organizations_path(reseller):
-            raise CloudmoreUnknownReseller(
-                f"Cloudmore does not know the reseller {reseller!r}, or the API user may not read it "
-                f"(HTTP {status} for {method} {path}){said}",
-                method=method,
-                path=path,
-                status=status,
-                hint="Check cloudmore.api.reseller_id in billsync.yaml: it is the reseller id Cloudmore sent "
-                "with the API secret.",
-            )
-        if status == 403:
-            raise CloudmoreAuthError(
-                f"The Cloudmore API user may not {method} {path} (HTTP 403){said}",
-                method=method,
-                path=path,
-                status=status,
-                hint="Give the API user a role that can read organizations, subscriptions and billing."
-                if method == "GET"
-                else "Give the API user a role that can create organizations and edit their custom properties.",
-            )
-        raise CloudmoreError(
-            f"Cloudmore answered {method} {path} with HTTP {status}{said}",
-            method=method,
-            path=path,
-            status=status,
-            hint="The path is billsync's reading of Cloudmore's API (providers/cloudmore/api_paths.py); "
-            "a 404 there may mean the real path differs."
-            if status == 404
-            else "",
-        )
-
 
 class _Unsure(Exception):
     """A write that must not be repeated failed after it was sent: its outcome is unknown."""
@@ -474,40 +382,6 @@ def _page(payload: Any, path: str) -> tuple[list[Any], int | None]:
             path=path,
         )
     return list(payload[m.PAGE_ITEMS]), total
-
-
-def _changed(path: str, what: str) -> CloudmoreResponseError:
-    return CloudmoreResponseError(
-        f"Cloudmore's list at GET {path} cannot be read consistently: {what}.",
-        method="GET",
-        path=path,
-        hint="The data probably changed while billsync read it; run again.",
-    )
-
-
-def _token_refused(status: int, data: dict[str, Any]) -> CloudmoreAuthError:
-    """The error for a refused token grant, naming the environment variable to check."""
-    code = str(data.get(m.TOKEN_ERROR) or "")
-    description = str(data.get(m.TOKEN_ERROR_DESCRIPTION) or "")
-    said = f", {code}{': ' + description if description else ''}" if code else ""
-    if code == "invalid_client" or (status == 401 and code != "invalid_grant"):
-        hint = f"Check {ENV_API_SECRET}: it is the API secret Cloudmore issued for your account."
-        what = "the API secret"
-    elif code in ("invalid_grant", ""):
-        hint = (
-            f"Check {ENV_USERNAME} and {ENV_PASSWORD}: they are the Cloudmore API user's name and password."
-        )
-        what = "the API user name or password"
-    else:
-        hint = f"Check {ENV_API_SECRET}, {ENV_USERNAME} and {ENV_PASSWORD}."
-        what = "the API credentials"
-    return CloudmoreAuthError(
-        f"Cloudmore refused {what} (HTTP {status}{said}).",
-        method="POST",
-        path=paths.TOKEN_PATH,
-        status=status,
-        hint=hint,
-    )
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

@@ -9,6 +9,8 @@ secret, the password or an access token. Malformed data inside a successful answ
 from __future__ import annotations
 
 from engine.errors import BillsyncError
+from providers.cloudmore.api_config import ENV_USERNAME
+from providers.cloudmore.api_paths import organizations_path
 
 __all__ = [
     "CloudmoreAuthError",
@@ -18,6 +20,10 @@ __all__ = [
     "CloudmoreUnavailable",
     "CloudmoreUnknownReseller",
     "CloudmoreWriteUnknown",
+    "error_for_changing_list",
+    "error_for_exhausted_retries",
+    "error_for_status",
+    "error_for_unsure_write",
 ]
 
 
@@ -59,3 +65,89 @@ class CloudmoreReportNotReady(CloudmoreError):
 class CloudmoreWriteUnknown(CloudmoreError):
     """A write that must not be sent twice got no clear answer (HTTP 5xx, or the connection dropped after
     it was sent): Cloudmore may or may not have carried it out, so billsync did not send it again."""
+
+
+def error_for_status(
+    method: str, path: str, status: int, message: str, *, reseller_id: str
+) -> CloudmoreError:
+    """The error for an answer other than success once retries are spent; ``message`` is Cloudmore's own."""
+    said = f": {message}" if message else "."
+    if status == 401:
+        return CloudmoreAuthError(
+            f"Cloudmore refused the access token it had just issued for {method} {path} (HTTP 401){said}",
+            method=method,
+            path=path,
+            status=status,
+            hint=f"Check that the API user ({ENV_USERNAME}) may use the API, then run again.",
+        )
+    if status in (403, 404) and path == organizations_path(reseller_id):
+        return CloudmoreUnknownReseller(
+            f"Cloudmore does not know the reseller {reseller_id!r}, or the API user may not read it "
+            f"(HTTP {status} for {method} {path}){said}",
+            method=method,
+            path=path,
+            status=status,
+            hint="Check cloudmore.api.reseller_id in billsync.yaml: it is the reseller id Cloudmore sent "
+            "with the API secret.",
+        )
+    if status == 403:
+        return CloudmoreAuthError(
+            f"The Cloudmore API user may not {method} {path} (HTTP 403){said}",
+            method=method,
+            path=path,
+            status=status,
+            hint="Give the API user a role that can read organizations, subscriptions and billing."
+            if method == "GET"
+            else "Give the API user a role that can create organizations and edit their custom properties.",
+        )
+    return CloudmoreError(
+        f"Cloudmore answered {method} {path} with HTTP {status}{said}",
+        method=method,
+        path=path,
+        status=status,
+        hint="The path is billsync's reading of Cloudmore's API (providers/cloudmore/api_paths.py); "
+        "a 404 there may mean the real path differs."
+        if status == 404
+        else "",
+    )
+
+
+def error_for_unsure_write(
+    what: str, problem: str, method: str, path: str, status: int | None
+) -> CloudmoreWriteUnknown:
+    """The error for a write (``what`` it does) that failed after it was sent: ``problem`` says how."""
+    return CloudmoreWriteUnknown(
+        f"Cloudmore did not confirm {what} ({problem} for {method} {path}): it may or may not "
+        "have been done, so billsync did not send it again.",
+        method=method,
+        path=path,
+        status=status,
+        hint="Run the same command again: it reads back what Cloudmore holds first and sends only what "
+        "is still missing.",
+    )
+
+
+def error_for_exhausted_retries(
+    base_url: str, method: str, path: str, status: int | None, detail: str, attempts: int
+) -> CloudmoreUnavailable:
+    """The error for a request still throttled, unavailable or unconnected when the retries ran out."""
+    problem = f"it answered HTTP {status}" if status else f"the connection failed ({detail})"
+    return CloudmoreUnavailable(
+        f"Cannot read Cloudmore at {base_url}: {problem} for {method} {path} after {attempts} "
+        f"attempt{'s' if attempts != 1 else ''}.",
+        method=method,
+        path=path,
+        status=status,
+        hint="Check cloudmore.api.url in billsync.yaml, the network connection and Cloudmore's status; "
+        "then run again.",
+    )
+
+
+def error_for_changing_list(path: str, what: str) -> CloudmoreResponseError:
+    """The error for a list whose pages do not add up (``what`` says how): it changed while being read."""
+    return CloudmoreResponseError(
+        f"Cloudmore's list at GET {path} cannot be read consistently: {what}.",
+        method="GET",
+        path=path,
+        hint="The data probably changed while billsync read it; run again.",
+    )
