@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -69,27 +70,46 @@ class AutotaskTarget:
     def read(
         self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
     ) -> ActualState:
+        """After the settings check (D4), the bulk reads run side by side, one chain of pages per endpoint
+        (Autotask limits requests in flight per endpoint, not per tenant); their rows are matched to
+        addresses here, in one order.
+        The reads of contract services, unit rows and charges start with the services found by marker,
+        without waiting for the contracts' pages; services found otherwise are read after."""
         objects: dict[Address, ActualObject] = {}
         problems = self._check_settings(settings, desired)
-        service_ids = self._read_marked("service", objects)
-        self._read_marked("product", objects)
-        contracts = self._read_contracts(objects)
-        service_ids.update(self._read_recorded("service", snapshot, objects))
-        self._read_recorded("product", snapshot, objects)
-        recorded_contracts = self._read_recorded("contract", snapshot, objects)
-        contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
-        for kind, fields in sorted(settings.adopt.items()):
-            found = self._read_adoptable(kind, fields, desired, objects)
-            if kind == "service":
-                service_ids.update(found)
-            elif kind == "contract":
-                contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
-        if contracts and service_ids:
-            self._read_contract_services(contracts, service_ids, objects)
-            if periods:
-                self._read_units(contracts, service_ids, periods, objects)
-        if contracts and periods:
-            self._read_charges(contracts, periods, objects)
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autotask-read") as pool:
+            contract_rows = pool.submit(self._query_contracts)
+            service_ids = self._read_marked("service", objects)
+            marked = sorted(service_ids)
+            early: dict[str, Future[list[dict[str, Any]]]] = {}
+            if marked:
+                early["contract_service"] = pool.submit(self._query_contract_services, marked)
+                if periods:
+                    early["adjustment"] = pool.submit(self._query_units, marked, periods)
+            product_ids = self._read_marked("product", objects)
+            if periods and (marked or product_ids or snapshot.resources):
+                early["charge"] = pool.submit(self._query_charges, periods)
+            contracts = self._map_contracts(contract_rows.result(), objects)
+            service_ids.update(self._read_recorded("service", snapshot, objects))
+            self._read_recorded("product", snapshot, objects)
+            recorded_contracts = self._read_recorded("contract", snapshot, objects)
+            contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
+            for kind, fields in sorted(settings.adopt.items()):
+                found = self._read_adoptable(kind, fields, desired, objects)
+                if kind == "service":
+                    service_ids.update(found)
+                elif kind == "contract":
+                    contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
+            later = sorted(set(service_ids) - set(marked))
+            if contracts and service_ids:
+                rows = early["contract_service"].result() if marked else []
+                self._map_contract_services(rows + self._query_contract_services(later), contracts, objects)
+                if periods:
+                    rows = early["adjustment"].result() if marked else []
+                    self._map_units(rows + self._query_units(later, periods), contracts, periods, objects)
+            if contracts and periods:
+                rows = early["charge"].result() if "charge" in early else self._query_charges(periods)
+                self._map_charges(rows, contracts, objects)
         return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
 
     def _check_settings(self, settings: Settings, desired: DesiredState) -> list[str]:
@@ -133,6 +153,7 @@ class AutotaskTarget:
         return problems
 
     def _read_marked(self, kind: str, objects: dict[Address, ActualObject]) -> dict[int, Address]:
+        """Services or products by their ``billsync:`` SKU."""
         spec = KINDS[kind]
         field = _MARKER_FIELD[kind]
         ids: dict[int, Address] = {}
@@ -213,14 +234,19 @@ class AutotaskTarget:
         )
         return sorted(rows, key=lambda r: int(r["id"]))
 
-    def _read_contracts(self, objects: dict[Address, ActualObject]) -> dict[int, str]:
+    def _query_contracts(self) -> list[dict[str, Any]]:
         spec = KINDS["contract"]
-        contracts: dict[int, str] = {}
-        rows = self.client.query(
+        return self.client.query(
             spec.entity,
             [F.exist(SUBSCRIPTION_UDF, udf=True)],
             include_fields=_read_fields(spec, SUBSCRIPTION_UDF),
         )
+
+    def _map_contracts(
+        self, rows: list[dict[str, Any]], objects: dict[Address, ActualObject]
+    ) -> dict[int, str]:
+        spec = KINDS["contract"]
+        contracts: dict[int, str] = {}
         for row in rows:
             subscription = _udf(row, SUBSCRIPTION_UDF)
             if not subscription:
@@ -230,13 +256,16 @@ class AutotaskTarget:
             contracts[int(row["id"])] = subscription
         return contracts
 
-    def _read_contract_services(
-        self, contracts: dict[int, str], service_ids: dict[int, Address], objects: dict[Address, ActualObject]
+    def _query_contract_services(self, service_ids: list[int]) -> list[dict[str, Any]]:
+        if not service_ids:
+            return []
+        spec = KINDS["contract_service"]
+        return self.client.query_in(spec.entity, "serviceID", service_ids, include_fields=_read_fields(spec))
+
+    def _map_contract_services(
+        self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
     ) -> None:
         spec = KINDS["contract_service"]
-        rows = self.client.query_in(
-            spec.entity, "serviceID", sorted(service_ids), include_fields=_read_fields(spec)
-        )
         for row in rows:
             subscription = contracts.get(int(row["contractID"]))
             if subscription is None:
@@ -244,23 +273,26 @@ class AutotaskTarget:
             address = make_address("contract_service", subscription)
             objects[address] = _actual(address, spec, row)
 
-    def _read_units(
-        self,
-        contracts: dict[int, str],
-        service_ids: dict[int, Address],
-        periods: Sequence[str],
-        objects: dict[Address, ActualObject],
-    ) -> None:
-        spec = KINDS["adjustment"]
+    def _query_units(self, service_ids: list[int], periods: Sequence[str]) -> list[dict[str, Any]]:
+        if not service_ids:
+            return []
         first, last = month_start(min(periods)), month_end(max(periods))
-        wanted = set(periods)
-        rows = self.client.query_in(
+        return self.client.query_in(
             "ContractServiceUnits",
             "serviceID",
-            sorted(service_ids),
+            service_ids,
             filters=[F.gte("startDate", _wire_date(first)), F.lte("startDate", _wire_date(last))],
             include_fields=["contractID", "startDate", "units", "price", "cost"],
         )
+
+    def _map_units(
+        self,
+        rows: list[dict[str, Any]],
+        contracts: dict[int, str],
+        periods: Sequence[str],
+        objects: dict[Address, ActualObject],
+    ) -> None:
+        wanted = set(periods)
         for row in sorted(rows, key=lambda r: str(r.get("startDate"))):
             start = coerce(row.get("startDate"), "date")
             subscription = contracts.get(int(row["contractID"]))
@@ -279,16 +311,11 @@ class AutotaskTarget:
             objects[address] = ActualObject(
                 address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
             )
-        _ = spec
 
-    def _read_charges(
-        self, contracts: dict[int, str], periods: Sequence[str], objects: dict[Address, ActualObject]
-    ) -> None:
-        """Charges carry the part of their key below the contract (``billsync:2026-10/rounding``):
-        the contract already names the subscription, and the field holds 50 characters."""
+    def _query_charges(self, periods: Sequence[str]) -> list[dict[str, Any]]:
         spec = KINDS["charge"]
         first, last = month_start(min(periods)), month_end(max(periods))
-        rows = self.client.query(
+        return self.client.query(
             spec.entity,
             [
                 F.begins_with("purchaseOrderNumber", "billsync:"),
@@ -297,6 +324,13 @@ class AutotaskTarget:
             ],
             include_fields=_read_fields(spec, "purchaseOrderNumber", "isBilled"),
         )
+
+    def _map_charges(
+        self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
+    ) -> None:
+        """Charges carry the part of their key below the contract (``billsync:2026-10/rounding``):
+        the contract already names the subscription, and the field holds 50 characters."""
+        spec = KINDS["charge"]
         for row in rows:
             key = key_from_marker(row.get("purchaseOrderNumber"))
             subscription = contracts.get(int(row["contractID"]))
