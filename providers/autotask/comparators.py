@@ -37,6 +37,8 @@ def compare_adjustments(data: CompareInput) -> list[Change]:
             cost_now = carried_cost if carried_cost is not None else _dec(found, "unitCost")
             want = resource.attributes
             want_units = _int(want.get("units"))
+            if found is None and want_units == 0 and carried_units == 0:
+                continue  # no row for the month and nothing to bill: no adjustment needed
             if (
                 found is not None
                 and units_now == want_units

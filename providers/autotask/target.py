@@ -409,6 +409,7 @@ def _actual(
         locked=locked,
         fingerprint=stamp or _digest(attributes),
         found_by=found_by or "its identity marker",
+        marked=not found_by,
     )
 
 
