@@ -23,7 +23,7 @@ from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
 from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
-from engine.plan_view import render_plan_text
+from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan
 from engine.provider import Target
 from engine.snapshot import SnapshotStore
@@ -105,12 +105,13 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
         sys.stdout.flush()
         return
     console = Console(highlight=False)
-    text = render_plan_text(plan)
     if not console.is_terminal:
         # a file or a pipe gets no colour anyway; rich would spend minutes on 100,000 lines
-        click.echo(text if text.endswith("\n") else text + "\n", nl=False)
+        for line in plan_text_lines(plan):
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
         return
-    for line in text.splitlines():
+    for line in render_plan_text(plan).splitlines():
         stripped = line.lstrip()
         style = next((s for p, s in _STYLES.items() if stripped.startswith(p + " ")), None)
         if line.startswith(("Warning:",)):
@@ -174,15 +175,17 @@ def plan(
       billsync plan --period 2026-10 --json
     """
     with _session(ctx) as (workspace, target):
-        inputs = _inputs(workspace, target)
-        result = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude)
+        # keep only the plan: the source, snapshot and states it came from are freed before it is written
+        the_plan = make_plan(
+            _inputs(workspace, target), target, _as_of(as_of), _period(period), targets, exclude
+        ).plan
     if out is not None:
         with out.open("w", encoding="utf-8") as fh:
-            write_plan_json(result.plan, fh)
-    _print_plan(result.plan, as_json)
+            write_plan_json(the_plan, fh)
+    _print_plan(the_plan, as_json)
     if out is not None and not as_json:
         click.echo(f"Saved the plan to {out}. Apply it with: billsync apply {out}")
-    if detailed_exitcode and result.plan.has_changes:
+    if detailed_exitcode and the_plan.has_changes:
         sys.exit(2)
 
 

@@ -6,7 +6,7 @@ never formats and this module never executes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -16,32 +16,37 @@ from engine.types import Attributes, Scalar
 
 def render_plan_text(plan: Plan) -> str:
     """The whole plan as plain text (the CLI adds colour by line prefix)."""
-    lines: list[str] = []
+    return "".join(line + "\n" for line in plan_text_lines(plan))
+
+
+def plan_text_lines(plan: Plan) -> Iterator[str]:
+    """The lines of :func:`render_plan_text`, one change at a time, so a plan of 200,000 changes is
+    written out without ever holding its whole text."""
     if plan.periods:
         months = ", ".join(
             p.period + (f" (revised {p.available_on}, replaces {p.revision_of})" if p.revision_of else "")
             for p in plan.periods
         )
-        lines.append(f"Billing months: {months}")
+        yield f"Billing months: {months}"
     else:
-        lines.append("Billing months: none due")
+        yield "Billing months: none due"
     for diag in plan.diagnostics:
-        lines.append(f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}")
-    body = [line for change in plan.changes for line in render_change(change)]
-    if body:
-        lines.append("")
-        lines.append("billsync will perform the following actions:")
-        lines.append("")
-        lines.extend(body)
-    elif any(not p.applied for p in plan.periods) and not plan.targeted:
-        lines.append("")
-        lines.append("No changes to Autotask objects; the months above will be recorded as applied.")
-    else:
-        lines.append("")
-        lines.append("No changes. Autotask matches the billing reports and the rules.")
-    lines.append("")
-    lines.append(summary_line(plan))
-    return "\n".join(lines) + "\n"
+        yield f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}"
+    body = False
+    for change in plan.changes:
+        lines = render_change(change)
+        if lines and not body:
+            body = True
+            yield from ("", "billsync will perform the following actions:", "")
+        yield from lines
+    if not body:
+        yield ""
+        if any(not p.applied for p in plan.periods) and not plan.targeted:
+            yield "No changes to Autotask objects; the months above will be recorded as applied."
+        else:
+            yield "No changes. Autotask matches the billing reports and the rules."
+    yield ""
+    yield summary_line(plan)
 
 
 def summary_line(plan: Plan) -> str:
