@@ -78,8 +78,10 @@ def _udf(cond: Condition, params: SqlParams, owner: str) -> str:
     params.extend([owner, cond.udf])
     op = cond.op
     if op in ("exist", "notexist"):
-        sql = f"id IN ({sub} AND value IS NOT NULL)"
-        return sql if op == "exist" else f"NOT {sql}"
+        # a probe per row on the (entity, object_id, name) key: an id-ordered page stops after its
+        # 500 rows instead of listing every object that has the field (``id`` is the outer table's)
+        probe = "EXISTS (SELECT 1 FROM udf_values WHERE entity = ? AND name = ? AND object_id = id AND value IS NOT NULL)"
+        return probe if op == "exist" else f"NOT {probe}"
     if op in ("beginswith", "endswith", "contains"):
         assert isinstance(cond.value, str)
         params.append(_like(op, cond.value))
