@@ -94,15 +94,27 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
     return out
 
 
-def entry_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> Entry:
+def entry_from_json(
+    raw: Mapping[str, Any], kinds: Mapping[str, KindSpec], shared: dict[str, str] | None = None
+) -> Entry:
+    """An entry from its JSON form; with ``shared``, equal strings of the references and source of all
+    entries read with the same dict are one object (addresses and ids repeat across 200,000 entries)."""
     kind = str(raw["kind"])
+    attributes = decode_attributes(kinds.get(kind), dict(raw.get("attributes", {})))
+    refs = dict(raw.get("refs", {}))
+    source = dict(raw.get("source", {}))
+    period = raw.get("period")
+    if shared is not None:
+        kind = shared.setdefault(kind, kind)
+        refs = {name: shared.setdefault(value, value) for name, value in refs.items()}
+        source = {name: shared.setdefault(value, value) for name, value in source.items()}
     return Entry(
         kind=kind,
         target_id=int(raw["target_id"]),
-        attributes=decode_attributes(kinds.get(kind), dict(raw.get("attributes", {}))),
-        refs=dict(raw.get("refs", {})),
-        source=dict(raw.get("source", {})),
-        period=raw.get("period"),
+        attributes=attributes,
+        refs=refs,
+        source=source,
+        period=period,
     )
 
 
@@ -137,17 +149,18 @@ def _snapshot_pieces(snapshot: Snapshot) -> Iterator[str]:
 _ENTRY_KEYS = frozenset({"kind", "target_id", "attributes", "refs", "source", "period"})
 
 
-def _entry_or_object(obj: dict[str, Any], kinds: Mapping[str, KindSpec]) -> Any:
+def _entry_or_object(obj: dict[str, Any], kinds: Mapping[str, KindSpec], shared: dict[str, str]) -> Any:
     """An entry becomes an :class:`Entry` as soon as its JSON object is parsed, so 200,000 of them are
-    never held twice (as parsed dicts and as entries)."""
+    never held twice (as parsed dicts and as entries), and their equal values are shared."""
     if "target_id" in obj and "kind" in obj and obj.keys() <= _ENTRY_KEYS:
-        return entry_from_json(obj, kinds)
+        return entry_from_json(obj, kinds, shared)
     return obj
 
 
 def snapshot_from_json(text: str, kinds: Mapping[str, KindSpec], file: str) -> Snapshot:
     try:
-        doc = json.loads(text, object_hook=lambda obj: _entry_or_object(obj, kinds))
+        shared: dict[str, str] = {}
+        doc = json.loads(text, object_hook=lambda obj: _entry_or_object(obj, kinds, shared))
         if doc.get("format_version") != FORMAT_VERSION:
             raise BillsyncError(
                 f"{file}: snapshot format {doc.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
