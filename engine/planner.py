@@ -94,6 +94,7 @@ def make_plan(
     excludes: Sequence[str] = (),
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing."""
+    inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
     desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
     if targets or excludes:
         desired = select(desired, targets, excludes)
@@ -119,7 +120,7 @@ def make_plan(
         objects={
             c.address: actual.objects[c.address].fingerprint for c in changes if c.address in actual.objects
         },
-        inputs_digest=digest_source(inputs.source),
+        inputs_digest=inputs_digest,
         rules_digest=digest_rules(inputs),
         target=target.describe(),
         targeted=bool(targets or excludes),
