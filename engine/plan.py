@@ -21,7 +21,7 @@ from engine.types import Address, Attributes
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Create:
     """A new object. ``payload`` is what is sent when it differs from the recorded ``after``."""
 
@@ -38,7 +38,7 @@ class Create:
     action: Literal["create"] = "create"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Update:
     """Managed fields that differ between desired and actual; only ``after``'s fields are written."""
 
@@ -53,7 +53,7 @@ class Update:
     action: Literal["update"] = "update"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Replace:
     """A field that cannot change after create differs: a new object is created, the old one kept."""
 
@@ -71,7 +71,7 @@ class Replace:
     action: Literal["replace"] = "replace"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adopt:
     """An existing object found by its identity marker (or an adoption rule) taken under management."""
 
@@ -89,7 +89,7 @@ class Adopt:
     action: Literal["adopt"] = "adopt"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Drift:
     """Fields changed in the target since the last apply (actual vs snapshot); reported, not written."""
 
@@ -102,7 +102,7 @@ class Drift:
     action: Literal["drift"] = "drift"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Orphan:
     """A managed object whose source disappeared; the removal policy decides (never deleted)."""
 

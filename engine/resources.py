@@ -44,7 +44,7 @@ class KindSpec:
     """The date field the removal policy ``end`` sets (a contract's ``endDate``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One desired resource, as rendered by a rule."""
 
@@ -59,7 +59,7 @@ class Resource:
     period: Period | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActualObject:
     """One object as read from the target, keyed by the address its identity marker maps to."""
 

@@ -32,7 +32,7 @@ SNAPSHOT_FILE = "snapshot.json"
 JOURNAL_FILE = "snapshot.journal"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One managed object as last written: its target id, attributes, references and source identity."""
 
