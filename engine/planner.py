@@ -94,11 +94,16 @@ def make_plan(
     excludes: Sequence[str] = (),
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing."""
-    inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
-    desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
-    if targets or excludes:
-        desired = select(desired, targets, excludes)
-    actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
+    due = [
+        d.period for d in due_reports(inputs.source.reports, as_of, inputs.snapshot.applied_periods, period)
+    ]
+    # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
+    with target.prefetching(inputs.snapshot, due, inputs.settings):
+        inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
+        desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
+        if targets or excludes:
+            desired = select(desired, targets, excludes)
+        actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),

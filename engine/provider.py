@@ -8,6 +8,7 @@ source model. Providers implement these protocols; the engine never builds a URL
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -63,6 +64,15 @@ class Target(Protocol):
     def kinds(self) -> Mapping[str, KindSpec]: ...
 
     def comparators(self) -> Mapping[str, Comparator]: ...
+
+    def prefetching(
+        self, snapshot: Snapshot, periods: Sequence[str], settings: Settings
+    ) -> AbstractContextManager[None]:
+        """A block during which the reads that need no desired state already run, so they overlap
+        rendering; :meth:`read` inside it, with the same snapshot, months and settings, uses them. On
+        leaving, requests still running are waited for, so a plan whose rules fail to render may
+        already have read the target (never written)."""
+        ...
 
     def read(
         self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings

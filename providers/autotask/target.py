@@ -6,20 +6,21 @@ per 500 services), not one per chunk of contracts. Services and products are rea
 ``billsync:`` SKU, contracts by the "Subscription ID" field, contract services and the months'
 ContractServiceUnits by ``serviceID in (…500 of billsync's services)``, and the months' charges by
 their ``billsync:`` purchase order number; rows under contracts billsync does not manage are
-dropped. Each query names the fields billsync uses (``IncludeFields``), so pages stay small.
+dropped. Each query names the fields billsync uses (``IncludeFields``), so pages stay small, and
+the queries run side by side from before the rules are rendered (:mod:`._bulk`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.billing import month_end, month_start, period_of
+from engine.billing import period_of
 from engine.budget import Budget
 from engine.plan import Create, Replace, Update
 from engine.provider import ActualState, Comparator, WriteResult
@@ -28,14 +29,14 @@ from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.settings import Settings
 from engine.snapshot import Snapshot
 from engine.types import Address, Attributes, make_address, parse_address
+from providers.autotask._bulk import MARKER_FIELD, BulkReads, wire_date
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
-from providers.autotask.entities import ENTITIES
 from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
 
 __all__ = ["AutotaskTarget"]
 
-_MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
+_MARKER_FIELD = MARKER_FIELD
 _CHILD = {"contract_service", "adjustment", "charge"}
 
 
@@ -45,6 +46,7 @@ class AutotaskTarget:
     def __init__(self, client: AutotaskClient, description: str) -> None:
         self.client = client
         self._description = description
+        self._prefetched: BulkReads | None = None
 
     def describe(self) -> str:
         return self._description
@@ -67,57 +69,64 @@ class AutotaskTarget:
 
     # -- reads ----------------------------------------------------------------------------------------
 
+    @contextmanager
+    def prefetching(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> Iterator[None]:
+        """Start the bulk reads that need no desired state (:class:`BulkReads`) for the block, where the
+        plan renders its rules; :meth:`read` with the same snapshot, months and settings uses them."""
+        reads = BulkReads(self.client, snapshot, periods, settings)
+        self._prefetched = reads
+        try:
+            yield
+        finally:
+            self._prefetched = None
+            reads.close()
+
     def read(
         self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
     ) -> ActualState:
-        """After the settings check (D4), the bulk reads run side by side, one chain of pages per endpoint
-        (Autotask limits requests in flight per endpoint, not per tenant); their rows are matched to
-        addresses here, in one order.
-        The reads of contract services, unit rows and charges start with the services found by marker,
-        without waiting for the contracts' pages; services found otherwise are read after."""
+        """The bulk reads run side by side, one chain of pages per endpoint (started early when
+        prefetched); their rows are matched to addresses here, in one order, after the settings check."""
+        prefetched = self._prefetched
+        if prefetched is not None and prefetched.matches(snapshot, periods, settings):
+            return self._read(prefetched, desired)
+        reads = BulkReads(self.client, snapshot, periods, settings)
+        try:
+            return self._read(reads, desired)
+        finally:
+            reads.close()
+
+    def _read(self, reads: BulkReads, desired: DesiredState) -> ActualState:
+        snapshot, periods, settings = reads.snapshot, reads.periods, reads.settings
         objects: dict[Address, ActualObject] = {}
-        problems = self._check_settings(settings, desired)
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autotask-read") as pool:
-            contract_rows = pool.submit(self._query_contracts)
-            service_ids = self._read_marked("service", objects)
-            marked = sorted(service_ids)
-            early: dict[str, Future[list[dict[str, Any]]]] = {}
-            if marked:
-                early["contract_service"] = pool.submit(self._query_contract_services, marked)
-                if periods:
-                    early["adjustment"] = pool.submit(self._query_units, marked, periods)
-            product_ids = self._read_marked("product", objects)
-            if periods and (marked or product_ids or snapshot.resources):
-                early["charge"] = pool.submit(self._query_charges, periods)
-            contracts = self._map_contracts(contract_rows.result(), objects)
-            service_ids.update(self._read_recorded("service", snapshot, objects))
-            self._read_recorded("product", snapshot, objects)
-            recorded_contracts = self._read_recorded("contract", snapshot, objects)
-            contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
-            for kind, fields in sorted(settings.adopt.items()):
-                found = self._read_adoptable(kind, fields, desired, objects)
-                if kind == "service":
-                    service_ids.update(found)
-                elif kind == "contract":
-                    contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
-            later = sorted(set(service_ids) - set(marked))
-            if contracts and service_ids:
-                rows = early["contract_service"].result() if marked else []
-                self._map_contract_services(rows + self._query_contract_services(later), contracts, objects)
-                if periods:
-                    rows = early["adjustment"].result() if marked else []
-                    self._map_units(rows + self._query_units(later, periods), contracts, periods, objects)
-            if contracts and periods:
-                rows = early["charge"].result() if "charge" in early else self._query_charges(periods)
-                self._map_charges(rows, contracts, objects)
+        problems = self._check_settings(settings, desired, reads)
+        service_ids = self._map_marked("service", reads.services.result(), objects)
+        self._map_marked("product", reads.products.result(), objects)
+        contracts = self._map_contracts(reads.contracts.result(), objects)
+        service_ids.update(self._read_recorded("service", snapshot, objects))
+        self._read_recorded("product", snapshot, objects)
+        recorded_contracts = self._read_recorded("contract", snapshot, objects)
+        contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
+        for kind, fields in sorted(settings.adopt.items()):
+            found = self._read_adoptable(kind, fields, desired, objects)
+            if kind == "service":
+                service_ids.update(found)
+            elif kind == "contract":
+                contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
+        later = sorted(set(service_ids) - set(reads.marked_services()))
+        if contracts and service_ids:
+            rows = reads.contract_services.result() + reads.query_contract_services(later)
+            self._map_contract_services(rows, contracts, objects)
+            if periods:
+                self._map_units(reads.units.result() + reads.query_units(later), contracts, periods, objects)
+        if contracts and periods:
+            charges = reads.charges.result()
+            self._map_charges(reads.query_charges() if charges is None else charges, contracts, objects)
         return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
 
-    def _check_settings(self, settings: Settings, desired: DesiredState) -> list[str]:
+    def _check_settings(self, settings: Settings, desired: DesiredState, reads: BulkReads) -> list[str]:
         """D4: the SLA and billing codes must exist and be active; contracts' companies must exist."""
         problems: list[str] = []
-        slas = {
-            s["id"]: s for s in self.client.query("ServiceLevelAgreements", [F.eq("id", settings.sla_id)])
-        }
+        slas = {s["id"]: s for s in reads.slas.result()}
         sla = slas.get(settings.sla_id)
         if sla is None:
             problems.append(f"sla_id {settings.sla_id}: no such Service Level Agreement")
@@ -127,7 +136,7 @@ class AutotaskTarget:
             settings.service_billing_code_id: "service_billing_code_id",
             settings.product_billing_code_id: "product_billing_code_id",
         }
-        codes = {c["id"]: c for c in self.client.query("BillingCodes", [F.in_("id", list(wanted))])}
+        codes = {c["id"]: c for c in reads.codes.result()}
         for code_id, name in wanted.items():
             code = codes.get(code_id)
             if code is None:
@@ -152,14 +161,13 @@ class AutotaskTarget:
                 )
         return problems
 
-    def _read_marked(self, kind: str, objects: dict[Address, ActualObject]) -> dict[int, Address]:
-        """Services or products by their ``billsync:`` SKU."""
+    def _map_marked(
+        self, kind: str, rows: list[dict[str, Any]], objects: dict[Address, ActualObject]
+    ) -> dict[int, Address]:
+        """Services or products found by their ``billsync:`` SKU."""
         spec = KINDS[kind]
         field = _MARKER_FIELD[kind]
         ids: dict[int, Address] = {}
-        rows = self.client.query(
-            spec.entity, [F.begins_with(field, "billsync:")], include_fields=_read_fields(spec, field)
-        )
         for row in rows:
             key = key_from_marker(row.get(field))
             if key is None:
@@ -234,14 +242,6 @@ class AutotaskTarget:
         )
         return sorted(rows, key=lambda r: int(r["id"]))
 
-    def _query_contracts(self) -> list[dict[str, Any]]:
-        spec = KINDS["contract"]
-        return self.client.query(
-            spec.entity,
-            [F.exist(SUBSCRIPTION_UDF, udf=True)],
-            include_fields=_read_fields(spec, SUBSCRIPTION_UDF),
-        )
-
     def _map_contracts(
         self, rows: list[dict[str, Any]], objects: dict[Address, ActualObject]
     ) -> dict[int, str]:
@@ -256,12 +256,6 @@ class AutotaskTarget:
             contracts[int(row["id"])] = subscription
         return contracts
 
-    def _query_contract_services(self, service_ids: list[int]) -> list[dict[str, Any]]:
-        if not service_ids:
-            return []
-        spec = KINDS["contract_service"]
-        return self.client.query_in(spec.entity, "serviceID", service_ids, include_fields=_read_fields(spec))
-
     def _map_contract_services(
         self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
     ) -> None:
@@ -272,18 +266,6 @@ class AutotaskTarget:
                 continue
             address = make_address("contract_service", subscription)
             objects[address] = _actual(address, spec, row)
-
-    def _query_units(self, service_ids: list[int], periods: Sequence[str]) -> list[dict[str, Any]]:
-        if not service_ids:
-            return []
-        first, last = month_start(min(periods)), month_end(max(periods))
-        return self.client.query_in(
-            "ContractServiceUnits",
-            "serviceID",
-            service_ids,
-            filters=[F.gte("startDate", _wire_date(first)), F.lte("startDate", _wire_date(last))],
-            include_fields=["contractID", "startDate", "units", "price", "cost"],
-        )
 
     def _map_units(
         self,
@@ -311,19 +293,6 @@ class AutotaskTarget:
             objects[address] = ActualObject(
                 address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
             )
-
-    def _query_charges(self, periods: Sequence[str]) -> list[dict[str, Any]]:
-        spec = KINDS["charge"]
-        first, last = month_start(min(periods)), month_end(max(periods))
-        return self.client.query(
-            spec.entity,
-            [
-                F.begins_with("purchaseOrderNumber", "billsync:"),
-                F.gte("datePurchased", _wire_date(first)),
-                F.lte("datePurchased", _wire_date(last)),
-            ],
-            include_fields=_read_fields(spec, "purchaseOrderNumber", "isBilled"),
-        )
 
     def _map_charges(
         self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
@@ -384,7 +353,7 @@ def _match_key(attributes: Attributes, fields: Sequence[str]) -> tuple[str, ...]
 
 def _wire(value: object) -> Any:
     if isinstance(value, date):
-        return _wire_date(value)
+        return wire_date(value)
     if isinstance(value, Decimal):
         return str(value)
     return value
@@ -413,23 +382,11 @@ def _actual(
     )
 
 
-def _read_fields(spec: KindSpec, *extra: str) -> list[str]:
-    """``IncludeFields`` of a bulk read: the managed fields, references, the marker or UDF named in
-    ``extra``, and the last-modified time where the entity has one (Autotask adds ``id``)."""
-    entity = ENTITIES[spec.entity]
-    names = [*spec.fields, *spec.refs, "lastModifiedDateTime"]
-    return [n for n in names if entity.field(n) is not None] + list(extra)
-
-
 def _udf(row: dict[str, Any], name: str) -> str | None:
     for item in row.get("userDefinedFields") or []:
         if item.get("name") == name and item.get("value") not in (None, ""):
             return str(item["value"])
     return None
-
-
-def _wire_date(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00"
 
 
 def _digest(attributes: Attributes) -> str:

@@ -1,0 +1,141 @@
+"""The bulk reads of a plan that need no desired state, started at once, side by side.
+
+Autotask limits requests in flight per endpoint, not per tenant, so each endpoint's chain of pages
+runs on its own thread: the SLA and billing codes (D4), services and products by their marker,
+contracts by their "Subscription ID", and — as soon as the services are known — contract services,
+the months' unit rows and the months' charges. :class:`AutotaskTarget` starts them before the rules
+are rendered (``prefetching``) and matches the rows to addresses in ``read``; nothing here knows
+about addresses. Every result is a future; :meth:`BulkReads.close` waits for the last request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+from engine.billing import month_end, month_start
+from engine.resources import KindSpec
+from engine.settings import Settings
+from engine.snapshot import Snapshot
+from providers.autotask.client import AutotaskClient, F
+from providers.autotask.entities import ENTITIES
+from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF
+
+Rows = list[dict[str, Any]]
+
+MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
+"""Where services, products and charges carry their ``billsync:`` marker (D24)."""
+
+
+class BulkReads:
+    """The reads for one snapshot, set of months and settings, running from construction."""
+
+    def __init__(
+        self, client: AutotaskClient, snapshot: Snapshot, periods: Sequence[str], settings: Settings
+    ) -> None:
+        self.client = client
+        self.snapshot = snapshot
+        self.periods = tuple(periods)
+        self.settings = settings
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="autotask-read")
+        submit = self._pool.submit
+        codes = [settings.service_billing_code_id, settings.product_billing_code_id]
+        self.slas: Future[Rows] = submit(
+            client.query, "ServiceLevelAgreements", [F.eq("id", settings.sla_id)]
+        )
+        self.codes: Future[Rows] = submit(client.query, "BillingCodes", [F.in_("id", codes)])
+        self.services: Future[Rows] = submit(self.query_marked, "service")
+        self.products: Future[Rows] = submit(self.query_marked, "product")
+        self.contracts: Future[Rows] = submit(self.query_contracts)
+        self.contract_services: Future[Rows] = submit(
+            lambda: self.query_contract_services(self.marked_services())
+        )
+        self.units: Future[Rows] = submit(lambda: self.query_units(self.marked_services()))
+        self.charges: Future[Rows | None] = submit(self._charges_if_any)
+
+    def matches(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> bool:
+        return snapshot is self.snapshot and tuple(periods) == self.periods and settings is self.settings
+
+    def close(self) -> None:
+        """Wait for every request still running (their results are dropped if unused)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def marked_services(self) -> list[int]:
+        return sorted(int(row["id"]) for row in self.services.result() if _marked("service", row))
+
+    # -- queries (thread-safe: the client is) ---------------------------------------------------------
+
+    def query_marked(self, kind: str) -> Rows:
+        spec = KINDS[kind]
+        field = MARKER_FIELD[kind]
+        return self.client.query(
+            spec.entity, [F.begins_with(field, "billsync:")], include_fields=read_fields(spec, field)
+        )
+
+    def query_contracts(self) -> Rows:
+        spec = KINDS["contract"]
+        return self.client.query(
+            spec.entity,
+            [F.exist(SUBSCRIPTION_UDF, udf=True)],
+            include_fields=read_fields(spec, SUBSCRIPTION_UDF),
+        )
+
+    def query_contract_services(self, service_ids: list[int]) -> Rows:
+        if not service_ids:
+            return []
+        spec = KINDS["contract_service"]
+        return self.client.query_in(spec.entity, "serviceID", service_ids, include_fields=read_fields(spec))
+
+    def query_units(self, service_ids: list[int]) -> Rows:
+        if not service_ids or not self.periods:
+            return []
+        first, last = month_start(min(self.periods)), month_end(max(self.periods))
+        return self.client.query_in(
+            "ContractServiceUnits",
+            "serviceID",
+            service_ids,
+            filters=[F.gte("startDate", wire_date(first)), F.lte("startDate", wire_date(last))],
+            include_fields=["contractID", "startDate", "units", "price", "cost"],
+        )
+
+    def query_charges(self) -> Rows:
+        spec = KINDS["charge"]
+        first, last = month_start(min(self.periods)), month_end(max(self.periods))
+        return self.client.query(
+            spec.entity,
+            [
+                F.begins_with("purchaseOrderNumber", "billsync:"),
+                F.gte("datePurchased", wire_date(first)),
+                F.lte("datePurchased", wire_date(last)),
+            ],
+            include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
+        )
+
+    def _charges_if_any(self) -> Rows | None:
+        """The months' charges when billsync has written anything before (else None: read them only
+        if contracts turn up, so a first plan on an empty tenant reads no charges)."""
+        if not self.periods:
+            return None
+        products = any(_marked("product", row) for row in self.products.result())
+        if self.marked_services() or products or self.snapshot.resources:
+            return self.query_charges()
+        return None
+
+
+def read_fields(spec: KindSpec, *extra: str) -> list[str]:
+    """``IncludeFields`` of a bulk read: the managed fields, references, the marker or UDF named in
+    ``extra``, and the last-modified time where the entity has one (Autotask adds ``id``)."""
+    entity = ENTITIES[spec.entity]
+    names = [*spec.fields, *spec.refs, "lastModifiedDateTime"]
+    return [n for n in names if entity.field(n) is not None] + list(extra)
+
+
+def wire_date(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _marked(kind: str, row: dict[str, Any]) -> bool:
+    value = row.get(MARKER_FIELD[kind])
+    return isinstance(value, str) and value.startswith("billsync:")
