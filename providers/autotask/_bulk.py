@@ -10,7 +10,7 @@ about addresses. Every result is a future; :meth:`BulkReads.close` waits for the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -30,10 +30,19 @@ MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumb
 
 
 class BulkReads:
-    """The reads for one snapshot, set of months and settings, running from construction."""
+    """The reads for one snapshot, set of months and settings, running from construction.
+
+    ``prepare_contracts`` turns the contracts' rows into what the caller keeps, on the reading
+    thread, so 50,000 parsed rows are not held while the rest is read.
+    """
 
     def __init__(
-        self, client: AutotaskClient, snapshot: Snapshot, periods: Sequence[str], settings: Settings
+        self,
+        client: AutotaskClient,
+        snapshot: Snapshot,
+        periods: Sequence[str],
+        settings: Settings,
+        prepare_contracts: Callable[[Rows], Any] = lambda rows: rows,
     ) -> None:
         self.client = client
         self.snapshot = snapshot
@@ -48,7 +57,7 @@ class BulkReads:
         self.codes: Future[Rows] = submit(client.query, "BillingCodes", [F.in_("id", codes)])
         self.services: Future[Rows] = submit(self.query_marked, "service")
         self.products: Future[Rows] = submit(self.query_marked, "product")
-        self.contracts: Future[Rows] = submit(self.query_contracts)
+        self.contracts: Future[Any] = submit(lambda: prepare_contracts(self.query_contracts()))
         self.contract_services: Future[Rows] = submit(
             lambda: self.query_contract_services(self.marked_services())
         )

@@ -73,7 +73,7 @@ class AutotaskTarget:
     def prefetching(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> Iterator[None]:
         """Start the bulk reads that need no desired state (:class:`BulkReads`) for the block, where the
         plan renders its rules; :meth:`read` with the same snapshot, months and settings uses them."""
-        reads = BulkReads(self.client, snapshot, periods, settings)
+        reads = BulkReads(self.client, snapshot, periods, settings, _contract_objects)
         self._prefetched = reads
         try:
             yield
@@ -89,7 +89,7 @@ class AutotaskTarget:
         prefetched = self._prefetched
         if prefetched is not None and prefetched.matches(snapshot, periods, settings):
             return self._read(prefetched, desired)
-        reads = BulkReads(self.client, snapshot, periods, settings)
+        reads = BulkReads(self.client, snapshot, periods, settings, _contract_objects)
         try:
             return self._read(reads, desired)
         finally:
@@ -243,17 +243,12 @@ class AutotaskTarget:
         return sorted(rows, key=lambda r: int(r["id"]))
 
     def _map_contracts(
-        self, rows: list[dict[str, Any]], objects: dict[Address, ActualObject]
+        self, found: list[tuple[str, ActualObject]], objects: dict[Address, ActualObject]
     ) -> dict[int, str]:
-        spec = KINDS["contract"]
         contracts: dict[int, str] = {}
-        for row in rows:
-            subscription = _udf(row, SUBSCRIPTION_UDF)
-            if not subscription:
-                continue
-            address = make_address("contract", subscription)
-            objects[address] = _actual(address, spec, row)
-            contracts[int(row["id"])] = subscription
+        for subscription, actual in found:
+            objects[actual.address] = actual
+            contracts[actual.target_id] = subscription
         return contracts
 
     def _map_contract_services(
@@ -380,6 +375,18 @@ def _actual(
         found_by=found_by or "its identity marker",
         marked=not found_by,
     )
+
+
+def _contract_objects(rows: list[dict[str, Any]]) -> list[tuple[str, ActualObject]]:
+    """(subscription, actual object) of each contract row carrying a "Subscription ID"."""
+    spec = KINDS["contract"]
+    found: list[tuple[str, ActualObject]] = []
+    for row in rows:
+        subscription = _udf(row, SUBSCRIPTION_UDF)
+        if subscription:
+            address = make_address("contract", subscription)
+            found.append((subscription, _actual(address, spec, row)))
+    return found
 
 
 def _udf(row: dict[str, Any], name: str) -> str | None:
