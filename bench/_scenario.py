@@ -75,6 +75,7 @@ def run_size(subscriptions: int, workdir: Path, *, apply_max: int, seed: int = 1
             allowed=(0, 2),
         )
         result["replan"] = _replan_result(second, sandbox.stats(), workdir / "plan-2.json")
+    workspace.connect(None)  # left on the embedded sandbox, to be planned again by hand
     writes = result["apply"]["writes"]
     result["projected_apply_hours"] = round(writes / HOURLY_BUDGET, 2)
     return result
