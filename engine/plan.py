@@ -186,15 +186,15 @@ _ATTR_FIELDS = ("after", "before", "attributes", "payload")
 
 def change_to_json(change: Change) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in fields(change):
-        value = getattr(change, f.name)
-        if f.name in _ATTR_FIELDS and value is not None:
+    for name in type(change).__dataclass_fields__:  # what fields() lists, without rebuilding it per change
+        value = getattr(change, name)
+        if name in _ATTR_FIELDS and value is not None:
             value = encode_attributes(value)
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, dict):
             value = dict(sorted(value.items()))
-        out[f.name] = value
+        out[name] = value
     return out
 
 

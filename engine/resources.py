@@ -137,7 +137,12 @@ def coerce(value: Any, ftype: FieldType, decimals: int | None = None) -> Scalar:
 
 def quantize(value: Decimal, places: int) -> Decimal:
     """Round half-up to ``places`` decimals — the one rounding rule for stored amounts (D22)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = _QUANTA[places] if 0 <= places < len(_QUANTA) else Decimal(1).scaleb(-places)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(11))
+"""``1``, ``0.1`` … ``1E-10``: the quantum of each number of places, built once."""
 
 
 def same_value(a: Scalar, b: Scalar) -> bool:
