@@ -1,0 +1,1 @@
+"""Deployment definitions for running billsync unattended: one workspace and one job per tenant."""
