@@ -48,11 +48,13 @@ class PlanResult:
     actual: ActualState
 
 
-def load_inputs(workspace: Workspace, source: Source, target: Target) -> PlanInputs:
-    """Read settings, rules, the Cloudmore source and the snapshot (every error located)."""
+def load_inputs(
+    workspace: Workspace, source: Source, target: Target, as_of: date | None = None
+) -> PlanInputs:
+    """Read settings, rules, the Cloudmore source (as of ``as_of``) and the snapshot (every error located)."""
     settings = workspace.load_settings()
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
-    data = source.load()
+    data = source.load(as_of)
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     return PlanInputs(settings, rules, data, snapshot)
 

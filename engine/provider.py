@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
@@ -111,7 +112,10 @@ class Target(Protocol):
 class Source(Protocol):
     """A Cloudmore source: an export bundle on disk or the API."""
 
-    def load(self) -> SourceData: ...
+    def load(self, as_of: date | None = None) -> SourceData:
+        """The source model as of ``as_of`` (default today): a source without a listing of reports
+        (the API) requests the months due on that date; a bundle holds them all anyway."""
+        ...
 
     def describe(self) -> str: ...
 
