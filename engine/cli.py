@@ -24,7 +24,7 @@ from engine.errors import BillsyncError, StalePlanError
 from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
-from engine.planner import PlanInputs, load_inputs, make_plan
+from engine.planner import PlanInputs, load_inputs, make_plan, period_digests
 from engine.provider import Target
 from engine.snapshot import SnapshotStore
 from engine.wiring import extra_commands, make_source, make_target
@@ -246,7 +246,11 @@ def apply(
                 return
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget)
+        _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan))
+
+
+def _digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
+    return period_digests(inputs, date.fromisoformat(the_plan.as_of), [p.period for p in the_plan.periods])
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
@@ -258,7 +262,13 @@ def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
     return shown + more
 
 
-def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str = "refuse") -> None:
+def _run_apply(
+    workspace: Workspace,
+    target: Target,
+    the_plan: Plan,
+    budget: str = "refuse",
+    digests: dict[str, str] | None = None,
+) -> None:
     store = SnapshotStore(workspace.state_dir, target.kinds())
     interval = check_budget(the_plan.writes, target.budget(), "pace" if budget == "pace" else "refuse")
     if interval:
@@ -284,6 +294,7 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str
             target.kinds(),
             progress=lambda _c: progress.advance(task),
             pacer=Pacer(interval) if interval else None,
+            digests=digests,
         )
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
@@ -326,7 +337,7 @@ def run(ctx: _Ctx, as_of: str | None, auto_approve: bool, budget: str) -> None:
             return
         if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
             raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget)
+        _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan))
 
 
 @cli.command()
