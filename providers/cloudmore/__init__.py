@@ -8,11 +8,13 @@ bundle shipped with billsync, is read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from engine.errors import ConfigError
+from providers.cloudmore.api_client import CloudmoreClient
+from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportSchedule
 from providers.cloudmore.api_names import Names, load_names
 from providers.cloudmore.api_source import ApiSource
 from providers.cloudmore.source import BundleSource, example_bundle_dir
@@ -20,7 +22,7 @@ from providers.cloudmore.source import BundleSource, example_bundle_dir
 if TYPE_CHECKING:
     from engine.workspace import Workspace
 
-__all__ = ["ApiSource", "BundleSource", "example_bundle_dir", "make_source", "workspace_names"]
+__all__ = ["ApiSource", "BundleSource", "api_client", "example_bundle_dir", "make_source", "workspace_names"]
 
 
 def make_source(workspace: Workspace) -> BundleSource | ApiSource:
@@ -34,9 +36,19 @@ def make_source(workspace: Workspace) -> BundleSource | ApiSource:
             "billsync.yaml: cloudmore names both a bundle and an api; billsync reads one Cloudmore source",
             hint="Keep cloudmore.api to read Cloudmore live, or cloudmore.bundle to read an export folder.",
         )
-    from providers.cloudmore.api_client import CloudmoreClient
-    from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportSchedule
+    client, schedule = api_client(workspace)
+    return ApiSource(client, workspace.load_settings().currency, schedule)
 
+
+def api_client(workspace: Workspace, **options: Any) -> tuple[CloudmoreClient, ReportSchedule]:
+    """The client for ``cloudmore.api`` (credentials from the environment, names from the workspace's
+    mapping) and the report schedule; ``options`` go to :class:`CloudmoreClient` (a capture's recorder)."""
+    api = workspace.config.cloudmore.api
+    if api is None:
+        raise ConfigError(
+            "billsync.yaml names no Cloudmore API (cloudmore.api)",
+            hint="Add cloudmore.api with url and reseller_id to read Cloudmore through its API.",
+        )
     try:
         config = ApiClientConfig(base_url=api.url, reseller_id=api.reseller_id)
     except ValidationError as exc:
@@ -51,8 +63,7 @@ def make_source(workspace: Workspace) -> BundleSource | ApiSource:
         where = ".".join(str(part) for part in error["loc"])
         raise ConfigError(f"billsync.yaml: cloudmore.api.{where}: {error['msg']}") from None
     names = workspace_names(workspace)
-    client = CloudmoreClient(ApiCredentials.from_env(), config, names=names)
-    return ApiSource(client, workspace.load_settings().currency, schedule)
+    return CloudmoreClient(ApiCredentials.from_env(), config, names=names, **options), schedule
 
 
 def workspace_names(workspace: Workspace) -> Names:

@@ -145,6 +145,20 @@ class CloudmoreClient:
             return self._http
 
     @property
+    def credentials(self) -> ApiCredentials:
+        """The API user (values hidden in every repr)."""
+        return self._credentials
+
+    def current_token(self) -> str | None:
+        """The access token in use, if any: only to scrub it from a capture, never to show it."""
+        with self._token_lock:
+            return None if self._token is None else self._token.get_secret_value()
+
+    def set_recorder(self, recorder: Recorder | None) -> None:
+        """See every answer from now on (``None``: stop)."""
+        self._recorder = recorder
+
+    @property
     def stats(self) -> ClientStats:
         with self._stats_lock:
             return ClientStats(dict(self._requests), self._token_requests)

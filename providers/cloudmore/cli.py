@@ -1,17 +1,20 @@
-"""``billsync cloudmore-sandbox`` (the Cloudmore emulator) and ``billsync export-bundle``."""
+"""``billsync cloudmore-sandbox`` (the Cloudmore emulator), ``billsync export-bundle`` and
+``billsync cloudmore capture``."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 import click
 
 from engine.workspace import Workspace
-from providers.cloudmore import make_source
+from providers.cloudmore import api_client, make_source
 from providers.cloudmore.api_config import ENV_API_SECRET, ENV_PASSWORD, ENV_USERNAME
 from providers.cloudmore.bundle_writer import write_bundle
+from providers.cloudmore.capture import capture, check_lines, shown
 from providers.cloudmore.emulator import (
     EMULATOR_CREDENTIALS,
     EMULATOR_RESELLER_ID,
@@ -22,7 +25,7 @@ from providers.cloudmore.emulator import make_app as make_emulator
 from providers.cloudmore.emulator import serve as serve_emulator
 from providers.cloudmore.source import example_bundle_dir
 
-__all__ = ["cloudmore_sandbox", "export_bundle"]
+__all__ = ["cloudmore", "cloudmore_sandbox", "export_bundle"]
 
 
 class _HasWorkspace(Protocol):
@@ -123,3 +126,40 @@ def export_bundle(ctx: _HasWorkspace, directory: Path) -> None:
         f"{len(data.subscriptions)} subscriptions, {len(data.price_list)} price-list items, "
         f"{len(data.reports)} billing reports ({lines} lines)."
     )
+
+
+@click.group("cloudmore")
+def cloudmore() -> None:
+    """Work with the Cloudmore API named in billsync.yaml (cloudmore.api)."""
+
+
+@cloudmore.command("capture")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--as-of", "as_of", help="Capture the report of the latest month due on this date (default: today)."
+)
+@click.pass_obj
+def capture_cmd(ctx: _HasWorkspace, directory: Path, as_of: str | None) -> None:
+    """Save Cloudmore's answers to every call billsync makes, redacted, and check the JSON names on them.
+
+    Read-only: the first page of each list, one organization, one price list of an organization and
+    one monthly report. Tokens, secrets and personal data are replaced by "[redacted]", so DIRECTORY
+    can be shared. Then every name of the mapping is listed as found, missing, not seen or sent
+    (the same list is saved as mapping-check.txt). DIRECTORY must be new or empty.
+
+    \b
+    Example:
+      billsync cloudmore capture cloudmore-capture
+    """
+    try:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from None
+    client, schedule = api_client(ctx.workspace(), max_pages=1)
+    try:
+        result = capture(client, schedule, day, directory)
+    finally:
+        client.close()
+    click.echo(f"Saved {len(result.files)} files in {shown(str(directory))}:")
+    for line in check_lines(result):
+        click.echo(line)

@@ -393,3 +393,93 @@ def test_cloudmore_sandbox_serve_answers_on_its_port(tmp_path: Path) -> None:
         f"Cloudmore emulator on http://127.0.0.1:{port} serving {EXAMPLE} as reseller {EMULATOR_RESELLER_ID}; "
         "Ctrl-C stops it.\nAPI user: the one in CLOUDMORE_API_SECRET, CLOUDMORE_USERNAME and CLOUDMORE_PASSWORD."
     )
+
+
+def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_name(
+    tmp_path: Path, emulator: BackgroundServer
+) -> None:
+    organizations = emulator.app.documents.organizations
+    organizations[0] = {
+        **organizations[0],
+        "notificationEmail": "billing@contoso.example",
+        "contact": {"name": "Ann Smith", "email": "ann@contoso.example", "phone": "+46 70 123 45 67"},
+        "vat": "SE556677889901",
+    }
+    emulator.app.set_report_polls(1)
+    root = _workspace(tmp_path / "api", api=emulator.url)
+    folder = tmp_path / "capture"
+    result = _run(root, "cloudmore", "capture", str(folder), "--as-of", AS_OF)
+    saved = sorted(p.name for p in folder.iterdir())
+    assert saved == [
+        "01-organizations.json",
+        "02-organization.json",
+        "03-services.json",
+        "04-subscriptions.json",
+        "05-price-list.json",
+        "06-subscriptions.json",
+        "07-price-list.json",
+        "08-subscriptions.json",
+        "09-price-list.json",
+        "10-azure-subscriptions.json",
+        "11-organization-price-list.json",
+        "12-report.json",
+        "13-report.json",
+        "14-report.json",
+        "mapping-check.txt",
+    ]
+    text = "\n".join((folder / name).read_text(encoding="utf-8") for name in saved)
+    tokens = {grant for grant in emulator.app._tokens}  # the bearer token billsync was given
+    assert tokens
+    for secret in (
+        *tokens,
+        EMULATOR_CREDENTIALS.api_secret,
+        EMULATOR_CREDENTIALS.password,
+        EMULATOR_CREDENTIALS.username,
+    ):
+        assert secret not in text and secret not in result.output
+    for personal in ("billing@contoso.example", "Ann Smith", "ann@contoso.example", "+46 70 123 45 67"):
+        assert personal not in text
+    first = json.loads((folder / "01-organizations.json").read_text())
+    assert first["request"] == {
+        "method": "GET",
+        "path": f"/api/resellers/{EMULATOR_RESELLER_ID}/Organizations",
+        "query": {"showActive": "false", "page": "1", "pageSize": "100"},
+    }
+    contoso = first["body"]["items"][0]
+    assert (contoso["notificationEmail"], contoso["contact"], contoso["vat"]) == (
+        "[redacted]",
+        "[redacted]",
+        "SE556677889901",
+    )
+    assert json.loads((folder / "12-report.json").read_text())["headers"]["location"].endswith("/task-1")
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Saved 15 files in {folder}:"
+    states = {line.split()[0] for line in lines[1:-1]}
+    assert states == {"found", "sent", "not"}
+    assert [line for line in lines if line.startswith("not seen")] == [
+        "not seen  report.message: message",
+        "not seen  error_message: message",
+    ]
+    assert lines[-1] == "56 mapped names found, 0 missing, 2 not seen."  # and the 5 billsync only sends
+    assert (folder / "mapping-check.txt").read_text().splitlines() == lines[1:]
+
+
+def test_capture_names_what_an_account_calls_otherwise(tmp_path: Path, latest: Path) -> None:
+    server = start_background_server(make_app(latest, names=RENAMED))
+    try:
+        root = _workspace(tmp_path / "plain", api=server.url)
+        result = _run(root, "cloudmore", "capture", str(tmp_path / "capture"), "--as-of", AS_OF)
+    finally:
+        server.stop()
+    missing = [line for line in result.stdout.splitlines() if line.startswith("missing")]
+    assert missing == [
+        "missing   organization.id: id",
+        "missing   organization.custom_properties: customProperties",
+        "missing   subscription.quantity: quantity",
+        "missing   subscription.start_date: startDate",
+        "missing   price.unit_sales: unitSalesPrice",
+        "missing   report.organizations: organizations",
+    ]
+    assert result.stdout.splitlines()[-2].startswith(
+        "Missing: organization.id, organization.custom_properties, "
+    )
