@@ -73,6 +73,9 @@ def serve_cmd(port: int, host: str, bundle: Path | None, reseller_id: str, repor
       cloudmore:
         api: {url: "http://127.0.0.1:8090", reseller_id: "<the reseller id printed>"}
 
+    (the example bundle's reports are available on the 6th from 2026-09: add
+    availability_day: 6 and first_period: "2026-09" to plan them as the bundle does)
+
     \b
     Example:
       billsync cloudmore-sandbox serve --port 8090 --bundle cloudmore/2026-11-07
