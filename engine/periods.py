@@ -15,9 +15,12 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import attrgetter
 
 from engine.errors import PlanError
-from engine.source import Report
+from engine.source import BillingLine, Report
+
+_LINE_FIELDS = tuple(name for name in BillingLine.model_fields if name != "origin")
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,8 @@ class DueReport:
 
 def report_digest(report: Report) -> str:
     """A digest of the report's billing lines: their values, not their order or origin."""
-    texts = sorted(
-        "\x1f".join(str(value) for name, value in line if name != "origin") for line in report.lines
-    )
+    values = attrgetter(*_LINE_FIELDS)
+    texts = sorted("\x1f".join(map(str, values(line))) for line in report.lines)
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode())
