@@ -21,13 +21,14 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from engine.errors import BillsyncError
-from providers._shared.wire import dumps, loads
+from providers._shared.wire import loads
 from providers.cloudmore import api_mapping as m
 from providers.cloudmore import api_paths as paths
 from providers.cloudmore.api_client import CloudmoreClient
@@ -113,8 +114,7 @@ def capture(client: CloudmoreClient, schedule: ReportSchedule, as_of: date, fold
             "headers": {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers},
             "body": redact(body),
         }
-        pretty = json.dumps(json.loads(dumps(document)), indent=2, ensure_ascii=False)
-        text = _scrubbed(pretty, _secrets(client))  # the token exists once the first call was sent
+        text = _scrubbed(_pretty(document), _secrets(client))  # the token exists once the first call was sent
         (folder / name).write_text(text + "\n", encoding="utf-8")
         result.files.append(name)
 
@@ -285,6 +285,21 @@ def _body(response: httpx.Response) -> Any:
         return loads(content or b"null")
     except ValueError:
         return {"(not JSON)": content[:2000].decode("utf-8", "replace")}
+
+
+def _pretty(value: Any, indent: str = "") -> str:
+    """Indented JSON in the answer's own key order, amounts with their exact text (``5.1000``)."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        fields = (
+            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_pretty(v, inner)}" for k, v in value.items()
+        )
+        return "{\n" + ",\n".join(fields) + f"\n{indent}}}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(f"{inner}{_pretty(item, inner)}" for item in value) + f"\n{indent}]"
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _secrets(client: CloudmoreClient) -> list[str]:

@@ -452,6 +452,7 @@ def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_nam
         "SE556677889901",
     )
     assert json.loads((folder / "12-report.json").read_text())["headers"]["location"].endswith("/task-1")
+    assert '"unitCostPrice": 5.1000,' in (folder / "05-price-list.json").read_text()  # the exact text
     lines = result.stdout.splitlines()
     assert lines[0] == f"Saved 15 files in {folder}:"
     states = {line.split()[0] for line in lines[1:-1]}
