@@ -3,7 +3,8 @@
 Every kind of call the API source makes is sent once, read-only: the organizations, one organization
 (as a link reads it), the services, each service's subscriptions and price list, the Azure
 subscriptions, the first organization's own prices of its first service, and one monthly report
-(the latest month due). Lists stop after their first page. Each answer is saved as it came, then
+(the latest month due); plus one read of an organization that does not exist, to see how Cloudmore
+words an error. Lists stop after their first page. Each answer is saved as it came, then
 redacted: tokens, secrets and personal data (e-mail addresses, phone numbers, contact people, street
 addresses, ...) become ``"[redacted]"``, and the API user's own secret, name and password are scrubbed
 from every file, so a capture can be shared with support or a colleague.
@@ -50,6 +51,8 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{6,}[0-9]")
 _KEPT_HEADERS = ("content-type", "location", "retry-after")
 _MAX_BODY = 20 * 1024 * 1024
+_PROBE = "billsync-capture-no-such-organization"
+"""An organization id no account has: its 404 shows the error body's shape."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,11 @@ def capture(client: CloudmoreClient, schedule: ReportSchedule, as_of: date, fold
     first_org = _first_value(organizations, names.organization.id)
     if first_org is not None:
         call("organization", lambda: client.get_object(paths.organization_path(reseller, first_org)))
+    kind[0] = "error"
+    try:  # how Cloudmore words an error: the 404 is the answer wanted
+        client.get_object(paths.organization_path(reseller, _PROBE))
+    except CloudmoreError:
+        pass
     services = call("services", lambda: client.get_list(paths.services_path(reseller))) or []
     service_ids = [value for value in (_value(item, names.service.id) for item in services) if value]
     query = {names.price.currency_param: _currency(organizations, names)}
@@ -176,7 +184,7 @@ def check_names(names: Names, answers: _Answers) -> list[NameCheck]:
             state = "sent"
         elif any(name in entry for entry in seen):
             state = "found"
-        elif not seen or (group, key) in OPTIONAL or group == "":
+        elif not seen or (group, key) in OPTIONAL:
             state = "not seen"
         else:
             state = "missing"
@@ -225,8 +233,17 @@ def shown(text: str) -> str:
 
 def _objects(names: Names, answers: _Answers) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Per mapping group, every JSON object of its kind in the answers."""
-    envelopes = [body for kind, bodies in answers.by_kind.items() if kind != "report" for body in bodies]
-    yield "paging", [body for body in envelopes if isinstance(body, dict)]
+    yield (
+        "paging",
+        [
+            body
+            for kind, bodies in answers.by_kind.items()
+            if kind not in ("report", "error")
+            for body in bodies
+            if isinstance(body, dict)
+        ],
+    )
+    yield "", _dicts(answers.get("error"))
     organizations = _items(answers.get("organizations"), names) + _dicts(answers.get("organization"))
     yield "organization", organizations
     yield "custom_property", _nested(organizations, names.organization.custom_properties)

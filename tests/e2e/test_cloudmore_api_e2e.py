@@ -413,18 +413,19 @@ def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_nam
     assert saved == [
         "01-organizations.json",
         "02-organization.json",
-        "03-services.json",
-        "04-subscriptions.json",
-        "05-price-list.json",
-        "06-subscriptions.json",
-        "07-price-list.json",
-        "08-subscriptions.json",
-        "09-price-list.json",
-        "10-azure-subscriptions.json",
-        "11-organization-price-list.json",
-        "12-report.json",
+        "03-error.json",
+        "04-services.json",
+        "05-subscriptions.json",
+        "06-price-list.json",
+        "07-subscriptions.json",
+        "08-price-list.json",
+        "09-subscriptions.json",
+        "10-price-list.json",
+        "11-azure-subscriptions.json",
+        "12-organization-price-list.json",
         "13-report.json",
         "14-report.json",
+        "15-report.json",
         "mapping-check.txt",
     ]
     text = "\n".join((folder / name).read_text(encoding="utf-8") for name in saved)
@@ -451,17 +452,20 @@ def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_nam
         "[redacted]",
         "SE556677889901",
     )
-    assert json.loads((folder / "12-report.json").read_text())["headers"]["location"].endswith("/task-1")
-    assert '"unitCostPrice": 5.1000,' in (folder / "05-price-list.json").read_text()  # the exact text
+    assert json.loads((folder / "13-report.json").read_text())["headers"]["location"].endswith("/task-1")
+    assert '"unitCostPrice": 5.1000,' in (folder / "06-price-list.json").read_text()  # the exact text
+    assert json.loads((folder / "03-error.json").read_text())["status"] == 404
     lines = result.stdout.splitlines()
-    assert lines[0] == f"Saved 15 files in {folder}:"
-    states = {line.split()[0] for line in lines[1:-1]}
-    assert states == {"found", "sent", "not"}
-    assert [line for line in lines if line.startswith("not seen")] == [
-        "not seen  report.message: message",
-        "not seen  error_message: message",
+    assert lines[0] == f"Saved 16 files in {folder}:"
+    assert {line.split()[0] for line in lines[1:-1]} == {"found", "sent"}
+    assert [line for line in lines if line.startswith("sent")] == [
+        "sent      paging.page: page",
+        "sent      paging.page_size: pageSize",
+        "sent      price.currency_param: currencyCode",
+        "sent      report.start_date: startDate",
+        "sent      report.end_date: endDate",
     ]
-    assert lines[-1] == "56 mapped names found, 0 missing, 2 not seen."  # and the 5 billsync only sends
+    assert lines[-1] == "58 mapped names found, 0 missing, 0 not seen."
     assert (folder / "mapping-check.txt").read_text().splitlines() == lines[1:]
 
 

@@ -440,7 +440,10 @@ class EmulatorApp:
                 raise _Failure(404, "No such report task.")
             if task.pending > 0:
                 task.pending -= 1
-                return _json(202, {r.task_id: task_id, r.status: "Processing"})
+                return _json(
+                    202,
+                    {r.task_id: task_id, r.status: "Processing", r.message: "The report is being generated."},
+                )
             organizations = self.documents.reports.get(task.period, [])
         return _json(
             200,

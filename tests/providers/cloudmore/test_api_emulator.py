@@ -152,7 +152,10 @@ def test_a_report_is_generated_for_k_polls_then_returned_itself(app: EmulatorApp
     )
     for _ in range(2):
         pending = http.get(f"{ASYNC}/task-1", headers=headers)
-        assert (pending.status_code, pending.json()) == (202, {"taskId": "task-1", "status": "Processing"})
+        assert (pending.status_code, pending.json()) == (
+            202,
+            {"taskId": "task-1", "status": "Processing", "message": "The report is being generated."},
+        )
     done = http.get(f"{ASYNC}/task-1", headers=headers)
     report = done.json()
     assert done.status_code == 200
