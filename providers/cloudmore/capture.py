@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -140,10 +141,8 @@ def capture(client: CloudmoreClient, schedule: ReportSchedule, as_of: date, fold
     if first_org is not None:
         call("organization", lambda: client.get_object(paths.organization_path(reseller, first_org)))
     kind[0] = "error"
-    try:  # how Cloudmore words an error: the 404 is the answer wanted
+    with suppress(CloudmoreError):  # how Cloudmore words an error: the 404 is the answer wanted
         client.get_object(paths.organization_path(reseller, _PROBE))
-    except CloudmoreError:
-        pass
     services = call("services", lambda: client.get_list(paths.services_path(reseller))) or []
     service_ids = [value for value in (_value(item, names.service.id) for item in services) if value]
     query = {names.price.currency_param: _currency(organizations, names)}
