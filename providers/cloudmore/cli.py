@@ -109,8 +109,13 @@ def _credentials() -> EmulatorCredentials:
 
 @click.command("export-bundle")
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--as-of",
+    "as_of",
+    help="With cloudmore.api: the reports of the months due on this date (default: today).",
+)
 @click.pass_obj
-def export_bundle(ctx: _HasWorkspace, directory: Path) -> None:
+def export_bundle(ctx: _HasWorkspace, directory: Path, as_of: str | None) -> None:
     """Write what the workspace's Cloudmore source holds today as an export bundle in DIRECTORY.
 
     With cloudmore.api in billsync.yaml this keeps a dated copy of the API's data that
@@ -121,7 +126,7 @@ def export_bundle(ctx: _HasWorkspace, directory: Path) -> None:
       billsync export-bundle cloudmore/2026-11-07
     """
     source = make_source(ctx.workspace())
-    data = source.load()
+    data = source.load(_day(as_of))
     files = write_bundle(data, directory)
     lines = sum(len(report.lines) for report in data.reports)
     click.echo(
@@ -154,15 +159,20 @@ def capture_cmd(ctx: _HasWorkspace, directory: Path, as_of: str | None) -> None:
     Example:
       billsync cloudmore capture cloudmore-capture
     """
-    try:
-        day = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from None
     client, schedule = api_client(ctx.workspace(), max_pages=1)
     try:
-        result = capture(client, schedule, day, directory)
+        result = capture(client, schedule, _day(as_of), directory)
     finally:
         client.close()
     click.echo(f"Saved {len(result.files)} files in {shown(str(directory))}:")
     for line in check_lines(result):
         click.echo(line)
+
+
+def _day(as_of: str | None) -> date:
+    if as_of is None:
+        return date.today()
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from None

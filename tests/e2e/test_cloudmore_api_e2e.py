@@ -302,7 +302,7 @@ def test_an_exported_bundle_plans_byte_for_byte_like_the_api(
 ) -> None:
     api_root = _workspace(tmp_path / "api", api=emulator.url)
     export = tmp_path / "export" / "2026-11-07"
-    written = _run(api_root, "export-bundle", str(export))
+    written = _run(api_root, "export-bundle", str(export), "--as-of", AS_OF)
     assert written.stdout == (
         f"Wrote 7 files to {export} from Cloudmore API {emulator.url} (reseller {EMULATOR_RESELLER_ID}): "
         "6 organizations, 19 subscriptions, 31 price-list items, 2 billing reports (52 lines).\n"
