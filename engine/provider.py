@@ -139,7 +139,7 @@ class OrganizationDirectory(Protocol):
         ...
 
     def set_company_link(self, organization_id: str, company_id: int) -> None:
-        """Set the organization's ``AutotaskCompanyID`` custom property (D1); one request."""
+        """Set the organization's ``AutotaskCompanyID`` custom property (D1), keeping its other fields."""
         ...
 
     def close(self) -> None:
