@@ -223,6 +223,26 @@ def test_paging_follows_pages_until_the_announced_total() -> None:
     assert app.stats().requests["price_list"] == 5
 
 
+def test_a_capture_client_reads_the_first_page_only_and_sees_every_answer() -> None:
+    clock = Clock()
+    app = EmulatorApp(read_bundle(EXAMPLE), EmulatorConfig(clock=clock, sleep=clock.sleep))
+    seen: list[tuple[str, str, dict[str, str], int]] = []
+    api = CloudmoreClient(
+        CREDENTIALS,
+        _config(page_size=7),
+        transport=httpx.WSGITransport(app=app),
+        sleep=clock.sleep,
+        clock=clock,
+        max_pages=1,
+        recorder=lambda method, path, query, response: seen.append(
+            (method, path, dict(query), response.status_code)
+        ),
+    )
+    assert len(api.get_list(PRICES, USD)) == 7
+    assert seen == [("GET", PRICES, {"currencyCode": "USD", "page": "1", "pageSize": "7"}, 200)]
+    assert app.stats().requests["price_list"] == 1
+
+
 def test_amounts_arrive_as_exact_decimals_with_their_scale() -> None:
     clock = Clock()
     _app, api = _emulated(clock)
