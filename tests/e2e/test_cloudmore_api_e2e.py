@@ -429,7 +429,7 @@ def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_nam
         "mapping-check.txt",
     ]
     text = "\n".join((folder / name).read_text(encoding="utf-8") for name in saved)
-    tokens = {grant for grant in emulator.app._tokens}  # the bearer token billsync was given
+    tokens = emulator.app.issued_tokens()  # the bearer token billsync was given
     assert tokens
     for secret in (
         *tokens,

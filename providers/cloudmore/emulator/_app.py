@@ -199,6 +199,11 @@ class EmulatorApp:
         with self._lock:
             self._report_polls = polls
 
+    def issued_tokens(self) -> list[str]:
+        """The access tokens still valid (to check that none leaks into an output)."""
+        with self._lock:
+            return list(self._tokens)
+
     def revoke_tokens(self) -> None:
         """Forget every issued token, as when they expire on Cloudmore's side."""
         with self._lock:
