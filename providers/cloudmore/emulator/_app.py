@@ -23,17 +23,15 @@ import base64
 import binascii
 import hmac
 import itertools
-import re
 import secrets
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from engine.source import PriceListItem, SourceData
@@ -44,51 +42,11 @@ from providers.cloudmore.api_names import Names
 from ._config import EmulatorConfig
 from ._documents import Documents, build_documents, price_document, service_id_of
 from ._faults import Fault, FaultInjector
+from ._routes import ROUTES, month_end, normalised, parse_day
 
 __all__ = ["EmulatorApp", "EmulatorStats", "RecordedWrite"]
 
 _CLIENT_ID = "ro.customer.client"
-_R = "/api/resellers/<reseller>"
-_ASYNC = f"{_R}/billing/reports/monthlybillingperorganizationasync"
-_ROUTES = Map(
-    [
-        Rule("/connect/token", endpoint="token", methods=["POST"]),
-        Rule(f"{_R}/organizations", endpoint="organizations", methods=["GET"]),
-        Rule(f"{_R}/organizations", endpoint="create_organization", methods=["POST"]),
-        Rule(f"{_R}/organizations/<organization>", endpoint="organization", methods=["GET"]),
-        Rule(f"{_R}/organizations/<organization>", endpoint="update_organization", methods=["PUT"]),
-        Rule(f"{_R}/services", endpoint="services", methods=["GET"]),
-        Rule(f"{_R}/services/azure/subscriptions", endpoint="azure_subscriptions", methods=["GET"]),
-        Rule(f"{_R}/services/<service>/subscriptions", endpoint="subscriptions", methods=["GET"]),
-        Rule(f"{_R}/services/<service>/pricelist", endpoint="price_list", methods=["GET"]),
-        Rule(
-            f"{_R}/organizations/<organization>/services/<service>/pricelist",
-            endpoint="organization_price_list",
-            methods=["GET"],
-        ),
-        Rule(_ASYNC, endpoint="report_start", methods=["POST"]),
-        Rule(f"{_ASYNC}/<task>", endpoint="report_task", methods=["GET"]),
-    ],
-    strict_slashes=False,
-)
-_LITERALS = frozenset(
-    {
-        "api",
-        "resellers",
-        "organizations",
-        "services",
-        "azure",
-        "subscriptions",
-        "pricelist",
-        "billing",
-        "reports",
-        "monthlybillingperorganizationasync",
-        "connect",
-        "token",
-    }
-)
-"""Path words matched whatever their case; ids (the other segments) are matched exactly."""
-_DAY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T00:00:00(?:\.0+)?Z?)?")
 _WRITES = frozenset({"create_organization", "update_organization"})
 _NEW_ORGANIZATIONS = uuid.UUID("0b7d5c3e-1f2a-4c6b-8d9e-4a5b6c7d8e9f")
 """Created organizations get ids derived from this and a counter: GUIDs like Cloudmore's, the same each run."""
@@ -224,7 +182,7 @@ class EmulatorApp:
 
     def _handle(self, request: Request) -> Response:
         try:
-            route, args = _ROUTES.bind("emulator").match(_normalised(request.path), method=request.method)
+            route, args = ROUTES.bind("emulator").match(normalised(request.path), method=request.method)
         except MethodNotAllowed:
             raise _Failure(405, f"{request.method} is not allowed on {request.path}.") from None
         except (NotFound, HTTPException):
@@ -419,9 +377,9 @@ class EmulatorApp:
         """Start a report of one calendar month: 202 with the task id in the body and/or ``Location``."""
         r = self.names.report
         body = _body(request)
-        first = _date(body.get(r.start_date)) if isinstance(body, dict) else None
-        last = _date(body.get(r.end_date)) if isinstance(body, dict) else None
-        if first is None or last is None or first.day != 1 or last != _month_end(first):
+        first = parse_day(body.get(r.start_date)) if isinstance(body, dict) else None
+        last = parse_day(body.get(r.end_date)) if isinstance(body, dict) else None
+        if first is None or last is None or first.day != 1 or last != month_end(first):
             raise _Failure(
                 400, f"Expected {r.start_date} and {r.end_date}: the first and last day of one month."
             )
@@ -471,25 +429,6 @@ def _paged(request: Request, items: list[dict[str, Any]], max_size: int, names: 
         raise _Failure(400, f"page must be 1 or more and pageSize between 1 and {max_size}.")
     chunk = items[(page - 1) * size : page * size]
     return _json(200, {paging.items: chunk, "page": page, "pageSize": size, paging.total: len(items)})
-
-
-def _normalised(path: str) -> str:
-    """The path with its literal words in lower case (ASP.NET routing ignores their case)."""
-    return "/".join(part.lower() if part.lower() in _LITERALS else part for part in path.split("/"))
-
-
-def _date(value: Any) -> date | None:
-    match = _DAY.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        return None
-    try:
-        return date.fromisoformat(match[1])
-    except ValueError:
-        return None
-
-
-def _month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def _body(request: Request) -> Any:
