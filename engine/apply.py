@@ -77,8 +77,11 @@ def apply_plan(
     progress: Progress | None = None,
     workers: int = 6,
     pacer: Pacer | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> ApplyResult:
-    """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock."""
+    """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock.
+
+    ``digests`` (month → digest of the report applied) are recorded with the months applied in full."""
     snapshot = store.load()
     check_fresh(plan, snapshot)
     journal = Journal(store, snapshot)
@@ -113,7 +116,8 @@ def apply_plan(
             if (result.failed or result.skipped or plan.targeted)
             else {p.period: p.available_on for p in plan.periods}
         )
-        result.snapshot = journal.close(periods)
+        months = {p: d for p, d in (digests or {}).items() if p in periods}
+        result.snapshot = journal.close(periods, months)
     return result
 
 

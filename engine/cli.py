@@ -24,7 +24,7 @@ from engine.errors import BillsyncError, StalePlanError
 from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
-from engine.planner import PlanInputs, load_inputs, make_plan
+from engine.planner import PlanInputs, load_inputs, make_plan, period_digests
 from engine.provider import Target
 from engine.snapshot import SnapshotStore
 from engine.wiring import extra_commands, make_source, make_target
@@ -95,8 +95,8 @@ def _session(ctx: _Ctx) -> Iterator[tuple[Workspace, Target]]:
         target.close()
 
 
-def _inputs(workspace: Workspace, target: Target) -> PlanInputs:
-    return load_inputs(workspace, make_source(workspace), target)
+def _inputs(workspace: Workspace, target: Target, as_of: date | None = None) -> PlanInputs:
+    return load_inputs(workspace, make_source(workspace), target, as_of)
 
 
 def _print_plan(plan: Plan, as_json: bool) -> None:
@@ -177,7 +177,12 @@ def plan(
     with _session(ctx) as (workspace, target):
         # keep only the plan: the source, snapshot and states it came from are freed before it is written
         the_plan = make_plan(
-            _inputs(workspace, target), target, _as_of(as_of), _period(period), targets, exclude
+            _inputs(workspace, target, _as_of(as_of)),
+            target,
+            _as_of(as_of),
+            _period(period),
+            targets,
+            exclude,
         ).plan
     if out is not None:
         with out.open("w", encoding="utf-8") as fh:
@@ -216,9 +221,15 @@ def apply(
       billsync apply month.plan      # exactly the saved plan
     """
     with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "apply"):
-        inputs = _inputs(workspace, target)
-        if planfile is not None:
-            saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+        saved = (
+            None
+            if planfile is None
+            else plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+        )
+        inputs = _inputs(
+            workspace, target, _as_of(as_of) if saved is None else date.fromisoformat(saved.as_of)
+        )
+        if planfile is not None and saved is not None:
             check_fresh(saved, inputs.snapshot)
             fresh = make_plan(inputs, target, date.fromisoformat(saved.as_of), None)
             if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
@@ -235,7 +246,11 @@ def apply(
                 return
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget)
+        _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan))
+
+
+def _digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
+    return period_digests(inputs, date.fromisoformat(the_plan.as_of), [p.period for p in the_plan.periods])
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
@@ -247,7 +262,13 @@ def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
     return shown + more
 
 
-def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str = "refuse") -> None:
+def _run_apply(
+    workspace: Workspace,
+    target: Target,
+    the_plan: Plan,
+    budget: str = "refuse",
+    digests: dict[str, str] | None = None,
+) -> None:
     store = SnapshotStore(workspace.state_dir, target.kinds())
     interval = check_budget(the_plan.writes, target.budget(), "pace" if budget == "pace" else "refuse")
     if interval:
@@ -273,6 +294,7 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str
             target.kinds(),
             progress=lambda _c: progress.advance(task),
             pacer=Pacer(interval) if interval else None,
+            digests=digests,
         )
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
@@ -307,7 +329,7 @@ def run(ctx: _Ctx, as_of: str | None, auto_approve: bool, budget: str) -> None:
       0 6 * * *  cd /srv/billing && billsync run --auto-approve
     """
     with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
-        inputs = _inputs(workspace, target)
+        inputs = _inputs(workspace, target, _as_of(as_of))
         the_plan = make_plan(inputs, target, _as_of(as_of)).plan
         _print_plan(the_plan, False)
         if not the_plan.has_changes:
@@ -315,7 +337,7 @@ def run(ctx: _Ctx, as_of: str | None, auto_approve: bool, budget: str) -> None:
             return
         if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
             raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget)
+        _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan))
 
 
 @cli.command()
@@ -333,7 +355,7 @@ def drift(ctx: _Ctx, as_of: str | None, as_json: bool, detailed_exitcode: bool) 
       billsync drift
     """
     with _session(ctx) as (workspace, target):
-        inputs = _inputs(workspace, target)
+        inputs = _inputs(workspace, target, _as_of(as_of))
         result = make_plan(inputs, target, _as_of(as_of))
     changes = find_drift(inputs.snapshot, result.actual, target.kinds())
     report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())

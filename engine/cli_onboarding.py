@@ -61,8 +61,8 @@ def import_cmd(ctx: _Ctx, address: str, target_id: int, as_of: str | None) -> No
                 hint=f'Addresses look like contract["<subscription id>"]; kinds: {", ".join(target.kinds())}.',
             )
         with workspace_lock(workspace.data_dir, "import"):
-            inputs = _inputs(workspace, target)
             day = date.fromisoformat(as_of) if as_of else date.today()
+            inputs = _inputs(workspace, target, day)
             desired, _diag, _periods, _live = render_inputs(inputs, target, day, None)
             resource = desired.resources.get(address)
             if resource is None:

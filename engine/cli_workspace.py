@@ -51,7 +51,7 @@ def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> N
       billsync render --period 2026-10
     """
     with _session(ctx) as (workspace, target):
-        inputs = _inputs(workspace, target)
+        inputs = _inputs(workspace, target, _as_of(as_of))
         desired, diagnostics, periods, _live = render_inputs(inputs, target, _as_of(as_of), _period(period))
     doc = {
         address: {

@@ -95,6 +95,7 @@ def build_render_input(
     revised = {d.period: d.report.available_on.isoformat() for d in due if d.revision_of is not None}
     periods = [d.period for d in due]
     result = RenderInput(periods=periods)
+    result.diagnostics.extend(Diagnostic("warning", "source-notice", notice) for notice in source.notices)
     orgs = {o.organization_id: o for o in source.organizations}
     synced = _synced_organizations(source)
     subs = {s.subscription_id: s for s in source.subscriptions}

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from engine.context import build_render_input
 from engine.diff import diff_state
 from engine.errors import PlanError
-from engine.periods import due_reports
+from engine.periods import DueReport, due_reports, report_digest
 from engine.plan import Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
 from engine.removal import apply_removal_policy
@@ -48,11 +48,13 @@ class PlanResult:
     actual: ActualState
 
 
-def load_inputs(workspace: Workspace, source: Source, target: Target) -> PlanInputs:
-    """Read settings, rules, the Cloudmore source and the snapshot (every error located)."""
+def load_inputs(
+    workspace: Workspace, source: Source, target: Target, as_of: date | None = None
+) -> PlanInputs:
+    """Read settings, rules, the Cloudmore source (as of ``as_of``) and the snapshot (every error located)."""
     settings = workspace.load_settings()
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
-    data = source.load()
+    data = source.load(as_of)
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     return PlanInputs(settings, rules, data, snapshot)
 
@@ -61,7 +63,7 @@ def render_inputs(
     inputs: PlanInputs, target: Target, as_of: date, period: str | None
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
     """Render the desired state for the months due on ``as_of`` (or ``period``)."""
-    due = due_reports(inputs.source.reports, as_of, inputs.snapshot.applied_periods, period)
+    due = _due(inputs, as_of, period)
     render_input = build_render_input(
         inputs.source,
         inputs.settings,
@@ -94,9 +96,7 @@ def make_plan(
     excludes: Sequence[str] = (),
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing."""
-    due = [
-        d.period for d in due_reports(inputs.source.reports, as_of, inputs.snapshot.applied_periods, period)
-    ]
+    due = [d.period for d in _due(inputs, as_of, period)]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
     with target.prefetching(inputs.snapshot, due, inputs.settings):
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
@@ -159,6 +159,18 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
                 pending.append(ref)
     chosen = {a for a in chosen if not any(g.fullmatch(a) for g in unwanted)}
     return replace(desired, resources={a: r for a, r in desired.resources.items() if a in chosen})
+
+
+def _due(inputs: PlanInputs, as_of: date, period: str | None) -> list[DueReport]:
+    snapshot = inputs.snapshot
+    return due_reports(
+        inputs.source.reports, as_of, snapshot.applied_periods, period, snapshot.applied_digests
+    )
+
+
+def period_digests(inputs: PlanInputs, as_of: date, periods: Sequence[str]) -> dict[str, str]:
+    """Month → digest of the report a plan made on ``as_of`` covers for it (recorded when applied, D20)."""
+    return {month: report_digest(_due(inputs, as_of, month)[0].report) for month in periods}
 
 
 def digest_source(source: SourceData) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
@@ -111,7 +112,10 @@ class Target(Protocol):
 class Source(Protocol):
     """A Cloudmore source: an export bundle on disk or the API."""
 
-    def load(self) -> SourceData: ...
+    def load(self, as_of: date | None = None) -> SourceData:
+        """The source model as of ``as_of`` (default today): a source without a listing of reports
+        (the API) requests the months due on that date; a bundle holds them all anyway."""
+        ...
 
     def describe(self) -> str: ...
 
@@ -135,7 +139,7 @@ class OrganizationDirectory(Protocol):
         ...
 
     def set_company_link(self, organization_id: str, company_id: int) -> None:
-        """Set the organization's ``AutotaskCompanyID`` custom property (D1); one request."""
+        """Set the organization's ``AutotaskCompanyID`` custom property (D1), keeping its other fields."""
         ...
 
     def close(self) -> None:

@@ -51,6 +51,8 @@ class Snapshot:
     resources: dict[Address, Entry] = field(default_factory=dict)
     applied_periods: dict[str, str] = field(default_factory=dict)
     """Month → ``available_on`` of the report revision last applied in full (D7, D20)."""
+    applied_digests: dict[str, str] = field(default_factory=dict)
+    """Month → digest of that revision's lines, to tell a revision the source cannot date (D20)."""
 
     @staticmethod
     def empty() -> Snapshot:
@@ -152,6 +154,8 @@ def _snapshot_pieces(snapshot: Snapshot) -> Iterator[str]:
         "applied_periods": dict(sorted(snapshot.applied_periods.items())),
         "resources": {},
     }
+    if snapshot.applied_digests:
+        head["applied_digests"] = dict(sorted(snapshot.applied_digests.items()))
     for index, key in enumerate(sorted(head)):
         yield ("{" if index == 0 else ",") + "\n  " + json_string(key) + ": "
         if key != "resources" or not snapshot.resources:
@@ -189,6 +193,7 @@ def snapshot_from_json(text: str, kinds: Mapping[str, KindSpec], file: str) -> S
             lineage=str(doc["lineage"]),
             serial=int(doc["serial"]),
             applied_periods={str(k): str(v) for k, v in doc.get("applied_periods", {}).items()},
+            applied_digests={str(k): str(v) for k, v in doc.get("applied_digests", {}).items()},
             resources={
                 str(a): e if isinstance(e, Entry) else entry_from_json(e, kinds)
                 for a, e in doc.get("resources", {}).items()
@@ -298,17 +303,24 @@ class Journal:
             self._last_flush = time.monotonic()
             self._flush_seconds = self._last_flush - started
 
-    def close(self, applied_periods: Mapping[str, str] | None = None) -> Snapshot:
+    def close(
+        self,
+        applied_periods: Mapping[str, str] | None = None,
+        applied_digests: Mapping[str, str] | None = None,
+    ) -> Snapshot:
         """Write the final snapshot (serial + 1) and remove the journal."""
         with self._lock:
             self._fh.close()
         periods = dict(self.snapshot.applied_periods)
         periods.update(applied_periods or {})
+        digests = dict(self.snapshot.applied_digests)
+        digests.update(applied_digests or {})
         final = Snapshot(
             lineage=self.snapshot.lineage,
             serial=self.snapshot.serial + 1,
             resources=dict(self.resources),
             applied_periods=periods,
+            applied_digests=digests,
         )
         self.store.write(final)
         return final

@@ -124,3 +124,5 @@ class SourceData(_Model):
     reports: tuple[Report, ...] = ()
     origin: str = ""
     """Where it came from (a folder path or an API URL) — for messages only."""
+    notices: tuple[str, ...] = ()
+    """What the source could not read yet and why (a month's report not yet available): plan warnings."""

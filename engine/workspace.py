@@ -37,6 +37,12 @@ class CloudmoreApiConfig(BaseModel):
 
     url: str
     reseller_id: str
+    availability_day: int = 8
+    """Day of the next month on which a month's report is taken as available (Cloudmore lists none)."""
+    months: int = 3
+    """How many months back each run requests (the latest available one included)."""
+    first_period: str | None = None
+    """No report before this month (YYYY-MM) is requested."""
 
 
 class CloudmoreConfig(BaseModel):
@@ -45,6 +51,8 @@ class CloudmoreConfig(BaseModel):
     bundle: str | None = None
     """An export-bundle folder; absent: the example bundle shipped with billsync."""
     api: CloudmoreApiConfig | None = None
+    mapping: str | None = None
+    """A YAML file renaming Cloudmore JSON properties (relative to the workspace)."""
 
 
 class WorkspaceConfig(BaseModel):

@@ -1,24 +1,28 @@
 """Cloudmore: the export-bundle reader and the API client producing the engine's source model.
 
 :func:`make_source` is the ``billsync.providers`` entry point: ``cloudmore.api`` in billsync.yaml
-selects the Cloudmore API (credentials from the environment); otherwise the workspace's export bundle,
-or the example bundle shipped with billsync, is read.
+selects the Cloudmore API (credentials from the environment; JSON names from the shipped mapping,
+renamed by a ``cloudmore.mapping`` file); otherwise the workspace's export bundle, or the example
+bundle shipped with billsync, is read.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from engine.errors import ConfigError
+from providers.cloudmore.api_client import CloudmoreClient
+from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportSchedule
+from providers.cloudmore.api_names import Names, load_names
 from providers.cloudmore.api_source import ApiSource
 from providers.cloudmore.source import BundleSource, example_bundle_dir
 
 if TYPE_CHECKING:
     from engine.workspace import Workspace
 
-__all__ = ["ApiSource", "BundleSource", "example_bundle_dir", "make_source"]
+__all__ = ["ApiSource", "BundleSource", "api_client", "example_bundle_dir", "make_source", "workspace_names"]
 
 
 def make_source(workspace: Workspace) -> BundleSource | ApiSource:
@@ -32,12 +36,37 @@ def make_source(workspace: Workspace) -> BundleSource | ApiSource:
             "billsync.yaml: cloudmore names both a bundle and an api; billsync reads one Cloudmore source",
             hint="Keep cloudmore.api to read Cloudmore live, or cloudmore.bundle to read an export folder.",
         )
-    from providers.cloudmore.api_client import CloudmoreClient
-    from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials
+    client, schedule = api_client(workspace)
+    return ApiSource(client, workspace.load_settings().currency, schedule)
 
+
+def api_client(workspace: Workspace, **options: Any) -> tuple[CloudmoreClient, ReportSchedule]:
+    """The client for ``cloudmore.api`` (credentials from the environment, names from the workspace's
+    mapping) and the report schedule; ``options`` go to :class:`CloudmoreClient` (a capture's recorder)."""
+    api = workspace.config.cloudmore.api
+    if api is None:
+        raise ConfigError(
+            "billsync.yaml names no Cloudmore API (cloudmore.api)",
+            hint="Add cloudmore.api with url and reseller_id to read Cloudmore through its API.",
+        )
     try:
         config = ApiClientConfig(base_url=api.url, reseller_id=api.reseller_id)
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise ConfigError(f"billsync.yaml: cloudmore.api: {reason}") from None
-    return ApiSource(CloudmoreClient(ApiCredentials.from_env(), config))
+    try:
+        schedule = ReportSchedule(
+            availability_day=api.availability_day, months=api.months, first_period=api.first_period
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"billsync.yaml: cloudmore.api.{where}: {error['msg']}") from None
+    names = workspace_names(workspace)
+    return CloudmoreClient(ApiCredentials.from_env(), config, names=names, **options), schedule
+
+
+def workspace_names(workspace: Workspace) -> Names:
+    """The JSON names: the shipped mapping, with the renames of ``cloudmore.mapping`` when set."""
+    mapping = workspace.config.cloudmore.mapping
+    return Names() if mapping is None else load_names((workspace.root / mapping).resolve())

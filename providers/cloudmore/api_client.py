@@ -1,8 +1,14 @@
 """The Cloudmore REST client: OAuth2 token cache, paging, retries and asynchronous reports.
 
 This is the only place billsync speaks HTTP to Cloudmore. It knows the wire (token grant, bearer
-header, page envelope, task polling, status codes) and nothing about billing: answers come back as
-:class:`~providers.cloudmore.api_mapping.Item` objects for the mapping module to read.
+header, page envelope, the report task, status codes) and nothing about billing: answers come back
+as :class:`~providers.cloudmore.api_mapping.Item` objects for the mapping module to read. A
+``recorder`` sees every answer as it arrives (``billsync cloudmore capture`` saves them).
+
+A monthly report is one ``POST …/MonthlyBillingPerOrganizationAsync`` with the month's first and
+last day, whose answer names the task (in its body, or in a ``Location`` header ending with the task
+id), then ``GET …/MonthlyBillingPerOrganizationAsync/{taskId}`` until it returns the report: an HTTP
+202 or a pending status means "still generating", and the wait is bounded (``report.max_wait``).
 
 Reads and idempotent writes (``PUT``) are retried on HTTP 429, 5xx and connection failures. A write
 that must not happen twice (``POST`` creating an organization) is retried only when Cloudmore surely
@@ -24,8 +30,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -44,9 +52,13 @@ from providers.cloudmore.api_errors import (
     error_for_status,
     error_for_unsure_write,
 )
+from providers.cloudmore.api_names import Names
 from providers.cloudmore.api_token import CLIENT_ID, DEFAULT_TOKEN_SECONDS, grant_request, read_grant
 
-__all__ = ["CLIENT_ID", "DEFAULT_TOKEN_SECONDS", "ClientStats", "CloudmoreClient"]
+__all__ = ["CLIENT_ID", "DEFAULT_TOKEN_SECONDS", "ClientStats", "CloudmoreClient", "Recorder"]
+
+Recorder = Callable[[str, str, Mapping[str, str], httpx.Response], None]
+"""Called with method, path, query and answer of every API request (token grants excepted)."""
 
 _log = logging.getLogger("billsync.cloudmore")
 _RETRIED = frozenset({429, 500, 502, 503, 504})
@@ -72,7 +84,9 @@ class CloudmoreClient:
 
     Pass ``transport`` to swap the wire (``httpx.WSGITransport`` for the in-process emulator, a
     ``MockTransport`` in tests). ``sleep`` and ``clock`` are how the client waits and tells time
-    (retries, report polling, token expiry); tests pass fakes so nothing really waits.
+    (retries, report polling, token expiry); tests pass fakes so nothing really waits. ``names`` is
+    the JSON mapping (the shipped one unless a workspace overrides it); ``max_pages`` stops every list
+    after that many pages (a capture reads the first page only).
     """
 
     def __init__(
@@ -80,12 +94,18 @@ class CloudmoreClient:
         credentials: ApiCredentials,
         config: ApiClientConfig,
         *,
+        names: Names | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        recorder: Recorder | None = None,
+        max_pages: int | None = None,
     ) -> None:
         self._credentials = credentials
         self.config = config
+        self.names = names or Names()
+        self._recorder = recorder
+        self._max_pages = max_pages
         self._sleep = sleep
         self._clock = clock
         self._transport = transport
@@ -125,6 +145,20 @@ class CloudmoreClient:
             return self._http
 
     @property
+    def credentials(self) -> ApiCredentials:
+        """The API user (values hidden in every repr)."""
+        return self._credentials
+
+    def current_token(self) -> str | None:
+        """The access token in use, if any: only to scrub it from a capture, never to show it."""
+        with self._token_lock:
+            return None if self._token is None else self._token.get_secret_value()
+
+    def set_recorder(self, recorder: Recorder | None) -> None:
+        """See every answer from now on (``None``: stop)."""
+        self._recorder = recorder
+
+    @property
     def stats(self) -> ClientStats:
         with self._stats_lock:
             return ClientStats(dict(self._requests), self._token_requests)
@@ -134,16 +168,18 @@ class CloudmoreClient:
     def get_list(self, path: str, params: Mapping[str, str] | None = None) -> list[m.Item]:
         """Every item of a list endpoint, following its pages; each item knows its 1-based position."""
         size = self.config.page_size
+        paging = self.names.paging
         collected: list[Any] = []
         total: int | None = None
         previous: list[Any] | None = None
-        for page in range(1, _MAX_PAGES + 1):
-            query = {**(params or {}), m.PAGE_PARAM: str(page), m.PAGE_SIZE_PARAM: str(size)}
+        last_page = min(_MAX_PAGES, self._max_pages or _MAX_PAGES)
+        for page in range(1, last_page + 1):
+            query = {**(params or {}), paging.page: str(page), paging.page_size: str(size)}
             payload = self._json("GET", path, params=query)
             if isinstance(payload, list) and page == 1:
                 collected = payload
                 break
-            entries, page_total = _page(payload, path)
+            entries, page_total = _page(payload, path, paging.items, paging.total)
             if page > 1 and page_total != total:
                 raise error_for_changing_list(path, "its item count changed between pages")
             total = page_total
@@ -154,61 +190,66 @@ class CloudmoreClient:
             done = len(collected) >= total if total is not None else len(entries) < size
             if not entries or done:
                 break
-        if total is not None and len(collected) != total:
+        if total is not None and len(collected) != total and self._max_pages is None:
             raise error_for_changing_list(path, f"it announced {total} items but returned {len(collected)}")
         return [m.Item(entry, path, number) for number, entry in enumerate(collected, start=1)]
 
-    def run_report(self, publication: m.Publication) -> list[m.Item]:
-        """Generate one published billing report and read its lines, once it is complete.
+    def get_object(self, path: str) -> m.Item:
+        """One JSON object (``GET``)."""
+        return m.Item(self._json("GET", path), path, 1)
 
-        The task is polled every ``report.poll_interval`` seconds for at most ``report.max_wait``
+    def run_report(self, period: str) -> m.Item:
+        """Generate the monthly billing report of ``period`` (``YYYY-MM``) and return it once it is done.
+
+        The task is asked for every ``report.poll_interval`` seconds for at most ``report.max_wait``
         seconds; a report still being generated then raises :class:`CloudmoreReportNotReady` and
-        nothing of it is read. The lines read must number what the finished task announced.
+        nothing of it is read.
         """
         reseller = self.config.reseller_id
-        what = f"the {publication.period} billing report (published {publication.available_on.isoformat()})"
+        names = self.names.report
+        first = date.fromisoformat(f"{period}-01")
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        what = f"the {period} billing report"
         start = paths.report_start_path(reseller)
-        task = m.task_from_json(
-            m.Item(self._json("POST", start, body=m.report_request(publication)), start, 1)
-        )
+        started = self._authorised("POST", start, None, m.report_request(first, last, self.names))
+        task_path = paths.report_task_path(reseller, _task_id(started, start, names.task_id))
         policy = self.config.report
         waited = 0.0
-        while task.status != m.TASK_DONE:
-            status_path = paths.report_status_path(reseller, task.task_id)
-            if task.status == m.TASK_FAILED:
-                said = f": {task.message}" if task.message else "."
+        while True:
+            response = self._authorised("GET", task_path, None, None)
+            payload = _loads(response, "GET", task_path)
+            status = payload.get(names.status) if isinstance(payload, dict) else None
+            if isinstance(status, str) and status in names.failed:
+                message = payload.get(names.message) if isinstance(payload, dict) else None
+                said = f": {str(message)[:300]}" if message else "."
                 raise CloudmoreError(
                     f"Cloudmore could not generate {what}{said}",
                     method="GET",
-                    path=status_path,
+                    path=task_path,
                     hint="Run again later; if it keeps failing, ask Cloudmore support about the report.",
                 )
-            if task.status not in m.TASK_PENDING:
-                raise CloudmoreResponseError(
-                    f"Cloudmore reported an unknown status {task.status!r} for {what} ({status_path}).",
-                    method="GET",
-                    path=status_path,
-                )
+            pending = response.status_code == 202 or (isinstance(status, str) and status in names.pending)
+            if not pending:
+                if not isinstance(payload, dict) or names.organizations not in payload:
+                    raise CloudmoreResponseError(
+                        f"Cloudmore's answer for {what} ({task_path}) is neither the report (an object with "
+                        f"{names.organizations!r}) nor a status billsync knows ({_shown(status)}).",
+                        method="GET",
+                        path=task_path,
+                        status=response.status_code,
+                        hint="Check the report names in the Cloudmore mapping (billsync cloudmore capture).",
+                    )
+                return m.Item(payload, task_path, 1)
             if waited + policy.poll_interval > policy.max_wait:
                 raise CloudmoreReportNotReady(
-                    f"Cloudmore was still generating {what} after {waited:g} s of waiting; billsync read none of "
-                    "it and planned nothing.",
+                    f"Cloudmore was still generating {what} after {waited:g} s of waiting; billsync read none "
+                    "of it.",
                     method="GET",
-                    path=status_path,
+                    path=task_path,
                     hint="Run again later (Microsoft NCE data lands between the 6th and the 8th of the month).",
                 )
             self._sleep(policy.poll_interval)
             waited += policy.poll_interval
-            task = m.task_from_json(m.Item(self._json("GET", status_path), status_path, 1))
-        lines = self.get_list(paths.report_result_path(reseller, task.task_id))
-        if task.line_count is not None and len(lines) != task.line_count:
-            raise CloudmoreResponseError(
-                f"Cloudmore announced {task.line_count} lines for {what} but returned {len(lines)}; billsync "
-                "will not use a partial report.",
-                path=paths.report_result_path(reseller, task.task_id),
-                hint="Run again.",
-            )
-        return lines
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -220,7 +261,7 @@ class CloudmoreClient:
         return m.Item(self._json("POST", path, body=body, once=what), path, 1)
 
     def put(self, path: str, body: Any) -> None:
-        """``PUT`` a value: idempotent, so retried like a read."""
+        """``PUT`` a whole object: idempotent, so retried like a read."""
         self._json("PUT", path, body=body)
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -235,16 +276,7 @@ class CloudmoreClient:
         once: str | None = None,
     ) -> Any:
         """Send an authorised request and return its JSON (fractions as Decimal); ``once``: see :meth:`create`."""
-        response = self._authorised(method, path, params, body, once)
-        try:
-            return loads(response.content or b"null")
-        except ValueError:
-            raise CloudmoreResponseError(
-                f"Cloudmore answered {method} {path} with a body that is not JSON.",
-                method=method,
-                path=path,
-                status=response.status_code,
-            ) from None
+        return _loads(self._authorised(method, path, params, body, once), method, path)
 
     def _authorised(
         self, method: str, path: str, params: Mapping[str, str] | None, body: Any, once: str | None = None
@@ -258,12 +290,14 @@ class CloudmoreClient:
             if response.status_code == 401 and not renewed:
                 self._forget(token)
                 continue
+            if self._recorder is not None:
+                self._recorder(method, path, dict(params or {}), response)
             if response.status_code >= 300:
                 raise error_for_status(
                     method,
                     path,
                     response.status_code,
-                    _message(response),
+                    _message(response, self.names.error_message),
                     reseller_id=self.config.reseller_id,
                 )
             return response
@@ -365,23 +399,64 @@ class _Unsure(Exception):
         self.status = status
 
 
-def _page(payload: Any, path: str) -> tuple[list[Any], int | None]:
+def _page(payload: Any, path: str, items: str, count: str) -> tuple[list[Any], int | None]:
     """The items of one page and the total it announces (``None`` when it does not say)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get(m.PAGE_ITEMS), list):
+    if not isinstance(payload, dict) or not isinstance(payload.get(items), list):
         raise CloudmoreResponseError(
             f"Cloudmore's answer to GET {path} is not a list of items (expected a JSON array or an object "
-            f"with {m.PAGE_ITEMS!r}).",
+            f"with {items!r}).",
             method="GET",
             path=path,
+            hint="Check the paging names in the Cloudmore mapping (billsync cloudmore capture).",
         )
-    total = payload.get(m.PAGE_TOTAL)
+    total = payload.get(count)
     if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
         raise CloudmoreResponseError(
-            f"Cloudmore's answer to GET {path} has a {m.PAGE_TOTAL!r} that is not a count.",
+            f"Cloudmore's answer to GET {path} has a {count!r} that is not a count.",
             method="GET",
             path=path,
         )
-    return list(payload[m.PAGE_ITEMS]), total
+    return list(payload[items]), total
+
+
+def _loads(response: httpx.Response, method: str, path: str) -> Any:
+    """The answer's JSON (fractions as Decimal); an empty body is ``None``."""
+    try:
+        return loads(response.content or b"null")
+    except ValueError:
+        raise CloudmoreResponseError(
+            f"Cloudmore answered {method} {path} with a body that is not JSON.",
+            method=method,
+            path=path,
+            status=response.status_code,
+        ) from None
+
+
+def _task_id(response: httpx.Response, start: str, name: str) -> str:
+    """The report task's id: in the answer's body (an object's ``name``, or a bare JSON string), else
+    the last segment of a ``Location`` header that points below the start path."""
+    payload = _loads(response, "POST", start)
+    found = payload.get(name) if isinstance(payload, dict) else payload
+    if isinstance(found, int) and not isinstance(found, bool):
+        found = str(found)
+    if isinstance(found, str) and found.strip() and "/" not in found:
+        return found.strip()
+    location = urlsplit(response.headers.get("Location", "")).path
+    head, _, tail = location.rstrip("/").rpartition("/")
+    if tail and head.lower().endswith(start.lower()):
+        return unquote(tail)
+    raise CloudmoreResponseError(
+        f"Cloudmore started the billing report but its answer to POST {start} names no task: no "
+        f"{name!r} in its body and no Location header ending with the task id.",
+        method="POST",
+        path=start,
+        status=response.status_code,
+        hint="Check report.task_id in the Cloudmore mapping (billsync cloudmore capture).",
+    )
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else repr(value)[:60]
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
@@ -392,8 +467,8 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _message(response: httpx.Response) -> str:
+def _message(response: httpx.Response, name: str) -> str:
     """Cloudmore's explanation in an error body, shortened; empty when it sent none."""
     data = _json_object(response)
-    message = data.get(m.ERROR_MESSAGE) or data.get(m.TOKEN_ERROR_DESCRIPTION) or ""
+    message = data.get(name) or data.get(m.TOKEN_ERROR_DESCRIPTION) or ""
     return str(message)[:300]

@@ -24,6 +24,7 @@ __all__ = [
     "ApiClientConfig",
     "ApiCredentials",
     "ReportPolicy",
+    "ReportSchedule",
     "RetryPolicy",
 ]
 
@@ -93,6 +94,23 @@ class ReportPolicy(BaseModel):
 
     poll_interval: float = Field(default=5.0, gt=0)
     max_wait: float = Field(default=600.0, ge=0)
+
+
+class ReportSchedule(BaseModel):
+    """Which months' reports are requested, since Cloudmore lists no published reports.
+
+    A month's report is taken as available on ``availability_day`` of the next month (default the
+    8th: Cloudmore says Microsoft NCE data lands between the 6th and the 8th) and, as a bundle's
+    report, is billed from the day after. Each run requests the latest available month and the
+    ``months - 1`` before it (never one before ``first_period``), so a revision of a recent month is
+    seen and a missed run is caught up.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    availability_day: int = Field(default=8, ge=1, le=28)
+    months: int = Field(default=3, ge=1, le=36)
+    first_period: str | None = Field(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 class ApiClientConfig(BaseModel):

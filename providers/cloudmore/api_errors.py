@@ -105,8 +105,8 @@ def error_for_status(
         method=method,
         path=path,
         status=status,
-        hint="The path is billsync's reading of Cloudmore's API (providers/cloudmore/api_paths.py); "
-        "a 404 there may mean the real path differs."
+        hint="The path is in Cloudmore's published API (providers/cloudmore/api_paths.py): a 404 usually "
+        "means Cloudmore does not know the id in it."
         if status == 404
         else "",
     )

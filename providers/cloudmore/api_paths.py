@@ -1,10 +1,10 @@
 """Where each piece of Cloudmore data lives: the URL paths billsync calls, relative to the API base URL.
 
-Verified against Cloudmore's public documentation: the token endpoint and its form, the reseller
-organization, service and subscription paths, and the name of the recommended asynchronous billing
-report. **Unverified** (designed for billsync and served by its emulator; change here if a real account
-differs): the billing path prefix, the price-list path, the published-reports listing, and the status
-and result paths of an asynchronous report task.
+Every path is in Cloudmore's published API (swagger v1.07.0, as its generated endpoint table lists
+it), spelled as the swagger spells it. There is no broker-wide price list (price lists are per
+service, with organization overrides), no listing of published billing reports, no per-property
+custom-property path (custom properties travel inside the organization) and no ``…/{taskId}/lines``:
+the asynchronous report's ``GET`` returns the report itself.
 """
 
 from __future__ import annotations
@@ -15,86 +15,71 @@ __all__ = [
     "TOKEN_PATH",
     "azure_subscriptions_path",
     "organization_path",
-    "organization_property_path",
+    "organization_price_list_path",
     "organizations_path",
-    "price_list_path",
-    "published_reports_path",
-    "report_result_path",
     "report_start_path",
-    "report_status_path",
+    "report_task_path",
     "reseller_path",
+    "service_price_list_path",
     "service_subscriptions_path",
     "services_path",
 ]
 
 TOKEN_PATH = "/connect/token"
-"""OAuth2 password grant (documented)."""
+"""OAuth2 password grant."""
 
 
 def reseller_path(reseller_id: str) -> str:
-    """``/api/resellers/{resellerId}``: a broker (the MSP) is addressed as a reseller (documented)."""
+    """``/api/resellers/{resellerId}``: a broker (the MSP) is addressed as a reseller."""
     return f"/api/resellers/{_segment(reseller_id)}"
 
 
 def organizations_path(reseller_id: str) -> str:
-    """The broker's organizations, with a ``showActive`` query parameter (documented); ``POST`` to the same
-    path creates one (unverified)."""
-    return f"{reseller_path(reseller_id)}/organizations"
+    """The broker's organizations: ``GET`` (query ``showActive``) lists them, ``POST`` creates one."""
+    return f"{reseller_path(reseller_id)}/Organizations"
 
 
 def organization_path(reseller_id: str, organization_id: str) -> str:
-    """One organization of the broker (unverified)."""
+    """One organization: ``GET`` reads it, ``PUT`` replaces it (custom properties included)."""
     return f"{organizations_path(reseller_id)}/{_segment(organization_id)}"
 
 
-def organization_property_path(reseller_id: str, organization_id: str, name: str) -> str:
-    """One custom property of an organization, set by ``PUT`` with its value (unverified path)."""
-    return f"{organization_path(reseller_id, organization_id)}/customproperties/{_segment(name)}"
-
-
 def services_path(reseller_id: str) -> str:
-    """The services the broker sells (documented)."""
+    """The services the broker sells."""
     return f"{reseller_path(reseller_id)}/services"
 
 
 def service_subscriptions_path(reseller_id: str, service_id: str) -> str:
-    """Every subscription of one service, across organizations (documented)."""
+    """Every subscription of one service, across organizations."""
     return f"{services_path(reseller_id)}/{_segment(service_id)}/subscriptions"
 
 
 def azure_subscriptions_path(reseller_id: str) -> str:
-    """Azure plan and classic subscriptions (documented)."""
-    return f"{services_path(reseller_id)}/azure/subscriptions"
+    """Azure subscriptions of every organization."""
+    return f"{services_path(reseller_id)}/azure/Subscriptions"
 
 
-def price_list_path(reseller_id: str) -> str:
-    """The broker price list (unverified path)."""
-    return f"{reseller_path(reseller_id)}/pricelist"
+def service_price_list_path(reseller_id: str, service_id: str) -> str:
+    """The broker's prices of one service's products (query ``currencyCode``)."""
+    return f"{services_path(reseller_id)}/{_segment(service_id)}/pricelist"
 
 
-def _billing(reseller_id: str) -> str:
-    """The billing prefix: probably under the reseller (unverified)."""
-    return f"{reseller_path(reseller_id)}/billing"
-
-
-def published_reports_path(reseller_id: str) -> str:
-    """The monthly billing reports published so far, one entry per publication (unverified)."""
-    return f"{_billing(reseller_id)}/reports"
+def organization_price_list_path(reseller_id: str, organization_id: str, service_id: str) -> str:
+    """An organization's own prices of one service's products, overriding the broker's."""
+    return (
+        f"{reseller_path(reseller_id)}/organizations/{_segment(organization_id)}"
+        f"/services/{_segment(service_id)}/pricelist"
+    )
 
 
 def report_start_path(reseller_id: str) -> str:
-    """Start generating a monthly billing report (the documented, recommended asynchronous call)."""
-    return f"{_billing(reseller_id)}/reports/MonthlyBillingPerOrganizationAsync"
+    """``POST``: start generating a monthly billing report per organization (the recommended call)."""
+    return f"{reseller_path(reseller_id)}/billing/reports/MonthlyBillingPerOrganizationAsync"
 
 
-def report_status_path(reseller_id: str, task_id: str) -> str:
-    """Where a started report's status is polled (unverified)."""
+def report_task_path(reseller_id: str, task_id: str) -> str:
+    """``GET``: the report a started task generated (or that it is still being generated)."""
     return f"{report_start_path(reseller_id)}/{_segment(task_id)}"
-
-
-def report_result_path(reseller_id: str, task_id: str) -> str:
-    """Where a finished report's lines are read, page by page (unverified)."""
-    return f"{report_status_path(reseller_id, task_id)}/lines"
 
 
 def _segment(value: str) -> str:

@@ -1,17 +1,20 @@
-"""``billsync cloudmore-sandbox`` (the Cloudmore emulator) and ``billsync export-bundle``."""
+"""``billsync cloudmore-sandbox`` (the Cloudmore emulator), ``billsync export-bundle`` and
+``billsync cloudmore capture``."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 import click
 
 from engine.workspace import Workspace
-from providers.cloudmore import make_source
+from providers.cloudmore import api_client, make_source
 from providers.cloudmore.api_config import ENV_API_SECRET, ENV_PASSWORD, ENV_USERNAME
 from providers.cloudmore.bundle_writer import write_bundle
+from providers.cloudmore.capture import capture, check_lines, shown
 from providers.cloudmore.emulator import (
     EMULATOR_CREDENTIALS,
     EMULATOR_RESELLER_ID,
@@ -22,7 +25,7 @@ from providers.cloudmore.emulator import make_app as make_emulator
 from providers.cloudmore.emulator import serve as serve_emulator
 from providers.cloudmore.source import example_bundle_dir
 
-__all__ = ["cloudmore_sandbox", "export_bundle"]
+__all__ = ["cloudmore", "cloudmore_sandbox", "export_bundle"]
 
 
 class _HasWorkspace(Protocol):
@@ -70,6 +73,9 @@ def serve_cmd(port: int, host: str, bundle: Path | None, reseller_id: str, repor
       cloudmore:
         api: {url: "http://127.0.0.1:8090", reseller_id: "<the reseller id printed>"}
 
+    (the example bundle's reports are available on the 6th from 2026-09: add
+    availability_day: 6 and first_period: "2026-09" to plan them as the bundle does)
+
     \b
     Example:
       billsync cloudmore-sandbox serve --port 8090 --bundle cloudmore/2026-11-07
@@ -103,8 +109,13 @@ def _credentials() -> EmulatorCredentials:
 
 @click.command("export-bundle")
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--as-of",
+    "as_of",
+    help="With cloudmore.api: the reports of the months due on this date (default: today).",
+)
 @click.pass_obj
-def export_bundle(ctx: _HasWorkspace, directory: Path) -> None:
+def export_bundle(ctx: _HasWorkspace, directory: Path, as_of: str | None) -> None:
     """Write what the workspace's Cloudmore source holds today as an export bundle in DIRECTORY.
 
     With cloudmore.api in billsync.yaml this keeps a dated copy of the API's data that
@@ -115,7 +126,7 @@ def export_bundle(ctx: _HasWorkspace, directory: Path) -> None:
       billsync export-bundle cloudmore/2026-11-07
     """
     source = make_source(ctx.workspace())
-    data = source.load()
+    data = source.load(_day(as_of))
     files = write_bundle(data, directory)
     lines = sum(len(report.lines) for report in data.reports)
     click.echo(
@@ -123,3 +134,45 @@ def export_bundle(ctx: _HasWorkspace, directory: Path) -> None:
         f"{len(data.subscriptions)} subscriptions, {len(data.price_list)} price-list items, "
         f"{len(data.reports)} billing reports ({lines} lines)."
     )
+
+
+@click.group("cloudmore")
+def cloudmore() -> None:
+    """Work with the Cloudmore API named in billsync.yaml (cloudmore.api)."""
+
+
+@cloudmore.command("capture")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--as-of", "as_of", help="Capture the report of the latest month due on this date (default: today)."
+)
+@click.pass_obj
+def capture_cmd(ctx: _HasWorkspace, directory: Path, as_of: str | None) -> None:
+    """Save Cloudmore's answers to every call billsync makes, redacted, and check the JSON names on them.
+
+    Read-only: the first page of each list, one organization, one price list of an organization and
+    one monthly report. Tokens, secrets and personal data are replaced by "[redacted]", so DIRECTORY
+    can be shared. Then every name of the mapping is listed as found, missing, not seen or sent
+    (the same list is saved as mapping-check.txt). DIRECTORY must be new or empty.
+
+    \b
+    Example:
+      billsync cloudmore capture cloudmore-capture
+    """
+    client, schedule = api_client(ctx.workspace(), max_pages=1)
+    try:
+        result = capture(client, schedule, _day(as_of), directory)
+    finally:
+        client.close()
+    click.echo(f"Saved {len(result.files)} files in {shown(str(directory))}:")
+    for line in check_lines(result):
+        click.echo(line)
+
+
+def _day(as_of: str | None) -> date:
+    if as_of is None:
+        return date.today()
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from engine.source import SourceData
@@ -25,7 +26,8 @@ def example_bundle_dir(name: str | None = None) -> Path:
 class BundleSource:
     folder: Path
 
-    def load(self) -> SourceData:
+    def load(self, as_of: date | None = None) -> SourceData:
+        """The whole bundle: every report it lists, whatever ``as_of`` (the engine picks the due ones)."""
         return read_bundle(self.folder)
 
     def describe(self) -> str:

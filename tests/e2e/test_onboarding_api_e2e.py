@@ -36,7 +36,7 @@ from providers.cloudmore.emulator import (
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "providers" / "cloudmore" / "example" / "2026-11-07"
-ORGS = f"/api/resellers/{EMULATOR_RESELLER_ID}/organizations"
+ORGS = f"/api/resellers/{EMULATOR_RESELLER_ID}/Organizations"
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 AUTOTASK_ENV = {
     "AUTOTASK_USERNAME": "sandbox@billsync.local",
@@ -250,11 +250,23 @@ def test_link_writes_the_custom_property_once_per_confirmed_organization_and_nev
     _unlink(cloudmore, "ORG-1003", "Northwind Trader")  # one letter short of Northwind Traders
     _unlink(cloudmore, "ORG-1004", "tailspin  TOYS")  # Tailspin Toys, case and spaces folded
 
+    before = {o["id"]: o for o in cloudmore.app.documents.organizations}
+
     result = _run(root, "companies", "link", "--to", "cloudmore", input="y\n")
 
-    assert cloudmore.app.writes() == [
-        RecordedWrite("PUT", f"{ORGS}/ORG-1004/customproperties/AutotaskCompanyID", {"value": "104"}),
-        RecordedWrite("PUT", f"{ORGS}/ORG-1006/customproperties/AutotaskCompanyID", {"value": str(wingtip)}),
+    def linked(organization_id: str, company_id: int) -> RecordedWrite:
+        """The organization as it was, sent back whole with its AutotaskCompanyID set."""
+        organization = before[organization_id]
+        kept = [p for p in organization["customProperties"] if p["name"] != "AutotaskCompanyID"]
+        link = {"name": "AutotaskCompanyID", "value": str(company_id)}
+        return RecordedWrite(
+            "PUT", f"{ORGS}/{organization_id}", {**organization, "customProperties": [*kept, link]}
+        )
+
+    assert cloudmore.app.writes() == [linked("ORG-1004", 104), linked("ORG-1006", wingtip)]
+    assert cloudmore.app.writes()[0].body["services"] == [
+        {"name": "Microsoft CSP 365", "status": "Inactive"},
+        {"name": "Datto Autotask", "status": "Active"},
     ]
     lines = result.stdout.splitlines()
     assert any("ORG-1003" in line and "no company with this name" in line for line in lines)

@@ -3,8 +3,11 @@
 It is the test double for billsync's API source and a local stand-in for a broker's Cloudmore
 account. Run it in process through ``httpx.WSGITransport(app=make_app(bundle))`` or as a server with
 :func:`serve` (``billsync cloudmore-sandbox serve``). It accepts one API user
-(:data:`EMULATOR_CREDENTIALS`) and one reseller (:data:`EMULATOR_RESELLER_ID`); the JSON shapes it
-answers with are documented in :mod:`providers.cloudmore.emulator._documents`. Tests steer it with
+(:data:`EMULATOR_CREDENTIALS`) and one reseller (:data:`EMULATOR_RESELLER_ID`), on the paths of
+Cloudmore's published API only; the JSON shapes it answers with are documented in
+:mod:`providers.cloudmore.emulator._documents`, with the shipped names or any other
+:class:`~providers.cloudmore.api_names.Names` (an account that spells them otherwise). Tests can
+also swap its data (:meth:`EmulatorApp.replace_data`) and give organizations their own prices. Tests steer it with
 faults (fail or delay the Nth request, or lose its answer), reports that stay "generating" for K
 polls, token revocation, and read its request and token counters and the write requests it received.
 """

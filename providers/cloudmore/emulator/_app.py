@@ -1,12 +1,19 @@
 """The emulator WSGI application: token grant, bearer check, faults, then the answer.
 
-A request goes through, in order: routing (404 for an unknown path, 405 for a wrong method), the
-counters, injected faults, authentication (the token grant checks the Basic header, then the user;
-every other route needs a live bearer token: 401 otherwise), the reseller check (404 for another
-reseller id) and finally the answer. Lists are paged (see :mod:`._documents`).
+It serves only paths of Cloudmore's published API (swagger v1.07.0), with the literal segments
+matched case-insensitively as ASP.NET routing matches them (``Organizations`` or ``organizations``);
+every other path is 404 and a known path with another verb is 405 (so the broker-wide ``…/pricelist``,
+a ``…/billing/reports`` listing, ``…/{taskId}/lines`` and ``…/customproperties/{name}`` are refused).
 
-Two routes write (onboarding, D2): creating an organization and setting one of its custom properties.
-What they change is served from then on, and every write request is recorded with its JSON body
+A request goes through, in order: routing, the counters, injected faults, authentication (the token
+grant checks the Basic header, then the user; every other route needs a live bearer token: 401
+otherwise), the reseller check (404 for another reseller id) and finally the answer. Lists are paged
+(see :mod:`._documents`). Where Cloudmore's behaviour is not published the emulator takes the stricter
+choice: a price list needs its ``currencyCode``, a report request must cover exactly one calendar
+month, and ``PUT …/Organizations/{id}`` replaces the organization (a field left out is gone).
+
+Two routes write (onboarding, D2): creating an organization and replacing one. What they change is
+served from then on, and every write request is recorded with its JSON body
 (:meth:`EmulatorApp.writes`) so tests can assert exactly what billsync sent.
 """
 
@@ -21,54 +28,26 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from engine.source import SourceData
+from engine.source import PriceListItem, SourceData
 from providers._shared.wire import dumps, loads
 from providers.cloudmore import api_mapping as m
+from providers.cloudmore.api_names import Names
 
 from ._config import EmulatorConfig
-from ._documents import Documents, build_documents
+from ._documents import Documents, build_documents, price_document, service_id_of
 from ._faults import Fault, FaultInjector
+from ._routes import ROUTES, month_end, normalised, parse_day
 
 __all__ = ["EmulatorApp", "EmulatorStats", "RecordedWrite"]
 
 _CLIENT_ID = "ro.customer.client"
-_ASYNC = "billing/reports/MonthlyBillingPerOrganizationAsync"
-_ROUTES = Map(
-    [
-        Rule("/connect/token", endpoint="token", methods=["POST"]),
-        Rule("/api/resellers/<reseller>/organizations", endpoint="organizations", methods=["GET"]),
-        Rule("/api/resellers/<reseller>/organizations", endpoint="create_organization", methods=["POST"]),
-        Rule(
-            "/api/resellers/<reseller>/organizations/<organization>/customproperties/<name>",
-            endpoint="set_custom_property",
-            methods=["PUT"],
-        ),
-        Rule("/api/resellers/<reseller>/services", endpoint="services", methods=["GET"]),
-        Rule(
-            "/api/resellers/<reseller>/services/azure/subscriptions",
-            endpoint="azure_subscriptions",
-            methods=["GET"],
-        ),
-        Rule(
-            "/api/resellers/<reseller>/services/<service>/subscriptions",
-            endpoint="subscriptions",
-            methods=["GET"],
-        ),
-        Rule("/api/resellers/<reseller>/pricelist", endpoint="price_list", methods=["GET"]),
-        Rule("/api/resellers/<reseller>/billing/reports", endpoint="reports", methods=["GET"]),
-        Rule(f"/api/resellers/<reseller>/{_ASYNC}", endpoint="report_start", methods=["POST"]),
-        Rule(f"/api/resellers/<reseller>/{_ASYNC}/<task>", endpoint="report_status", methods=["GET"]),
-        Rule(f"/api/resellers/<reseller>/{_ASYNC}/<task>/lines", endpoint="report_lines", methods=["GET"]),
-    ],
-    strict_slashes=False,
-)
-_WRITES = frozenset({"create_organization", "set_custom_property"})
+_WRITES = frozenset({"create_organization", "update_organization"})
 _NEW_ORGANIZATIONS = uuid.UUID("0b7d5c3e-1f2a-4c6b-8d9e-4a5b6c7d8e9f")
 """Created organizations get ids derived from this and a counter: GUIDs like Cloudmore's, the same each run."""
 
@@ -99,21 +78,26 @@ class _Failure(Exception):
     def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.body = body if body is not None else {m.ERROR_MESSAGE: message}
+        self.body = body
 
 
 @dataclass
 class _Task:
-    publication_id: str
+    period: str
+    first: date
+    last: date
     pending: int
 
 
 class EmulatorApp:
     """The Cloudmore API emulator as a WSGI callable, plus an in-process control API for tests."""
 
-    def __init__(self, data: SourceData, config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self, data: SourceData, config: EmulatorConfig | None = None, names: Names | None = None
+    ) -> None:
         self.config = config or EmulatorConfig()
-        self.documents: Documents = build_documents(data)
+        self.names = names or Names()
+        self.documents: Documents = build_documents(data, self.names)
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}
         self._tasks: dict[str, _Task] = {}
@@ -154,10 +138,29 @@ class EmulatorApp:
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def replace_data(self, data: SourceData) -> None:
+        """Serve ``data`` from now on, as when Cloudmore's data moved on (issued tokens stay valid)."""
+        documents = build_documents(data, self.names)
+        with self._lock:
+            self.documents = documents
+
+    def set_organization_prices(
+        self, organization_id: str, service_name: str, prices: Iterable[PriceListItem]
+    ) -> None:
+        """Give an organization its own prices for a service's products (they override the broker's)."""
+        rows = [price_document(price, self.names) for price in prices]
+        with self._lock:
+            self.documents.organization_prices[(organization_id, service_id_of(service_name))] = rows
+
     def set_report_polls(self, polls: int) -> None:
         """Reports started from now answer "still generating" this many times before they complete."""
         with self._lock:
             self._report_polls = polls
+
+    def issued_tokens(self) -> list[str]:
+        """The access tokens still valid (to check that none leaks into an output)."""
+        with self._lock:
+            return list(self._tokens)
 
     def revoke_tokens(self) -> None:
         """Forget every issued token, as when they expire on Cloudmore's side."""
@@ -171,14 +174,15 @@ class EmulatorApp:
         try:
             response = self._handle(request)
         except _Failure as failure:
-            response = _json(failure.status, failure.body)
+            body = failure.body if failure.body is not None else self._error(str(failure))
+            response = _json(failure.status, body)
             if failure.status == 429:
                 response.headers["Retry-After"] = "0"
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
         try:
-            route, args = _ROUTES.bind_to_environ(request.environ).match()
+            route, args = ROUTES.bind("emulator").match(normalised(request.path), method=request.method)
         except MethodNotAllowed:
             raise _Failure(405, f"{request.method} is not allowed on {request.path}.") from None
         except (NotFound, HTTPException):
@@ -208,34 +212,59 @@ class EmulatorApp:
         self._authorise(request)
         if args["reseller"] != self.config.reseller_id:
             raise _Failure(404, "Reseller not found.")
-        docs = self.documents
+        with self._lock:
+            docs = self.documents
+        paged = self._paged
         if route == "organizations":
             with self._lock:
                 organizations = list(docs.organizations)
-            return _paged(request, organizations, self.config.max_page_size)
+            return paged(request, organizations)
         if route == "create_organization":
             return self._create_organization(request)
-        if route == "set_custom_property":
-            return self._set_custom_property(request, args["organization"], args["name"])
+        if route == "organization":
+            return _json(200, self._find_organization(args["organization"])[1])
+        if route == "update_organization":
+            return self._update_organization(request, args["organization"])
         if route == "services":
-            return _paged(request, docs.services, self.config.max_page_size)
+            return paged(request, docs.services)
         if route == "subscriptions":
-            listed = docs.subscriptions.get(args["service"])
-            if listed is None:
-                raise _Failure(404, "Service not found.")
-            return _paged(request, listed, self.config.max_page_size)
+            return paged(request, self._of_service(docs.subscriptions, args["service"]))
         if route == "azure_subscriptions":
-            return _paged(request, docs.azure_subscriptions, self.config.max_page_size)
+            return paged(request, docs.azure_subscriptions)
         if route == "price_list":
-            return _paged(request, docs.price_list, self.config.max_page_size)
-        if route == "reports":
-            return _paged(request, docs.publications, self.config.max_page_size)
+            rows = self._of_service(docs.price_lists, args["service"])
+            return paged(request, self._in_currency(request, rows, required=True))
+        if route == "organization_price_list":
+            self._find_organization(args["organization"])
+            self._of_service(docs.price_lists, args["service"])
+            rows = docs.organization_prices.get((args["organization"], args["service"]), [])
+            return paged(request, self._in_currency(request, rows, required=False))
         if route == "report_start":
-            return self._start_report(request)
-        task_id = args["task"]
-        if route == "report_status":
-            return _json(200, self._poll(task_id))
-        return self._lines(request, task_id)
+            return self._start_report(request, args["reseller"])
+        return self._report(args["task"])
+
+    def _of_service(self, lists: Mapping[str, list[dict[str, Any]]], service_id: str) -> list[dict[str, Any]]:
+        listed = lists.get(service_id)
+        if listed is None:
+            raise _Failure(404, "Service not found.")
+        return listed
+
+    def _in_currency(
+        self, request: Request, rows: list[dict[str, Any]], *, required: bool
+    ) -> list[dict[str, Any]]:
+        """The rows priced in the requested ``currencyCode`` (required on the broker's price list)."""
+        currency = request.args.get(self.names.price.currency_param)
+        if currency is None:
+            if required:
+                raise _Failure(400, f"The query parameter {self.names.price.currency_param} is required.")
+            return rows
+        return [row for row in rows if row.get(self.names.price.currency) == currency]
+
+    def _error(self, message: str) -> dict[str, Any]:
+        return {self.names.error_message: message}
+
+    def _paged(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        return _paged(request, items, self.config.max_page_size, self.names)
 
     def _token(self, request: Request) -> Response:
         creds = self.config.credentials
@@ -284,99 +313,122 @@ class EmulatorApp:
             raise _Failure(401, "The access token is missing, invalid or expired.")
 
     def _create_organization(self, request: Request) -> Response:
-        """A new organization from ``name``, ``customerNumber`` and ``customProperties``; 201 with it."""
-        body = _body(request)
-        if not isinstance(body, dict):
-            raise _Failure(400, "Expected a JSON object describing the organization.")
-        name = body.get(m.ORG_NAME)
-        number = body.get(m.ORG_CUSTOMER_NUMBER) or ""
-        properties = body.get(m.ORG_CUSTOM_PROPERTIES) or []
-        if not isinstance(name, str) or not name.strip():
-            raise _Failure(400, "The organization needs a name.")
-        if not isinstance(number, str):
-            raise _Failure(400, "customerNumber must be text.")
-        if not isinstance(properties, list) or not all(_is_property(entry) for entry in properties):
-            raise _Failure(400, "customProperties must be a list of {name, value} with text values.")
+        """A new organization from its name, customer number and custom properties; 201 with it."""
+        body = self._organization_body(request)
+        o = self.names.organization
         with self._lock:
             organization_id = str(uuid.uuid5(_NEW_ORGANIZATIONS, str(next(self._organization_numbers))))
             document: dict[str, Any] = {
-                m.ORG_ID: organization_id,
-                m.ORG_NAME: name.strip(),
-                m.ORG_CUSTOMER_NUMBER: number,
-                m.ORG_CURRENCY: self.config.organization_currency,
-                m.ORG_CUSTOM_PROPERTIES: [dict(entry) for entry in properties],
-                m.ORG_SERVICES: [],
+                o.id: organization_id,
+                o.name: body[o.name].strip(),
+                o.customer_number: body.get(o.customer_number) or "",
+                o.currency: self.config.organization_currency,
+                o.custom_properties: [dict(entry) for entry in body.get(o.custom_properties) or []],
+                o.services: [],
             }
             self.documents.organizations.append(document)
         return _json(201, document)
 
-    def _set_custom_property(self, request: Request, organization_id: str, name: str) -> Response:
-        """Set (or add) one custom property of an organization: body ``{"value": "<text>"}``."""
-        body = _body(request)
-        value = body.get(m.PROPERTY_VALUE) if isinstance(body, dict) else None
-        if not isinstance(value, str):
-            raise _Failure(400, "Expected a JSON object with the property's text value.")
-        entry = {m.CUSTOM_PROPERTY_NAME: name, m.CUSTOM_PROPERTY_VALUE: value}
+    def _update_organization(self, request: Request, organization_id: str) -> Response:
+        """Replace an organization by the body (its id and services stay); 200 with it."""
+        body = self._organization_body(request)
+        o = self.names.organization
+        index, old = self._find_organization(organization_id)
+        document = {**body, o.id: old[o.id], o.services: old.get(o.services, [])}
         with self._lock:
-            organizations = self.documents.organizations
-            index = next((n for n, o in enumerate(organizations) if o[m.ORG_ID] == organization_id), None)
-            if index is None:
-                raise _Failure(404, "Organization not found.")
-            old = organizations[index]
-            kept = [p for p in old[m.ORG_CUSTOM_PROPERTIES] if p.get(m.CUSTOM_PROPERTY_NAME) != name]
             # a new dict, never an edit: a list being answered concurrently keeps the old one whole
-            organizations[index] = {**old, m.ORG_CUSTOM_PROPERTIES: [*kept, entry]}
-        return _json(200, entry)
+            self.documents.organizations[index] = document
+        return _json(200, document)
 
-    def _start_report(self, request: Request) -> Response:
+    def _organization_body(self, request: Request) -> dict[str, Any]:
+        o = self.names.organization
         body = _body(request)
         if not isinstance(body, dict):
-            raise _Failure(400, "Expected a JSON object naming the report.")
-        publication_id = body.get(m.REQUEST_REPORT_ID)
-        period = body.get(m.REQUEST_PERIOD)
-        known = {p[m.PUBLICATION_ID]: p[m.PUBLICATION_PERIOD] for p in self.documents.publications}
-        if publication_id not in known or known[publication_id] != period:
-            raise _Failure(404, "No such published report for that period.")
+            raise _Failure(400, "Expected a JSON object describing the organization.")
+        name = body.get(o.name)
+        number = body.get(o.customer_number)
+        properties = body.get(o.custom_properties) or []
+        if not isinstance(name, str) or not name.strip():
+            raise _Failure(400, "The organization needs a name.")
+        if number is not None and not isinstance(number, str):
+            raise _Failure(400, f"{o.customer_number} must be text.")
+        if not isinstance(properties, list) or not all(self._is_property(entry) for entry in properties):
+            raise _Failure(
+                400, f"{o.custom_properties} must be a list of objects with a text name and value."
+            )
+        return body
+
+    def _is_property(self, entry: Any) -> bool:
+        p = self.names.custom_property
+        return (
+            isinstance(entry, dict)
+            and isinstance(entry.get(p.name), str)
+            and isinstance(entry.get(p.value), str)
+        )
+
+    def _find_organization(self, organization_id: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            for index, organization in enumerate(self.documents.organizations):
+                if organization.get(self.names.organization.id) == organization_id:
+                    return index, organization
+        raise _Failure(404, "Organization not found.")
+
+    def _start_report(self, request: Request, reseller: str) -> Response:
+        """Start a report of one calendar month: 202 with the task id in the body and/or ``Location``."""
+        r = self.names.report
+        body = _body(request)
+        first = parse_day(body.get(r.start_date)) if isinstance(body, dict) else None
+        last = parse_day(body.get(r.end_date)) if isinstance(body, dict) else None
+        if first is None or last is None or first.day != 1 or last != month_end(first):
+            raise _Failure(
+                400, f"Expected {r.start_date} and {r.end_date}: the first and last day of one month."
+            )
         with self._lock:
             task_id = f"task-{next(self._task_numbers)}"
-            task = self._tasks[task_id] = _Task(str(publication_id), self._report_polls)
-        return _json(202, self._status(task_id, task))
+            self._tasks[task_id] = _Task(first.isoformat()[:7], first, last, self._report_polls)
+        answer: dict[str, Any] = {r.task_id: task_id} if self.config.task_id_in != "header" else {}
+        response = _json(202, answer)
+        if self.config.task_id_in != "body":
+            response.headers["Location"] = (
+                f"/api/resellers/{reseller}/billing/reports/MonthlyBillingPerOrganizationAsync/{task_id}"
+            )
+        return response
 
-    def _poll(self, task_id: str) -> dict[str, Any]:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None:
-                raise _Failure(404, "No such report task.")
-            return self._status(task_id, task)
-
-    def _status(self, task_id: str, task: _Task) -> dict[str, Any]:
-        """The task's status; each answer while it is pending uses up one of its pending polls."""
-        if task.pending > 0:
-            task.pending -= 1
-            return {m.TASK_ID: task_id, m.TASK_STATUS: "Processing"}
-        lines = self.documents.lines[task.publication_id]
-        return {m.TASK_ID: task_id, m.TASK_STATUS: m.TASK_DONE, m.TASK_LINE_COUNT: len(lines)}
-
-    def _lines(self, request: Request, task_id: str) -> Response:
+    def _report(self, task_id: str) -> Response:
+        """202 while the task is pending (each answer uses up one pending poll), then the report."""
+        r = self.names.report
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None:
                 raise _Failure(404, "No such report task.")
             if task.pending > 0:
-                raise _Failure(409, "The report is still being generated.")
-        return _paged(request, self.documents.lines[task.publication_id], self.config.max_page_size)
+                task.pending -= 1
+                return _json(
+                    202,
+                    {r.task_id: task_id, r.status: "Processing", r.message: "The report is being generated."},
+                )
+            organizations = self.documents.reports.get(task.period, [])
+        return _json(
+            200,
+            {
+                r.start_date: f"{task.first.isoformat()}T00:00:00",
+                r.end_date: f"{task.last.isoformat()}T00:00:00",
+                r.organizations: organizations,
+            },
+        )
 
 
-def _paged(request: Request, items: list[dict[str, Any]], max_size: int) -> Response:
+def _paged(request: Request, items: list[dict[str, Any]], max_size: int, names: Names) -> Response:
+    paging = names.paging
     try:
-        page = int(request.args.get(m.PAGE_PARAM, "1"))
-        size = int(request.args.get(m.PAGE_SIZE_PARAM, "100"))
+        page = int(request.args.get(paging.page, "1"))
+        size = int(request.args.get(paging.page_size, "100"))
     except ValueError:
         raise _Failure(400, "page and pageSize must be whole numbers.") from None
     if page < 1 or not 1 <= size <= max_size:
         raise _Failure(400, f"page must be 1 or more and pageSize between 1 and {max_size}.")
     chunk = items[(page - 1) * size : page * size]
-    return _json(200, {m.PAGE_ITEMS: chunk, "page": page, "pageSize": size, m.PAGE_TOTAL: len(items)})
+    return _json(200, {paging.items: chunk, "page": page, "pageSize": size, paging.total: len(items)})
 
 
 def _body(request: Request) -> Any:
@@ -385,14 +437,6 @@ def _body(request: Request) -> Any:
         return loads(request.get_data() or b"null")
     except ValueError:
         return None
-
-
-def _is_property(entry: Any) -> bool:
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get(m.CUSTOM_PROPERTY_NAME), str)
-        and isinstance(entry.get(m.CUSTOM_PROPERTY_VALUE), str)
-    )
 
 
 def _same(given: str, expected: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = ["EMULATOR_CREDENTIALS", "EMULATOR_RESELLER_ID", "EmulatorConfig", "EmulatorCredentials"]
 
@@ -43,9 +44,11 @@ class EmulatorConfig:
     """An access token's life (Cloudmore documents 24 hours)."""
     max_page_size: int = 1000
     report_polls: int = 0
+    """How many answers to a report task say the report is still being generated."""
     organization_currency: str = "USD"
     """The currency an organization created through the API gets (Cloudmore gives it the reseller's)."""
-    """How many status answers (the start answer included) say a report is still generating."""
+    task_id_in: Literal["body", "header", "both"] = "both"
+    """Where the answer to a report request names the task: its JSON body, its ``Location`` header, or both."""
     clock: Callable[[], float] = time.monotonic
     """Clock for token expiry."""
     sleep: Callable[[float], None] = time.sleep

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from providers._shared.emulation import LoopbackServer, serve_until_interrupted, start_in_background
+from providers.cloudmore.api_names import Names
 from providers.cloudmore.bundle import read_bundle
 
 from ._app import EmulatorApp
@@ -13,9 +14,10 @@ from ._config import EmulatorConfig
 __all__ = ["BackgroundServer", "make_app", "serve", "start_background_server"]
 
 
-def make_app(bundle: Path, config: EmulatorConfig | None = None) -> EmulatorApp:
-    """An emulator serving the export bundle in folder ``bundle`` (read and checked once, now)."""
-    return EmulatorApp(read_bundle(bundle), config)
+def make_app(bundle: Path, config: EmulatorConfig | None = None, names: Names | None = None) -> EmulatorApp:
+    """An emulator serving the export bundle in folder ``bundle`` (read and checked once, now), with
+    the JSON ``names`` given (default: the shipped mapping)."""
+    return EmulatorApp(read_bundle(bundle), config, names)
 
 
 def serve(app: EmulatorApp, host: str = "127.0.0.1", port: int = 8090) -> None:

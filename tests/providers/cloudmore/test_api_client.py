@@ -28,7 +28,6 @@ from providers.cloudmore.api_errors import (
     CloudmoreUnavailable,
     CloudmoreUnknownReseller,
 )
-from providers.cloudmore.api_mapping import Publication
 from providers.cloudmore.bundle import read_bundle
 from providers.cloudmore.emulator import (
     EMULATOR_CREDENTIALS,
@@ -36,6 +35,7 @@ from providers.cloudmore.emulator import (
     EmulatorApp,
     EmulatorConfig,
 )
+from providers.cloudmore.emulator._documents import service_id_of
 
 EXAMPLE = Path(__file__).parents[3] / "providers" / "cloudmore" / "example" / "2026-11-07"
 RESELLER = EMULATOR_RESELLER_ID
@@ -43,6 +43,8 @@ CREDENTIALS = ApiCredentials.from_env(EMULATOR_CREDENTIALS.environment())
 SECRETS = (EMULATOR_CREDENTIALS.api_secret, EMULATOR_CREDENTIALS.password, EMULATOR_CREDENTIALS.username)
 BASE = "http://cloudmore.test"
 ORGS = paths.organizations_path(RESELLER)
+PRICES = paths.service_price_list_path(RESELLER, service_id_of("Microsoft CSP 365"))
+USD = {"currencyCode": "USD"}
 
 
 class Clock:
@@ -120,8 +122,9 @@ def test_token_request_is_the_documented_password_grant() -> None:
 def test_a_full_load_of_lists_uses_one_token() -> None:
     clock = Clock()
     app, api = _emulated(clock)
-    for path in (ORGS, paths.services_path(RESELLER), paths.price_list_path(RESELLER)):
+    for path in (ORGS, paths.services_path(RESELLER)):
         api.get_list(path)
+    api.get_list(PRICES, USD)
     assert api.stats.token_requests == 1
     assert app.stats().tokens_issued == 1
     assert app.stats().requests == {"token": 1, "organizations": 1, "services": 1, "price_list": 1}
@@ -202,7 +205,7 @@ def test_an_unknown_reseller_is_named_with_the_setting_to_fix() -> None:
         api.get_list(paths.organizations_path("no-such-reseller"))
     assert str(caught.value) == (
         "Cloudmore does not know the reseller 'no-such-reseller', or the API user may not read it (HTTP 404 for "
-        "GET /api/resellers/no-such-reseller/organizations): Reseller not found.\n"
+        "GET /api/resellers/no-such-reseller/Organizations): Reseller not found.\n"
         "Check cloudmore.api.reseller_id in billsync.yaml: it is the reseller id Cloudmore sent with the API secret."
     )
 
@@ -213,17 +216,37 @@ def test_an_unknown_reseller_is_named_with_the_setting_to_fix() -> None:
 def test_paging_follows_pages_until_the_announced_total() -> None:
     clock = Clock()
     app, api = _emulated(clock, page_size=7)
-    items = api.get_list(paths.price_list_path(RESELLER))
+    items = api.get_list(PRICES, USD)
     assert len(items) == 31
     assert [item.index for item in items] == list(range(1, 32))
     assert items[-1].data["productName"] == "Windows 365 Business 2 vCPU 8 GB"
     assert app.stats().requests["price_list"] == 5
 
 
+def test_a_capture_client_reads_the_first_page_only_and_sees_every_answer() -> None:
+    clock = Clock()
+    app = EmulatorApp(read_bundle(EXAMPLE), EmulatorConfig(clock=clock, sleep=clock.sleep))
+    seen: list[tuple[str, str, dict[str, str], int]] = []
+    api = CloudmoreClient(
+        CREDENTIALS,
+        _config(page_size=7),
+        transport=httpx.WSGITransport(app=app),
+        sleep=clock.sleep,
+        clock=clock,
+        max_pages=1,
+        recorder=lambda method, path, query, response: seen.append(
+            (method, path, dict(query), response.status_code)
+        ),
+    )
+    assert len(api.get_list(PRICES, USD)) == 7
+    assert seen == [("GET", PRICES, {"currencyCode": "USD", "page": "1", "pageSize": "7"}, 200)]
+    assert app.stats().requests["price_list"] == 1
+
+
 def test_amounts_arrive_as_exact_decimals_with_their_scale() -> None:
     clock = Clock()
     _app, api = _emulated(clock)
-    first = api.get_list(paths.price_list_path(RESELLER))[0].data
+    first = api.get_list(PRICES, USD)[0].data
     assert first["unitCostPrice"] == Decimal("5.1000") and str(first["unitCostPrice"]) == "5.1000"
     assert str(first["unitSalesPrice"]) == "6.0000"
 
@@ -325,26 +348,108 @@ def test_a_client_error_is_not_retried() -> None:
 
 # ---- asynchronous reports --------------------------------------------------------------------------
 
-SEPTEMBER = Publication("report-1", "2026-09", __import__("datetime").date(2026, 10, 6))
+TASKS = paths.report_start_path(RESELLER)
+
+
+def _products(report: object) -> list[dict[str, object]]:
+    assert isinstance(report, dict)
+    return [
+        product
+        for organization in report["organizations"]
+        for service in organization["services"]
+        for item in service["items"]
+        for product in item["products"]
+    ]
 
 
 def test_a_report_ready_at_once_is_read_without_waiting() -> None:
     clock = Clock()
     app, api = _emulated(clock)
-    lines = api.run_report(SEPTEMBER)
-    assert len(lines) == 27
-    assert lines[0].data["subscriptionId"] == "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
+    report = api.run_report("2026-09")
+    assert report.source == f"{TASKS}/task-1"
+    assert len(_products(report.data)) == 28  # the month's latest publication (the revision)
+    assert report.data["organizations"][0]["services"][0]["items"][0]["subscriptionId"] == (
+        "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
+    )
     assert clock.sleeps == []
-    assert app.stats().requests == {"token": 1, "report_start": 1, "report_lines": 1}
+    assert app.stats().requests == {"token": 1, "report_start": 1, "report_task": 1}
+
+
+def test_the_report_request_is_the_month_by_its_first_and_last_day() -> None:
+    seen: list[tuple[str, str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == paths.TOKEN_PATH:
+            return _token_answer()
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.raw_path.decode(), body))
+        if request.method == "POST":
+            return httpx.Response(202, json={"taskId": "t 1"})
+        return httpx.Response(200, json={"organizations": []})
+
+    assert _mock(handler, Clock()).run_report("2028-02").data == {"organizations": []}
+    assert seen == [
+        ("POST", TASKS, {"startDate": "2028-02-01", "endDate": "2028-02-29"}),
+        ("GET", f"{TASKS}/t%201", None),
+    ]
+
+
+@pytest.mark.parametrize("where", ["body", "header"])
+def test_the_task_id_is_read_from_the_body_or_the_location_header(where: str) -> None:
+    clock = Clock()
+    app, api = _emulated(clock, EmulatorConfig(clock=clock, sleep=clock.sleep, task_id_in=where))  # type: ignore[arg-type]
+    assert len(_products(api.run_report("2026-10").data)) == 24
+    assert app.stats().requests["report_task"] == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "headers", "task"),
+    [
+        ('"abc-1"', {}, "abc-1"),  # a bare JSON string
+        ('{"taskId": 42}', {}, "42"),
+        (
+            "",
+            {"Location": f"https://api.cloudmore.com{TASKS.lower()}/T-9"},
+            "T-9",
+        ),  # any case, as ASP.NET routes
+    ],
+)
+def test_the_task_id_in_other_shapes(answer: str, headers: dict[str, str], task: str) -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == paths.TOKEN_PATH:
+            return _token_answer()
+        if request.method == "POST":
+            return httpx.Response(202, content=answer.encode(), headers=headers)
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"organizations": []})
+
+    _mock(handler, Clock()).run_report("2026-09")
+    assert asked == [f"{TASKS}/{task}"]
+
+
+def test_an_answer_naming_no_task_is_refused() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == paths.TOKEN_PATH:
+            return _token_answer()
+        return httpx.Response(202, json={"id": "x"}, headers={"Location": "/somewhere/else/x"})
+
+    with pytest.raises(CloudmoreResponseError) as caught:
+        _mock(handler, Clock()).run_report("2026-09")
+    assert str(caught.value).startswith(
+        f"Cloudmore started the billing report but its answer to POST {TASKS} names no task: no 'taskId' in its "
+        "body and no Location header ending with the task id."
+    )
 
 
 def test_a_report_still_generating_is_polled_until_complete() -> None:
     clock = Clock()
     app, api = _emulated(clock, report=ReportPolicy(poll_interval=5, max_wait=60))
     app.set_report_polls(4)
-    assert len(api.run_report(SEPTEMBER)) == 27
+    assert len(_products(api.run_report("2026-09").data)) == 28
     assert clock.sleeps == [5, 5, 5, 5]
-    assert app.stats().requests == {"token": 1, "report_start": 1, "report_status": 4, "report_lines": 1}
+    assert app.stats().requests == {"token": 1, "report_start": 1, "report_task": 5}
 
 
 def test_a_report_not_ready_within_the_bound_is_reported_and_never_read() -> None:
@@ -352,59 +457,57 @@ def test_a_report_not_ready_within_the_bound_is_reported_and_never_read() -> Non
     app, api = _emulated(clock, report=ReportPolicy(poll_interval=5, max_wait=12))
     app.set_report_polls(100)
     with pytest.raises(CloudmoreReportNotReady) as caught:
-        api.run_report(SEPTEMBER)
+        api.run_report("2026-09")
     assert str(caught.value) == (
-        "Cloudmore was still generating the 2026-09 billing report (published 2026-10-06) after 10 s of waiting; "
-        "billsync read none of it and planned nothing.\n"
+        "Cloudmore was still generating the 2026-09 billing report after 10 s of waiting; billsync read none of it.\n"
         "Run again later (Microsoft NCE data lands between the 6th and the 8th of the month)."
     )
     assert clock.sleeps == [5, 5]
-    assert app.stats().requests == {"token": 1, "report_start": 1, "report_status": 2}
+    assert app.stats().requests == {"token": 1, "report_start": 1, "report_task": 3}
 
 
 def _report_handler(
-    status_answers: list[dict[str, object]], lines: list[dict[str, object]]
+    answers: list[tuple[int, dict[str, object]]],
 ) -> Callable[[httpx.Request], httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == paths.TOKEN_PATH:
+        if request.url.path == paths.TOKEN_PATH:
             return _token_answer()
         if request.method == "POST":
-            assert json.loads(request.content) == {"period": "2026-09", "reportId": "report-1"}
-            return httpx.Response(202, json=status_answers.pop(0))
-        if path.endswith("/lines"):
-            return httpx.Response(200, json={"items": lines, "totalCount": len(lines)})
-        return httpx.Response(200, json=status_answers.pop(0))
+            return httpx.Response(202, json={"taskId": "t1"})
+        status, body = answers.pop(0)
+        return httpx.Response(status, json=body)
 
     return handler
+
+
+def test_a_pending_status_in_a_200_answer_is_waited_for_too() -> None:
+    clock = Clock()
+    handler = _report_handler([(200, {"status": "InProgress"}), (200, {"organizations": []})])
+    assert _mock(handler, clock).run_report("2026-09").data == {"organizations": []}
+    assert clock.sleeps == [5.0]
 
 
 def test_a_failed_report_is_an_error_with_cloudmores_message() -> None:
     handler = _report_handler(
         [
-            {"taskId": "t1", "status": "Processing"},
-            {"taskId": "t1", "status": "Failed", "message": "Data missing."},
-        ],
-        [],
+            (202, {"taskId": "t1", "status": "Processing"}),
+            (200, {"status": "Failed", "message": "Data missing."}),
+        ]
     )
     with pytest.raises(
-        CloudmoreError, match=r"could not generate the 2026-09 billing report .*: Data missing\."
+        CloudmoreError, match=r"could not generate the 2026-09 billing report: Data missing\."
     ):
-        _mock(handler, Clock()).run_report(SEPTEMBER)
+        _mock(handler, Clock()).run_report("2026-09")
 
 
-def test_a_report_returning_fewer_lines_than_announced_is_refused() -> None:
-    handler = _report_handler([{"taskId": "t1", "status": "Completed", "lineCount": 3}], [{"a": 1}, {"a": 2}])
-    with pytest.raises(
-        CloudmoreResponseError, match="announced 3 lines .* returned 2; billsync will not use a partial"
-    ):
-        _mock(handler, Clock()).run_report(SEPTEMBER)
-
-
-def test_an_unknown_task_status_is_refused() -> None:
-    handler = _report_handler([{"taskId": "t1", "status": "Paused"}], [])
-    with pytest.raises(CloudmoreResponseError, match="unknown status 'Paused'"):
-        _mock(handler, Clock()).run_report(SEPTEMBER)
+def test_an_answer_that_is_neither_the_report_nor_a_known_status_is_refused() -> None:
+    handler = _report_handler([(200, {"taskId": "t1", "status": "Paused"})])
+    with pytest.raises(CloudmoreResponseError) as caught:
+        _mock(handler, Clock()).run_report("2026-09")
+    assert str(caught.value).startswith(
+        f"Cloudmore's answer for the 2026-09 billing report ({TASKS}/t1) is neither the report (an object with "
+        "'organizations') nor a status billsync knows ('Paused')."
+    )
 
 
 # ---- secret hygiene --------------------------------------------------------------------------------

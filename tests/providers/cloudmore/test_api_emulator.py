@@ -18,10 +18,13 @@ from providers.cloudmore.emulator import (
     make_app,
     start_background_server,
 )
+from providers.cloudmore.emulator._documents import service_id_of
 
 EXAMPLE = Path(__file__).parents[3] / "providers" / "cloudmore" / "example" / "2026-11-07"
 RESELLER = f"/api/resellers/{EMULATOR_RESELLER_ID}"
 ASYNC = f"{RESELLER}/billing/reports/MonthlyBillingPerOrganizationAsync"
+CSP = service_id_of("Microsoft CSP 365")
+SEPTEMBER = {"startDate": "2026-09-01", "endDate": "2026-09-30"}
 BASIC = "Basic " + base64.b64encode(b"ro.customer.client:emulator-api-secret").decode()
 GRANT = {
     "grant_type": "password",
@@ -118,32 +121,108 @@ def test_lists_are_paged_with_a_total(http: httpx.Client) -> None:
 
 
 def test_amounts_are_written_with_their_exact_text(http: httpx.Client) -> None:
-    text = http.get(f"{RESELLER}/pricelist", params={"pageSize": 1}, headers=_token(http)).text
+    prices = f"{RESELLER}/services/{CSP}/pricelist"
+    text = http.get(prices, params={"pageSize": 1, "currencyCode": "USD"}, headers=_token(http)).text
     assert '"unitCostPrice":5.1000,"unitSalesPrice":6.0000' in text
 
 
-def test_a_report_is_generated_for_k_polls_and_its_lines_withheld_until_then(
-    app: EmulatorApp, http: httpx.Client
-) -> None:
+def test_a_price_list_needs_its_currency_and_organizations_have_none_of_their_own(http: httpx.Client) -> None:
+    headers = _token(http)
+    missing = http.get(f"{RESELLER}/services/{CSP}/pricelist", headers=headers)
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {"message": "The query parameter currencyCode is required."},
+    )
+    euro = http.get(f"{RESELLER}/services/{CSP}/pricelist", params={"currencyCode": "EUR"}, headers=headers)
+    assert euro.json()["totalCount"] == 0
+    own = http.get(f"{RESELLER}/organizations/ORG-1001/services/{CSP}/pricelist", headers=headers)
+    assert (own.status_code, own.json()["items"]) == (200, [])
+    unknown = http.get(f"{RESELLER}/organizations/ORG-9/services/{CSP}/pricelist", headers=headers)
+    assert unknown.status_code == 404
+
+
+def test_a_report_is_generated_for_k_polls_then_returned_itself(app: EmulatorApp, http: httpx.Client) -> None:
     headers = _token(http)
     app.set_report_polls(2)
-    started = http.post(ASYNC, json={"period": "2026-10", "reportId": "report-3"}, headers=headers)
-    assert (started.status_code, started.json()) == (202, {"taskId": "task-1", "status": "Processing"})
-    lines = http.get(f"{ASYNC}/task-1/lines", headers=headers)
-    assert (lines.status_code, lines.json()) == (409, {"message": "The report is still being generated."})
-    assert http.get(f"{ASYNC}/task-1", headers=headers).json() == {"taskId": "task-1", "status": "Processing"}
-    done = http.get(f"{ASYNC}/task-1", headers=headers).json()
-    assert done == {"taskId": "task-1", "status": "Completed", "lineCount": 24}
-    assert http.get(f"{ASYNC}/task-1/lines", headers=headers).json()["totalCount"] == 24
-
-
-def test_an_unknown_report_or_task_is_not_found(http: httpx.Client) -> None:
-    headers = _token(http)
-    assert (
-        http.post(ASYNC, json={"period": "2026-09", "reportId": "report-3"}, headers=headers).status_code
-        == 404
+    started = http.post(ASYNC, json={"startDate": "2026-10-01", "endDate": "2026-10-31"}, headers=headers)
+    assert (started.status_code, started.json(), started.headers["Location"]) == (
+        202,
+        {"taskId": "task-1"},
+        f"{ASYNC}/task-1",
     )
-    assert http.get(f"{ASYNC}/task-9", headers=headers).status_code == 404
+    for _ in range(2):
+        pending = http.get(f"{ASYNC}/task-1", headers=headers)
+        assert (pending.status_code, pending.json()) == (
+            202,
+            {"taskId": "task-1", "status": "Processing", "message": "The report is being generated."},
+        )
+    done = http.get(f"{ASYNC}/task-1", headers=headers)
+    report = done.json()
+    assert done.status_code == 200
+    assert (report["startDate"], report["endDate"]) == ("2026-10-01T00:00:00", "2026-10-31T00:00:00")
+    organization = report["organizations"][0]
+    assert set(organization) == {"organizationId", "organizationName", "customerNumber", "services"}
+    item = organization["services"][0]["items"][0]
+    assert set(item) == {"subscriptionId", "subscriptionName", "recordType", "products"}
+    assert set(item["products"][0]) == {
+        "billingDate", "productName", "itemCode", "productId", "quantity", "unitCostPrice", "unitSalesPrice",
+        "totalCost", "totalSales", "currencyCode", "paymentFrequency",
+    }  # fmt: skip
+    products = [
+        p for o in report["organizations"] for s in o["services"] for i in s["items"] for p in i["products"]
+    ]
+    assert len(products) == 24
+
+
+def test_a_month_without_data_gives_an_empty_report(http: httpx.Client) -> None:
+    headers = _token(http)
+    http.post(ASYNC, json={"startDate": "2026-12-01T00:00:00", "endDate": "2026-12-31"}, headers=headers)
+    assert http.get(f"{ASYNC}/task-1", headers=headers).json()["organizations"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"startDate": "2026-09-02", "endDate": "2026-09-30"},
+        {"startDate": "2026-09-01", "endDate": "2026-10-31"},
+        {"startDate": "2026-09-01"},
+        {"period": "2026-09"},
+        None,
+    ],
+)
+def test_a_report_request_must_cover_one_calendar_month(http: httpx.Client, body: object) -> None:
+    answer = http.post(ASYNC, json=body, headers=_token(http))
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {"message": "Expected startDate and endDate: the first and last day of one month."},
+    )
+
+
+def test_an_unknown_task_is_not_found(http: httpx.Client) -> None:
+    assert http.get(f"{ASYNC}/task-9", headers=_token(http)).status_code == 404
+
+
+def test_an_organization_is_read_and_replaced_whole(app: EmulatorApp, http: httpx.Client) -> None:
+    headers = _token(http)
+    organization = http.get(f"{RESELLER}/Organizations/ORG-1002", headers=headers).json()
+    assert organization["id"] == "ORG-1002" and organization["currencyCode"] == "USD"
+    replaced = http.put(
+        f"{RESELLER}/organizations/ORG-1002",
+        json={"name": "Fabrikam", "customProperties": []},
+        headers=headers,
+    )
+    assert replaced.json() == {
+        "name": "Fabrikam",
+        "customProperties": [],
+        "id": "ORG-1002",
+        "services": organization["services"],  # not part of the update: kept
+    }
+    assert organization["services"]
+    assert "currencyCode" not in http.get(f"{RESELLER}/Organizations/ORG-1002", headers=headers).json()
+    assert [w.method for w in app.writes()] == ["PUT"]
+    nameless = http.put(f"{RESELLER}/Organizations/ORG-1002", json={"customProperties": []}, headers=headers)
+    assert (nameless.status_code, nameless.json()) == (400, {"message": "The organization needs a name."})
+    assert http.put(f"{RESELLER}/Organizations/ORG-9", json={"name": "x"}, headers=headers).status_code == 404
 
 
 def test_faults_fail_the_nth_request_of_a_route_for_some_times(app: EmulatorApp, http: httpx.Client) -> None:
@@ -160,7 +239,8 @@ def test_a_delay_fault_waits_before_answering(app: EmulatorApp, http: httpx.Clie
     headers = _token(http)
     app.inject_fault(route="pricelist_typo_never_matches", delay=9)
     app.inject_fault(route="price_list", delay=2.5)
-    assert http.get(f"{RESELLER}/pricelist", headers=headers).status_code == 200
+    prices = f"{RESELLER}/services/{CSP}/pricelist"
+    assert http.get(prices, params={"currencyCode": "USD"}, headers=headers).status_code == 200
     assert clock.sleeps == [2.5]
 
 
@@ -178,6 +258,55 @@ def test_counters_count_every_routed_request_and_token_grants(app: EmulatorApp, 
     )
     app.reset_stats()
     assert app.stats().total == 0
+
+
+DOCUMENTED = [
+    ("GET", f"{RESELLER}/Organizations", None),
+    ("GET", f"{RESELLER}/organizations", None),
+    ("GET", f"{RESELLER}/Organizations/ORG-1001", None),
+    ("GET", f"{RESELLER}/ORGANIZATIONS/ORG-1001", None),
+    ("GET", f"{RESELLER}/services", None),
+    ("GET", f"{RESELLER}/services/{CSP}/subscriptions", None),
+    ("GET", f"{RESELLER}/services/azure/Subscriptions", None),
+    ("GET", f"{RESELLER}/services/{CSP}/pricelist?currencyCode=USD", None),
+    ("GET", f"{RESELLER}/organizations/ORG-1001/services/{CSP}/pricelist", None),
+    ("POST", ASYNC, SEPTEMBER),
+    ("POST", ASYNC.lower(), SEPTEMBER),
+    ("GET", f"{ASYNC}/task-1", None),
+]
+ABSENT = [
+    ("GET", f"{RESELLER}/pricelist", 404),  # no broker-wide price list
+    ("GET", f"{RESELLER}/billing/reports", 404),  # no listing of published reports
+    ("GET", f"{ASYNC}/task-1/lines", 404),  # the task's GET is the report itself
+    (
+        "PUT",
+        f"{RESELLER}/Organizations/ORG-1001/customproperties/AutotaskCompanyID",
+        404,
+    ),  # inside the organization
+    ("GET", ASYNC, 405),
+    ("POST", f"{RESELLER}/Organizations/ORG-1001", 405),
+    ("DELETE", f"{RESELLER}/services", 405),
+]
+
+
+def test_probed_as_a_plain_http_client_it_answers_only_the_documented_paths() -> None:
+    server = start_background_server(make_app(EXAMPLE))
+    try:
+        with httpx.Client(base_url=server.url, timeout=10, trust_env=False) as client:
+            answer = client.post("/connect/token", data=GRANT, headers={"Authorization": BASIC})
+            bearer = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            found = [
+                client.request(verb, path, json=body, headers=bearer).status_code
+                for verb, path, body in DOCUMENTED
+            ]
+            assert found == [200] * 9 + [202, 202, 200]
+            refused = [client.request(verb, path, headers=bearer).status_code for verb, path, _ in ABSENT]
+            assert refused == [status for _, _, status in ABSENT]
+            assert client.get(f"{RESELLER}/pricelist", headers=bearer).json() == {
+                "message": f"No resource at {RESELLER}/pricelist."
+            }
+    finally:
+        server.stop()
 
 
 def test_served_on_a_loopback_port() -> None:

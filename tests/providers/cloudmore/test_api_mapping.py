@@ -12,6 +12,9 @@ import pytest
 from engine.errors import SourceError
 from engine.source import BillingLine, Organization, OrganizationService, PriceListItem, Subscription
 from providers.cloudmore import api_mapping as m
+from providers.cloudmore.api_names import Names
+
+N = Names()
 
 ORGS = "/api/resellers/R/organizations"
 
@@ -35,7 +38,7 @@ ORGANIZATION = {
 
 
 def test_organization_with_its_custom_property_and_services() -> None:
-    organization, services = m.organization_from_json(_item(ORGANIZATION))
+    organization, services = m.organization_from_json(_item(ORGANIZATION), N)
     assert organization == Organization(
         organization_id="ORG-1001",
         name="Contoso Ltd",
@@ -65,19 +68,19 @@ def test_organization_with_its_custom_property_and_services() -> None:
     [None, [], [{"name": "AutotaskCompanyID", "value": ""}], [{"name": "AutotaskCompanyID", "value": None}]],
 )
 def test_d1_an_organization_without_autotask_company_id_is_unlinked(properties: Any) -> None:
-    organization, _ = m.organization_from_json(_item({**ORGANIZATION, "customProperties": properties}))
+    organization, _ = m.organization_from_json(_item({**ORGANIZATION, "customProperties": properties}), N)
     assert organization.autotask_company_id is None
 
 
 def test_d1_a_numeric_custom_property_value_is_read_too() -> None:
     data = {**ORGANIZATION, "customProperties": [{"name": "AutotaskCompanyID", "value": 104}]}
-    assert m.organization_from_json(_item(data))[0].autotask_company_id == 104
+    assert m.organization_from_json(_item(data), N)[0].autotask_company_id == 104
 
 
 def test_d1_a_bad_autotask_company_id_is_located() -> None:
     data = {**ORGANIZATION, "customProperties": [{"name": "AutotaskCompanyID", "value": "Contoso"}]}
     with pytest.raises(SourceError) as caught:
-        m.organization_from_json(_item(data))
+        m.organization_from_json(_item(data), N)
     assert str(caught.value) == (
         f"{ORGS}#3.customProperties (item 1, property 'value'): the AutotaskCompanyID custom property must be an "
         "Autotask company id (a positive whole number like 101) or empty, found 'Contoso'"
@@ -101,7 +104,7 @@ SUBSCRIPTION = {
 
 def test_subscription_reads_dates_with_or_without_a_time() -> None:
     path = "/api/resellers/R/services/S/subscriptions"
-    assert m.subscription_from_json(_item(SUBSCRIPTION, path, 1)) == Subscription(
+    assert m.subscription_from_json(_item(SUBSCRIPTION, path, 1), N) == Subscription(
         subscription_id="6f1c2d3e-0a1b-4c5d-8e9f-000000000001",
         organization_id="ORG-1001",
         record_type="CSP365",
@@ -119,13 +122,13 @@ def test_subscription_reads_dates_with_or_without_a_time() -> None:
 
 @pytest.mark.parametrize("end", [None, "", "2027-02-28T00:00:00Z", "2027-02-28T00:00:00.000+01:00"])
 def test_subscription_end_dates(end: Any) -> None:
-    subscription = m.subscription_from_json(_item({**SUBSCRIPTION, "endDate": end}))
+    subscription = m.subscription_from_json(_item({**SUBSCRIPTION, "endDate": end}), N)
     assert subscription is not None
     assert subscription.end_date == (None if not end else date(2027, 2, 28))
 
 
 def test_a_subscription_of_a_type_billsync_does_not_bill_is_left_out() -> None:
-    assert m.subscription_from_json(_item({**SUBSCRIPTION, "recordType": "DattoBackup"})) is None
+    assert m.subscription_from_json(_item({**SUBSCRIPTION, "recordType": "DattoBackup"}), N) is None
 
 
 @pytest.mark.parametrize(
@@ -148,7 +151,7 @@ def test_a_subscription_of_a_type_billsync_does_not_bill_is_left_out() -> None:
 )  # fmt: skip
 def test_bad_subscription_values_are_located(change: dict[str, Any], expected: str) -> None:
     with pytest.raises(SourceError) as caught:
-        m.subscription_from_json(_item({**SUBSCRIPTION, **change}))
+        m.subscription_from_json(_item({**SUBSCRIPTION, **change}), N)
     assert str(caught.value) == f"{ORGS} {expected}"
 
 
@@ -163,7 +166,7 @@ def test_price_list_amounts_keep_their_exact_text() -> None:
         "paymentFrequency": "Monthly",
     }
     item = m.Item(data, "/p", 1)
-    price = m.price_from_json(item)
+    price = m.price_from_json(item, N)
     assert price == PriceListItem(
         product_id="CFQ7TTC0LH0R:0001",
         item_code="CFQ7TTC0LH0R:0001:P1Y",
@@ -195,16 +198,12 @@ def test_bad_prices_are_located(value: Any, expected: str) -> None:
         "currencyCode": "USD",
     }
     with pytest.raises(SourceError) as caught:
-        m.price_from_json(m.Item(data, "/p", 2))
+        m.price_from_json(m.Item(data, "/p", 2), N)
     assert str(caught.value) == f"/p (item 2, property 'unitCostPrice'): {expected}"
 
 
-LINE = {
+PRODUCT = {
     "billingDate": "2026-09-03T00:00:00",
-    "serviceName": "Microsoft CSP 365",
-    "organizationId": "ORG-1003",
-    "organizationName": "Northwind Traders",
-    "customerNumber": "C-1003",
     "productName": "Microsoft 365 Business Standard",
     "itemCode": "CFQ7TTC0LDPB:0001:P1Y",
     "productId": "CFQ7TTC0LDPB:0001",
@@ -215,15 +214,32 @@ LINE = {
     "totalSales": Decimal("-25.00"),
     "currencyCode": "USD",
     "paymentFrequency": "Monthly",
-    "subscriptionId": "6f1c2d3e-0a1b-4c5d-8e9f-000000000007",
-    "subscriptionName": "Microsoft 365 Business Standard",
-    "recordType": "CSP365",
 }
+TASK = "/api/resellers/R/billing/reports/MonthlyBillingPerOrganizationAsync/t-1"
 
 
-def test_a_credit_billing_line() -> None:
-    item = m.Item(dict(LINE), "/lines", 28)
-    line = m.billing_line_from_json(item, "billing 2026-09 published 2026-10-20 line 28")
+def _report(*products: dict[str, Any], record_type: str = "CSP365") -> m.Item:
+    """A report as the Mbpo models nest it: organization → service → item → products."""
+    item = {
+        "subscriptionId": "6f1c2d3e-0a1b-4c5d-8e9f-000000000007",
+        "subscriptionName": "Microsoft 365 Business Standard",
+        "recordType": record_type,
+        "products": list(products),
+    }
+    organization = {
+        "organizationId": "ORG-1003",
+        "organizationName": "Northwind Traders",
+        "customerNumber": "C-1003",
+        "services": [{"serviceName": "Microsoft CSP 365", "items": [item]}],
+    }
+    return m.Item(
+        {"startDate": "2026-09-01", "endDate": "2026-09-30", "organizations": [organization]}, TASK, 1
+    )
+
+
+def test_a_credit_billing_line_from_the_nested_report() -> None:
+    [(product, line)] = m.report_lines(_report(dict(PRODUCT)), N, "billing 2026-09")
+    assert product.origin == f"{TASK}#1.organizations#1.services#1.items#1.products#1"
     assert line == BillingLine(
         billing_date=date(2026, 9, 3),
         service_name="Microsoft CSP 365",
@@ -243,7 +259,7 @@ def test_a_credit_billing_line() -> None:
         subscription_id="6f1c2d3e-0a1b-4c5d-8e9f-000000000007",
         subscription_name="Microsoft 365 Business Standard",
         record_type="CSP365",
-        origin="billing 2026-09 published 2026-10-20 line 28",
+        origin="billing 2026-09 line 1",
     )
     assert [str(v) for v in (line.unit_cost_price, line.unit_sales_price, line.total_sales)] == [
         "10.6250",
@@ -252,29 +268,57 @@ def test_a_credit_billing_line() -> None:
     ]
 
 
-def test_a_billing_line_of_another_service_is_left_out() -> None:
-    assert m.billing_line_from_json(_item({**LINE, "recordType": "Other"}), "x") is None
+def test_lines_are_numbered_over_the_whole_report_and_other_services_left_out() -> None:
+    lines = m.report_lines(_report(PRODUCT, {**PRODUCT, "quantity": 3}), N, "b")
+    assert [(line.origin, line.quantity) for _, line in lines] == [("b line 1", 2), ("b line 2", 3)]
+    assert m.report_lines(_report(PRODUCT, record_type="Other"), N, "b") == []
+    assert m.report_lines(m.Item({"organizations": []}, TASK, 1), N, "b") == []
 
 
 def test_a_billing_line_in_a_bad_currency_is_located() -> None:
     with pytest.raises(SourceError) as caught:
-        m.billing_line_from_json(_item({**LINE, "currencyCode": "usd"}, "/lines", 4), "x")
+        m.report_lines(_report({**PRODUCT, "currencyCode": "usd"}), N, "x")
     assert str(caught.value) == (
-        "/lines (item 4, property 'currencyCode'): expected a currency code of three upper-case letters, found 'usd'"
+        f"{TASK}#1.organizations#1.services#1.items#1.products (item 1, property 'currencyCode'): expected a currency "
+        "code of three upper-case letters, found 'usd'"
     )
 
 
-def test_publication_task_and_request_shapes() -> None:
-    publication = m.publication_from_json(
-        _item({"id": "r-7", "period": "2026-10", "availableOn": "2026-11-06T00:00:00"})
-    )
-    assert publication == m.Publication("r-7", "2026-10", date(2026, 11, 6))
-    assert m.report_request(publication) == {"period": "2026-10", "reportId": "r-7"}
-    assert m.task_from_json(_item({"taskId": "t", "status": "Completed", "lineCount": 24})) == m.ReportTask(
-        "t", "Completed", 24, ""
-    )
-    with pytest.raises(SourceError, match=r"property 'period'\): expected a billing month as YYYY-MM"):
-        m.publication_from_json(_item({"id": "r", "period": "2026-13", "availableOn": "2026-11-06"}))
+def test_the_report_request_covers_one_month_by_its_first_and_last_day() -> None:
+    assert m.report_request(date(2026, 2, 1), date(2026, 2, 28), N) == {
+        "startDate": "2026-02-01",
+        "endDate": "2026-02-28",
+    }
+
+
+def test_renamed_names_read_the_same_values() -> None:
+    names = Names.model_validate({"subscription": {"quantity": "seats", "id": "subscriptionId"}})
+    renamed = {k: v for k, v in SUBSCRIPTION.items() if k not in ("quantity", "id")}
+    renamed |= {"seats": 15, "subscriptionId": SUBSCRIPTION["id"]}
+    assert m.subscription_from_json(_item(renamed), names) == m.subscription_from_json(_item(SUBSCRIPTION), N)
+    with pytest.raises(
+        SourceError, match=r"property 'seats'\): expected a whole number of units, 0 or more, found nothing"
+    ):
+        m.subscription_from_json(_item({**SUBSCRIPTION, "subscriptionId": "S-1"}), names)
+
+
+def test_the_organization_update_keeps_every_field_and_sets_only_the_link() -> None:
+    current = _item({**ORGANIZATION, "vat": "SE123", "contact": {"name": "Ann"}})
+    body = m.organization_update(current, 555, N)
+    assert body == {
+        **ORGANIZATION,
+        "vat": "SE123",
+        "contact": {"name": "Ann"},
+        "customProperties": [
+            {"name": "Region", "value": "EU"},
+            {"name": "AutotaskCompanyID", "value": "555"},
+        ],
+    }
+    assert current.data["customProperties"][1] == {"name": "AutotaskCompanyID", "value": "101"}  # not edited
+    unlinked = _item({**ORGANIZATION, "customProperties": None})
+    assert m.organization_update(unlinked, 7, N)["customProperties"] == [
+        {"name": "AutotaskCompanyID", "value": "7"}
+    ]
 
 
 def test_an_item_that_is_not_an_object_is_located() -> None:

@@ -36,7 +36,7 @@ from providers.cloudmore.emulator import (
 
 EXAMPLE = Path(__file__).parents[3] / "providers" / "cloudmore" / "example" / "2026-11-07"
 CREDENTIALS = ApiCredentials.from_env(EMULATOR_CREDENTIALS.environment())
-ORGS = f"/api/resellers/{EMULATOR_RESELLER_ID}/organizations"
+ORGS = f"/api/resellers/{EMULATOR_RESELLER_ID}/Organizations"
 WHERE = f"Cloudmore API http://cloudmore.test (reseller {EMULATOR_RESELLER_ID})"
 DEMO = {
     101: "Contoso Ltd",
@@ -89,7 +89,7 @@ class _RefuseConnection(httpx.BaseTransport):
 def _source(app: EmulatorApp, transport: httpx.BaseTransport | None = None) -> ApiSource:
     config = ApiClientConfig(base_url="http://cloudmore.test", reseller_id=EMULATOR_RESELLER_ID)
     wire = transport if transport is not None else httpx.WSGITransport(app=app)
-    return ApiSource(CloudmoreClient(CREDENTIALS, config, transport=wire, sleep=lambda _s: None))
+    return ApiSource(CloudmoreClient(CREDENTIALS, config, transport=wire, sleep=lambda _s: None), "USD")
 
 
 def _without(app: EmulatorApp, *organization_ids: str) -> EmulatorApp:
@@ -122,9 +122,13 @@ def _create_request(name: str, number: str, company_id: int) -> RecordedWrite:
     return RecordedWrite("POST", ORGS, body)
 
 
-def _link_request(organization_id: str, company_id: int) -> RecordedWrite:
+def _link_request(app: EmulatorApp, organization_id: str, company_id: int) -> RecordedWrite:
+    """The PUT of the organization as the emulator holds it now, with only its link changed."""
+    [organization] = [o for o in app.documents.organizations if o["id"] == organization_id]
+    kept = [p for p in organization["customProperties"] if p["name"] != "AutotaskCompanyID"]
+    link = {"name": "AutotaskCompanyID", "value": str(company_id)}
     return RecordedWrite(
-        "PUT", f"{ORGS}/{organization_id}/customproperties/AutotaskCompanyID", {"value": str(company_id)}
+        "PUT", f"{ORGS}/{organization_id}", {**organization, "customProperties": [*kept, link]}
     )
 
 
@@ -338,24 +342,35 @@ def test_a_link_sets_the_custom_property_with_one_request_and_keeps_the_others()
     wingtip = app.documents.organizations[5]
     app.documents.organizations[5] = {**wingtip, "customProperties": [{"name": "Region", "value": "EU"}]}
     source = _source(app)
+    expected = _link_request(app, "ORG-1006", 106)
 
     source.set_company_link("ORG-1006", 106)
 
-    assert app.writes() == [_link_request("ORG-1006", 106)]
-    assert app.documents.organizations[5]["customProperties"] == [
-        {"name": "Region", "value": "EU"},
-        {"name": "AutotaskCompanyID", "value": "106"},
-    ]
+    assert app.writes() == [expected]
+    assert expected.body == {
+        "id": "ORG-1006",
+        "name": "Wingtip Toys",
+        "customerNumber": "C-1006",
+        "currencyCode": "USD",
+        "customProperties": [
+            {"name": "Region", "value": "EU"},
+            {"name": "AutotaskCompanyID", "value": "106"},
+        ],
+        "services": wingtip["services"],
+    }
+    assert app.documents.organizations[5] == expected.body
+    assert app.stats().requests["organization"] == 1  # read first, so every other field is sent back
     assert source.list_organizations()[5].autotask_company_id == 106
 
 
 def test_a_link_is_idempotent_so_a_server_error_is_retried() -> None:
     app = make_app(EXAMPLE)
-    app.inject_fault(route="set_custom_property", status=503)
+    app.inject_fault(route="update_organization", status=503)
+    expected = _link_request(app, "ORG-1006", 106)
 
     _source(app).set_company_link("ORG-1006", 106)
 
-    assert app.writes() == [_link_request("ORG-1006", 106)] * 2
+    assert app.writes() == [expected] * 2
     assert _source(app).list_organizations()[5].autotask_company_id == 106
 
 
@@ -367,10 +382,11 @@ def test_links_are_written_only_for_exact_name_matches_once_each() -> None:
     companies = _companies(_company(106, "Wingtip Toys", "C-106"))
     proposals = propose_links(source.list_organizations(), {}, companies)
     written: list[str] = []
+    expected = [_link_request(app, "ORG-1004", 104), _link_request(app, "ORG-1006", 106)]
 
     assert write_links(source, proposals, lambda p: written.append(p.organization_id)) == 2
 
-    assert app.writes() == [_link_request("ORG-1004", 104), _link_request("ORG-1006", 106)]
+    assert app.writes() == expected
     assert written == ["ORG-1004", "ORG-1006"]
     linked = {o.organization_id: o.autotask_company_id for o in source.list_organizations()}
     assert linked == {
@@ -387,9 +403,9 @@ def test_a_link_to_an_organization_cloudmore_does_not_know_is_one_clear_error() 
     app = make_app(EXAMPLE)
     with pytest.raises(CloudmoreError) as raised:
         _source(app).set_company_link("ORG-9999", 106)
-    path = f"{ORGS}/ORG-9999/customproperties/AutotaskCompanyID"
-    assert raised.value.message == f"Cloudmore answered PUT {path} with HTTP 404: Organization not found."
-    assert app.stats().requests["set_custom_property"] == 1
+    path = f"{ORGS}/ORG-9999"
+    assert raised.value.message == f"Cloudmore answered GET {path} with HTTP 404: Organization not found."
+    assert app.stats().requests["organization"] == 1 and app.writes() == []
 
 
 def test_an_error_part_way_through_the_links_says_how_far_they_got() -> None:
@@ -399,13 +415,13 @@ def test_an_error_part_way_through_the_links_says_how_far_they_got() -> None:
     proposals = propose_links(
         source.list_organizations(), {}, _companies(_company(106, "Wingtip Toys", "C-106"))
     )
-    app.inject_fault(route="set_custom_property", nth=2, status=403, message="Not allowed.")
+    app.inject_fault(route="update_organization", nth=2, status=403, message="Not allowed.")
 
     with pytest.raises(BillsyncError) as raised:
         write_links(source, proposals, lambda _p: None)
 
     assert raised.value.message == (
-        f"The Cloudmore API user may not PUT {ORGS}/ORG-1006/customproperties/AutotaskCompanyID (HTTP 403): "
+        f"The Cloudmore API user may not PUT {ORGS}/ORG-1006 (HTTP 403): "
         "Not allowed. 1 of 2 links were written before it."
     )
     assert (
@@ -421,10 +437,7 @@ def test_the_emulator_refuses_writes_without_a_token_or_a_name() -> None:
     app = make_app(EXAMPLE)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://emulator") as http:
         assert http.post(ORGS, json={"name": "X"}).status_code == 401
-        assert (
-            http.put(f"{ORGS}/ORG-1006/customproperties/AutotaskCompanyID", json={"value": "1"}).status_code
-            == 401
-        )
+        assert http.put(f"{ORGS}/ORG-1006", json={"name": "Wingtip Toys"}).status_code == 401
     source = _source(app)
     with pytest.raises(CloudmoreError, match=r"HTTP 400: The organization needs a name\."):
         source.create_organization("  ", "C-1", 1)
