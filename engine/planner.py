@@ -130,6 +130,9 @@ def make_plan(
         target=target.describe(),
         targeted=bool(targets or excludes),
         diagnostics=tuple(diagnostics),
+        period=period,
+        targets=tuple(targets),
+        excludes=tuple(excludes),
     )
     return PlanResult(plan, desired, actual)
 
