@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from engine.plan_view import fmt
 from engine.planner import render_inputs
 from engine.resources import encode_attributes
 from engine.snapshot import SnapshotStore, entry_to_json
+from engine.validation import render_every_template
 from engine.workspace import CONFIG_FILE
 from rules import default_rules_dir
 
@@ -24,7 +26,7 @@ from rules import default_rules_dir
 @cli.command()
 @click.pass_obj
 def validate(ctx: _Ctx) -> None:
-    """Check settings and rules without calling Autotask.
+    """Check settings and rules, rendering every template against every billing month (no Autotask read).
 
     \b
     Example:
@@ -32,9 +34,13 @@ def validate(ctx: _Ctx) -> None:
     """
     with _session(ctx) as (workspace, target):
         inputs = _inputs(workspace, target)
+        rendered = render_every_template(
+            inputs.source, inputs.settings, inputs.rules, inputs.snapshot, target.kinds(), date.today()
+        )
     click.echo(
         f"Valid: settings, {len(inputs.rules)} rule files, {len(inputs.source.subscriptions)} subscriptions, "
-        f"{len(inputs.source.reports)} billing reports."
+        f"{len(inputs.source.reports)} billing reports; every template rendered against every report "
+        f"({rendered.resources} resources)."
     )
 
 
