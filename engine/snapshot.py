@@ -156,7 +156,8 @@ class SnapshotStore:
                 path.unlink(missing_ok=True)
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            _replace(path, shard_pieces({a: entry_to_json(e) for a, e in entries.items()}))
+            text = "".join(shard_pieces({a: entry_to_json(e) for a, e in entries.items()}))
+            _replace(path, iter((text,)))
         if dirty is None:
             self._remove_other_shards(set(groups))
         meta = {

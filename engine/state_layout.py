@@ -11,6 +11,7 @@ count, so a missing or truncated shard is noticed rather than silently forgotten
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Iterator, Mapping
@@ -31,14 +32,22 @@ _SHARD = re.compile(r"^[a-z][a-z0-9_]{0,40}/(?:\d{4}-\d{2}/)?[0-9a-f]{2}\.json$"
 
 def shard_name(address: str, kind: str, period: str | None) -> str:
     """``contract/0f.json`` or ``adjustment/2026-09/0f.json``: where an entry is kept."""
+    return _folder(kind, period) + _BUCKET_FILES[zlib.crc32(address.encode()) % BUCKETS]
+
+
+_BUCKET_FILES = tuple(f"{bucket:02x}.json" for bucket in range(BUCKETS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder(kind: str, period: str | None) -> str:
+    """The folder of a kind (and month), checked once per pair: never a path outside ``state/``."""
     if not _KIND.match(kind):
-        raise ValueError(f"{address}: kind {kind!r} cannot name a state folder")
-    bucket = f"{zlib.crc32(address.encode()) % BUCKETS:02x}.json"
+        raise ValueError(f"kind {kind!r} cannot name a state folder")
     if period is None:
-        return f"{kind}/{bucket}"
+        return kind + "/"
     if not _PERIOD.match(period):
-        raise ValueError(f"{address}: period {period!r} is not YYYY-MM")
-    return f"{kind}/{period}/{bucket}"
+        raise ValueError(f"period {period!r} is not YYYY-MM")
+    return f"{kind}/{period}/"
 
 
 def valid_shard_name(name: str) -> bool:
