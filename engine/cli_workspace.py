@@ -122,7 +122,10 @@ def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
         sys.stdout.flush()
         click.echo(footer, err=True)
         return
-    table = Table("address", "kind", "autotask id", box=None)
+    table = Table(box=None)
+    table.add_column("address", overflow="fold")  # folded on a narrow terminal, never cut
+    table.add_column("kind", overflow="fold")
+    table.add_column("autotask id", no_wrap=True)
     for address, kind, target_id in rows:
         table.add_row(Text(_printable(address)), Text(kind), str(target_id))
     console.print(table)
