@@ -6,8 +6,8 @@ month and a rounding charge every fourth month; one service per 250 subscription
 
     python -m bench.snapshot_load --subscriptions 50000 --months 2
 
-It prints, for the one-file layout billsync used before and for the sharded one, the median of three
-loads and of three saves (wall and CPU seconds), and the sizes of the files written.
+It prints, for the one-file layout billsync used before (its exact load and save code) and for the
+sharded one, the median of interleaved loads and saves (wall and CPU seconds), and the file sizes.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from engine.snapshot import (
     SnapshotStore,
     entry_from_json,
     snapshot_from_json,
-    snapshot_to_json,
 )
+from engine.snapshot_v1 import snapshot_pieces
 from providers.autotask.kinds import KINDS
 
 
@@ -148,28 +148,27 @@ def synthetic(subscriptions: int, months: int) -> Snapshot:
     )
 
 
-def _timed(action: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of ``repeat`` runs (CPU time is what a busy machine distorts least)."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = action()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-        del result
-    return statistics.median(walls), statistics.median(cpus)
-
-
 def _one_file_load(path: Path) -> Snapshot:
     """What loading cost before the sharded layout: the whole ``snapshot.json`` in one parse."""
     return snapshot_from_json(path.read_text(encoding="utf-8"), KINDS, str(path))
 
 
 def _one_file_save(path: Path, snapshot: Snapshot) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write(snapshot_to_json(snapshot))
+    """What saving cost before: the one document written piece by piece, fsynced, renamed."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for piece in snapshot_pieces(snapshot):
+            fh.write(piece)
         fh.flush()
         os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _measure(action: Callable[[], object]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = action()
+    del result
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
@@ -180,26 +179,32 @@ def main() -> None:
     args = parser.parse_args()
     snapshot = synthetic(args.subscriptions, args.months)
     print(f"{args.subscriptions} subscriptions x {args.months} months: {len(snapshot.resources)} resources")
+    runs: dict[str, list[tuple[float, float]]] = {
+        k: [] for k in ("old save", "new save", "old load", "new load")
+    }
     with tempfile.TemporaryDirectory() as tmp:
         legacy = Path(tmp) / "snapshot.json"
-        save = _timed(lambda: _one_file_save(legacy, snapshot), args.repeat)
-        assert _one_file_load(legacy).resources == snapshot.resources
-        load = _timed(lambda: _one_file_load(legacy), args.repeat)
-        size = legacy.stat().st_size
-        legacy.unlink()
-        print(
-            f"  one file (before): load {load[0]:.2f} s wall, {load[1]:.2f} s CPU; save {save[0]:.2f} s wall, "
-            f"{save[1]:.2f} s CPU; 1 file, {size / 1e6:.1f} MB"
-        )
         store = SnapshotStore(Path(tmp) / "state", KINDS)
-        save = _timed(lambda: store.write(snapshot), args.repeat)
-        assert store.load().resources == snapshot.resources
-        load = _timed(store.load, args.repeat)
+        for _ in range(args.repeat):  # interleaved, so a busy machine weighs on both layouts alike
+            runs["old save"].append(_measure(lambda: _one_file_save(legacy, snapshot)))
+            runs["new save"].append(_measure(lambda: store.write(snapshot)))
+            runs["old load"].append(_measure(lambda: _one_file_load(legacy)))
+            runs["new load"].append(_measure(store.load))
+        assert _one_file_load(legacy).resources == snapshot.resources == store.load().resources
+        old_size = legacy.stat().st_size
         sizes = [p.stat().st_size for p in store.folder.rglob("*") if p.is_file()]
+
+    def median(name: str, index: int) -> str:
+        return f"{statistics.median(r[index] for r in runs[name]):.2f}"
+
+    for layout, files in (
+        ("old", f"1 file, {old_size / 1e6:.1f} MB"),
+        ("new", f"{len(sizes)} files, largest {max(sizes) / 1e6:.2f} MB, total {sum(sizes) / 1e6:.1f} MB"),
+    ):
+        label = "one file (before)" if layout == "old" else "sharded (after)  "
         print(
-            f"  sharded (after):   load {load[0]:.2f} s wall, {load[1]:.2f} s CPU; save {save[0]:.2f} s wall, "
-            f"{save[1]:.2f} s CPU; {len(sizes)} files, largest {max(sizes) / 1e6:.2f} MB, "
-            f"total {sum(sizes) / 1e6:.1f} MB"
+            f"  {label}: load {median(f'{layout} load', 0)} s wall, {median(f'{layout} load', 1)} s CPU; "
+            f"save {median(f'{layout} save', 0)} s wall, {median(f'{layout} save', 1)} s CPU; {files}"
         )
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -149,15 +149,24 @@ class SnapshotStore:
         groups: dict[str, dict[Address, Entry]] = defaultdict(dict)
         for address, entry in snapshot.resources.items():
             groups[shard_name(address, entry.kind, entry.period)][address] = entry
-        for shard in sorted(groups if dirty is None else dirty):
-            path = self.folder / shard
-            entries = groups.get(shard)
-            if not entries:
-                path.unlink(missing_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            text = "".join(shard_pieces({a: entry_to_json(e) for a, e in entries.items()}))
-            _replace(path, iter((text,)))
+        written: list[tuple[Path, Path]] = []
+        try:
+            for shard in sorted(groups if dirty is None else dirty):
+                path = self.folder / shard
+                entries = groups.get(shard)
+                if not entries:
+                    path.unlink(missing_ok=True)
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                written.append((_temporary(path, "".join(shard_pieces(entries, entry_to_json))), path))
+            with ThreadPoolExecutor(max_workers=8) as pool:  # fsync waits on the disk, not the CPU
+                list(pool.map(_fsync, [tmp for tmp, _path in written]))
+        except BaseException:
+            for tmp, _path in written:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, path in written:
+            os.replace(tmp, path)
         if dirty is None:
             self._remove_other_shards(set(groups))
         meta = {
@@ -167,7 +176,7 @@ class SnapshotStore:
             "applied_periods": dict(sorted(snapshot.applied_periods.items())),
             "shards": {shard: len(groups[shard]) for shard in sorted(groups)},
         }
-        _replace(self.meta_path, iter((indented_json(meta), "\n")))
+        _replace(self.meta_path, indented_json(meta) + "\n")
         self.legacy_path.unlink(missing_ok=True)
         self.journal_path.unlink(missing_ok=True)
         self.on_disk = (snapshot.lineage, snapshot.serial)
@@ -205,19 +214,35 @@ def _invalid(file: str, exc: Exception) -> BillsyncError:
     )
 
 
-def _replace(path: Path, pieces: Iterator[str]) -> None:
-    """Write a file atomically: a temporary file beside it, flushed and fsynced, then renamed."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.stem + ".", suffix=".tmp")
+def _temporary(path: Path, text: str) -> Path:
+    """``text`` in a temporary file beside ``path`` (named for this process), to be renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for piece in pieces:
-                fh.write(piece)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    return tmp
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a file atomically: a temporary file, fsynced, then renamed over it."""
+    tmp = _temporary(path, text)
+    try:
+        _fsync(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
 
 
 class Journal:

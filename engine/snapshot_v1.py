@@ -15,16 +15,16 @@ from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec
 from engine.snapshot_model import Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
 
-__all__ = ["LEGACY_VERSION", "snapshot_from_json", "snapshot_to_json"]
+__all__ = ["LEGACY_VERSION", "snapshot_from_json", "snapshot_pieces", "snapshot_to_json"]
 
 LEGACY_VERSION = 1
 
 
 def snapshot_to_json(snapshot: Snapshot) -> str:
-    return "".join(_snapshot_pieces(snapshot))
+    return "".join(snapshot_pieces(snapshot))
 
 
-def _snapshot_pieces(snapshot: Snapshot) -> Iterator[str]:
+def snapshot_pieces(snapshot: Snapshot) -> Iterator[str]:
     """The text of ``json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline,
     one resource at a time, so writing 200,000 resources never holds the whole text or document."""
     head: dict[str, Any] = {

@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from engine.jsontext import indented_json, json_string
 
@@ -25,6 +25,7 @@ META_FILE = "state.json"
 BUCKETS = 32
 """Files per kind (and month): about 1,600 entries (1 MB) each at 50,000 subscriptions; 10 MB is
 reached near 400,000 subscriptions."""
+T = TypeVar("T")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 _SHARD = re.compile(r"^[a-z][a-z0-9_]{0,40}/(?:\d{4}-\d{2}/)?[0-9a-f]{2}\.json$")
@@ -55,13 +56,16 @@ def valid_shard_name(name: str) -> bool:
     return bool(_SHARD.match(name))
 
 
-def shard_pieces(entries: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
-    """The text of one shard, ``{address: entry}`` as indented JSON with sorted keys, in pieces."""
+def shard_pieces(entries: Mapping[str, T], to_json: Callable[[T], Any]) -> Iterator[str]:
+    """The text of one shard, ``{address: to_json(entry)}`` as indented JSON with sorted keys, in
+    pieces; each entry's JSON form lives only while its piece is made."""
     if not entries:
         yield "{}\n"
         return
     opening = "{"
     for address in sorted(entries):
-        yield opening + "\n  " + json_string(address) + ": " + indented_json(entries[address], "\n  ")
+        yield (
+            opening + "\n  " + json_string(address) + ": " + indented_json(to_json(entries[address]), "\n  ")
+        )
         opening = ","
     yield "\n}\n"
