@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from engine.snapshot import (
     snapshot_from_json,
 )
 from engine.snapshot_v1 import snapshot_pieces
+from engine.state_layout import shard_name
 from providers.autotask.kinds import KINDS
 
 
@@ -180,7 +182,7 @@ def main() -> None:
     snapshot = synthetic(args.subscriptions, args.months)
     print(f"{args.subscriptions} subscriptions x {args.months} months: {len(snapshot.resources)} resources")
     runs: dict[str, list[tuple[float, float]]] = {
-        k: [] for k in ("old save", "new save", "old load", "new load")
+        k: [] for k in ("old save", "new save", "old load", "new load", "old month", "new month")
     }
     with tempfile.TemporaryDirectory() as tmp:
         legacy = Path(tmp) / "snapshot.json"
@@ -191,6 +193,18 @@ def main() -> None:
             runs["old load"].append(_measure(lambda: _one_file_load(legacy)))
             runs["new load"].append(_measure(store.load))
         assert _one_file_load(legacy).resources == snapshot.resources == store.load().resources
+        # the save that ends an apply of one more month: before, the whole document again; now the
+        # month's new shards and state.json (what Journal.close writes)
+        month = f"2026-{args.months + 1:02d}"
+        later = synthetic(args.subscriptions, args.months + 1).resources
+        added = {a: e for a, e in later.items() if e.period == month}
+        grown = replace(snapshot, resources={**snapshot.resources, **added}, serial=snapshot.serial + 1)
+        new_shards = {shard_name(a, e.kind, e.period) for a, e in added.items()}
+        for _ in range(args.repeat):
+            store.write(snapshot)
+            runs["old month"].append(_measure(lambda: _one_file_save(legacy, grown)))
+            runs["new month"].append(_measure(lambda: store.write(grown, new_shards)))
+        assert store.load().resources == grown.resources
         old_size = legacy.stat().st_size
         sizes = [p.stat().st_size for p in store.folder.rglob("*") if p.is_file()]
 
@@ -204,7 +218,9 @@ def main() -> None:
         label = "one file (before)" if layout == "old" else "sharded (after)  "
         print(
             f"  {label}: load {median(f'{layout} load', 0)} s wall, {median(f'{layout} load', 1)} s CPU; "
-            f"save {median(f'{layout} save', 0)} s wall, {median(f'{layout} save', 1)} s CPU; {files}"
+            f"save {median(f'{layout} save', 0)} s wall, {median(f'{layout} save', 1)} s CPU; "
+            f"save after a month's apply {median(f'{layout} month', 0)} s wall, "
+            f"{median(f'{layout} month', 1)} s CPU; {files}"
         )
 
 

@@ -150,6 +150,7 @@ class SnapshotStore:
         for address, entry in snapshot.resources.items():
             groups[shard_name(address, entry.kind, entry.period)][address] = entry
         written: list[tuple[Path, Path]] = []
+        folders: set[Path] = set()
         try:
             for shard in sorted(groups if dirty is None else dirty):
                 path = self.folder / shard
@@ -157,7 +158,9 @@ class SnapshotStore:
                 if not entries:
                     path.unlink(missing_ok=True)
                     continue
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if path.parent not in folders:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(path.parent)
                 written.append((_temporary(path, "".join(shard_pieces(entries, entry_to_json))), path))
             with ThreadPoolExecutor(max_workers=8) as pool:  # fsync waits on the disk, not the CPU
                 list(pool.map(_fsync, [tmp for tmp, _path in written]))
