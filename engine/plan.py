@@ -411,7 +411,7 @@ def check_same_changes(saved: Plan, fresh: Plan, file: str) -> None:
             f"{file}: {which} changed since the plan was made; nothing was written",
             hint="Make a new plan and review it.",
         )
-    if changes_digest(saved.changes) != changes_digest(fresh.changes):
+    if saved.changes != fresh.changes:  # typed values compared: what would be written, not its spelling
         raise PlanError(
             f"{file}: the plan file was edited: its changes are not the ones billsync plans from the same "
             "inputs, snapshot and Autotask state; it is refused and nothing was written",
