@@ -22,7 +22,7 @@ from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
 from engine.lock import workspace_lock
-from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
+from engine.plan import WRITES, Plan, check_same_changes, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan, period_digests
 from engine.provider import Target
@@ -231,13 +231,16 @@ def apply(
         )
         if planfile is not None and saved is not None:
             check_fresh(saved, inputs.snapshot)
-            fresh = make_plan(inputs, target, date.fromisoformat(saved.as_of), None)
+            fresh = make_plan(
+                inputs, target, date.fromisoformat(saved.as_of), saved.period, saved.targets, saved.excludes
+            )
             if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
                 raise StalePlanError(
                     f"{planfile}: Autotask changed since the plan was made "
                     f"({_fingerprint_change(saved, fresh.plan)})",
                     hint="Make a new plan and review it.",
                 )
+            check_same_changes(saved, fresh.plan, str(planfile))
             the_plan = saved
         else:
             the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import sys
+from datetime import date
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli
 from engine.errors import BillsyncError
-from engine.lock import force_unlock
+from engine.lock import force_unlock, workspace_lock
 from engine.plan_view import fmt
 from engine.planner import render_inputs
 from engine.resources import encode_attributes
 from engine.snapshot import SnapshotStore, entry_to_json
+from engine.state_edit import move_address, remove_addresses
+from engine.validation import render_every_template
 from engine.workspace import CONFIG_FILE
 from rules import default_rules_dir
 
@@ -24,7 +30,7 @@ from rules import default_rules_dir
 @cli.command()
 @click.pass_obj
 def validate(ctx: _Ctx) -> None:
-    """Check settings and rules without calling Autotask.
+    """Check settings and rules, rendering every template against every billing month (no Autotask read).
 
     \b
     Example:
@@ -32,9 +38,13 @@ def validate(ctx: _Ctx) -> None:
     """
     with _session(ctx) as (workspace, target):
         inputs = _inputs(workspace, target)
+        rendered = render_every_template(
+            inputs.source, inputs.settings, inputs.rules, inputs.snapshot, target.kinds(), date.today()
+        )
     click.echo(
         f"Valid: settings, {len(inputs.rules)} rule files, {len(inputs.source.subscriptions)} subscriptions, "
-        f"{len(inputs.source.reports)} billing reports."
+        f"{len(inputs.source.reports)} billing reports; every template rendered against every report "
+        f"({rendered.resources} resources)."
     )
 
 
@@ -78,25 +88,103 @@ def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> N
 
 @cli.group()
 def state() -> None:
-    """Inspect the snapshot of what billsync manages."""
+    """Inspect and edit the snapshot of what billsync manages (never Autotask itself)."""
 
 
 @state.command("list")
+@click.argument("pattern", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print address, kind and Autotask id as JSON.")
 @click.pass_obj
-def state_list(ctx: _Ctx) -> None:
-    """List managed addresses with their Autotask ids.
+def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
+    """List managed addresses with their Autotask ids; PATTERN is a glob (* and ? only).
+
+    Piped or redirected, every line is printed whole (address, kind, id, tab-separated).
 
     \b
-    Example:
+    Examples:
       billsync state list
+      billsync state list 'contract["6f1c*"]' --json
     """
     with _session(ctx) as (workspace, target):
         snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
-    table = Table("address", "kind", "autotask id", box=None)
-    for address, entry in sorted(snapshot.resources.items()):
-        table.add_row(address, entry.kind, str(entry.target_id))
-    Console().print(table)
-    click.echo(f"{len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}")
+    wanted = _glob(pattern)
+    rows = [(a, e.kind, e.target_id) for a, e in sorted(snapshot.resources.items()) if wanted.fullmatch(a)]
+    if as_json:
+        doc = {"lineage": snapshot.lineage, "serial": snapshot.serial, "resources": {}}
+        doc["resources"] = {a: {"kind": kind, "target_id": target_id} for a, kind, target_id in rows}
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True))
+        return
+    footer = f"{len(rows)} of {len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}"
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: whole lines, nothing cut to a terminal's width
+        for address, kind, target_id in rows:
+            sys.stdout.write(f"{_printable(address)}\t{kind}\t{target_id}\n")
+        sys.stdout.flush()
+        click.echo(footer, err=True)
+        return
+    table = Table(box=None)
+    table.add_column("address", overflow="fold")  # folded on a narrow terminal, never cut
+    table.add_column("kind", overflow="fold")
+    table.add_column("autotask id", no_wrap=True)
+    for address, kind, target_id in rows:
+        table.add_row(Text(_printable(address)), Text(kind), str(target_id))
+    console.print(table)
+    console.print(Text(footer))
+
+
+@state.command("rm")
+@click.argument("addresses", nargs=-1, required=True)
+@click.pass_obj
+def state_rm(ctx: _Ctx, addresses: tuple[str, ...]) -> None:
+    """Stop managing ADDRESSES: forget them in the snapshot; the objects stay in Autotask as they are.
+
+    The next plan adopts an object again if it still carries billsync's marker for a desired address.
+
+    \b
+    Example:
+      billsync state rm 'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000001"]'
+    """
+    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rm"):
+        store = SnapshotStore(workspace.state_dir, target.kinds())
+        snapshot = store.load()
+        ids = [snapshot.resources[a].target_id for a in addresses if a in snapshot.resources]
+        final = remove_addresses(store, snapshot, list(addresses))
+    for address, target_id in zip(addresses, ids, strict=False):
+        click.echo(f"Removed {_printable(address)} (Autotask id {target_id}) from the snapshot.")
+    click.echo(f"Snapshot serial {final.serial}.")
+
+
+@state.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@click.pass_obj
+def state_mv(ctx: _Ctx, source: str, destination: str) -> None:
+    """Record the object of SOURCE under DESTINATION (after changing a key in the rules).
+
+    \b
+    Example:
+      billsync state mv 'service["csp365:OLD"]' 'service["csp365:NEW"]'
+    """
+    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state mv"):
+        store = SnapshotStore(workspace.state_dir, target.kinds())
+        final = move_address(store, store.load(), source, destination)
+    target_id = final.resources[destination].target_id
+    click.echo(
+        f"Moved {_printable(source)} to {_printable(destination)} (Autotask id {target_id}). "
+        f"Snapshot serial {final.serial}."
+    )
+
+
+def _glob(pattern: str | None) -> re.Pattern[str]:
+    """``*`` and ``?`` are wildcards; brackets and quotes of addresses match themselves."""
+    if pattern is None:
+        return re.compile(".*", re.DOTALL)
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL)
+
+
+def _printable(text: str) -> str:
+    """Control characters of hostile data shown as escapes, never sent to the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @state.command("show")

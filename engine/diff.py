@@ -3,7 +3,9 @@
 Join by address first (dictionary lookups), then compare attributes only where a quick equality
 check fails, using deepdiff to name the fields — so cost stays linear in the number of resources.
 - desired vs actual: what apply must create or update (managed fields only);
-- actual vs snapshot: drift, what someone changed by hand since the last apply (desired wins);
+- actual vs snapshot: drift, what someone changed by hand since the last apply, by the one rule of
+  :mod:`engine.drift` that ``billsync drift`` also uses (desired wins); a drifted object no planned
+  month renders (a shared service or product) is put back to what billsync last wrote;
 - snapshot without desired: orphans, when the source record is gone (never deleted).
 Kinds with special semantics get a comparator registered by the target. Pure: no I/O.
 """
@@ -13,14 +15,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from deepdiff import DeepDiff
-
+from engine.drift import NOT_FOUND, changed_fields, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update
 from engine.provider import ActualState, Comparator, CompareInput
 from engine.render import DesiredState
-from engine.resources import ActualObject, KindSpec, Resource, same_value
+from engine.resources import ActualObject, KindSpec, Resource
 from engine.snapshot import Entry, Snapshot
-from engine.types import Attributes
+
+__all__ = ["RESTORED", "changed_fields", "compare_default", "compare_found", "diff_state", "find_orphans"]
+
+RESTORED = "put back to what billsync last wrote (no planned month renders it)"
 
 
 def diff_state(
@@ -31,8 +35,12 @@ def diff_state(
     comparators: Mapping[str, Comparator],
     live_subscriptions: set[str],
     periods: Sequence[str],
+    restore: bool = True,
 ) -> list[Change]:
-    """All changes, in apply order (kind order, then period, then address)."""
+    """All changes, in apply order (kind order, then period, then address).
+
+    With ``restore`` (not for a plan narrowed by ``--target``), a drifted object that no planned month
+    renders and that is not bound to a month is put back to the values last written."""
     by_kind: dict[str, list[Resource]] = defaultdict(list)
     for resource in desired.resources.values():
         by_kind[resource.kind].append(resource)
@@ -40,8 +48,36 @@ def diff_state(
     for kind, resources in by_kind.items():
         compare = comparators.get(kind, compare_default)
         changes.extend(compare(CompareInput(resources, actual.objects, snapshot, kinds[kind])))
-    changes.extend(find_orphans(desired, actual, snapshot, kinds, live_subscriptions, periods))
+    orphans = find_orphans(desired, actual, snapshot, kinds, live_subscriptions, periods)
+    changes.extend(orphans)
+    created = {c.address for c in changes if isinstance(c, Create)}
+    left_alone = {c.address for c in orphans}
+    for drift in find_drift(snapshot, actual, kinds):
+        if drift.reason == NOT_FOUND and drift.address in created:
+            continue  # the create says it: recorded, not found, created again
+        changes.append(drift)
+        if restore and drift.address not in desired.resources and drift.address not in left_alone:
+            changes.extend(_put_back(drift, snapshot.resources[drift.address], actual, kinds))
     return sorted(changes, key=lambda c: _order(c, kinds))
+
+
+def _put_back(drift: Drift, entry: Entry, actual: ActualState, kinds: Mapping[str, KindSpec]) -> list[Change]:
+    """The update that writes back the drifted fields of an object no planned month renders."""
+    spec = kinds[drift.kind]
+    found = actual.objects.get(drift.address)
+    if found is None or found.locked or spec.period_scoped or found.target_id != entry.target_id:
+        return []
+    return [
+        Update(
+            address=drift.address,
+            kind=drift.kind,
+            target_id=found.target_id,
+            before=drift.after,
+            after=drift.before,
+            refs=entry.refs,
+            reason=RESTORED,
+        )
+    ]
 
 
 def _order(change: Change, kinds: Mapping[str, KindSpec]) -> tuple[int, str, str, int]:
@@ -104,22 +140,6 @@ def compare_found(
                 stamp_marker=not found.marked and not will_update,
             )
         )
-    elif recorded is not None:
-        known = [k for k in managed if k in recorded.attributes]  # a newly managed field is not drift
-        drifted = changed_fields(
-            {k: recorded.attributes.get(k) for k in known}, {k: found.attributes.get(k) for k in known}
-        )
-        if drifted:
-            changes.append(
-                Drift(
-                    address=resource.address,
-                    kind=resource.kind,
-                    target_id=found.target_id,
-                    before={k: recorded.attributes.get(k) for k in drifted},
-                    after={k: found.attributes.get(k) for k in drifted},
-                    reason="changed outside billsync since the last apply",
-                )
-            )
     if will_update:
         changes.append(
             Update(
@@ -133,23 +153,6 @@ def compare_found(
             )
         )
     return changes
-
-
-def changed_fields(before: Attributes, after: Attributes) -> list[str]:
-    """Names of the fields whose values differ (Decimal scale and int/Decimal type ignored)."""
-    if all(same_value(before.get(k), v) for k, v in after.items()):
-        return []
-    delta = DeepDiff(
-        {k: before.get(k) for k in after},
-        dict(after),
-        ignore_numeric_type_changes=True,
-        ignore_string_case=False,
-    )
-    names: set[str] = set()
-    for section in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed"):
-        for path in delta.get(section, {}):
-            names.add(str(path).split("['", 1)[1].split("']", 1)[0])
-    return sorted(n for n in names if not same_value(before.get(n), after.get(n)))
 
 
 def find_orphans(

@@ -3,17 +3,23 @@
 Changes form a closed union (:data:`Change`); every consumer (the text view, the JSON view, the
 apply executor) dispatches on the type and a test checks each covers the whole union. Building a
 plan (:mod:`engine.diff`) has no side effects; ``apply FILE`` works from this JSON alone.
+
+A saved plan is sealed: ``changes_digest`` is a SHA-256 of its changes' text and ``seal`` one of
+everything else it records (the inputs, rules and snapshot it was made from, the target, the selection)
+plus that digest. Reading a plan whose text no longer matches its seal is refused as edited; apply
+also re-plans from the same inputs and refuses changes that are not the ones billsync plans.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TextIO, TypeAlias
 
-from engine.errors import PlanError
+from engine.errors import PlanError, StalePlanError
 from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
 from engine.types import Address, Attributes
@@ -156,6 +162,10 @@ class Plan:
     target: str = ""
     targeted: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
+    period: str | None = None
+    """The month asked for with ``--period``, so applying the saved plan re-plans the same selection."""
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
     format_version: int = FORMAT_VERSION
 
     def summary(self) -> dict[str, int]:
@@ -251,7 +261,33 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
         "diagnostics": [
             {"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics
         ],
+        "selection": {"period": plan.period, "targets": list(plan.targets), "excludes": list(plan.excludes)},
     }
+
+
+_SEALED = ("changes", "changes_digest", "seal")
+"""The keys of a plan document that are not part of its sealed head."""
+
+
+def _change_text(raw: Mapping[str, Any]) -> str:
+    return indented_json(raw, "\n    ")
+
+
+def changes_digest(changes: Iterable[Change]) -> str:
+    """SHA-256 of the changes' JSON text, in order: equal only for the same changes, field for field."""
+    digest = hashlib.sha256()
+    for change in changes:
+        digest.update(_change_text(change_to_json(change)).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _seal(head: Mapping[str, Any], digest: str) -> str:
+    """SHA-256 of the plan's head (everything but the changes) and of its changes' digest."""
+    sealed = hashlib.sha256(b"billsync plan seal 1\n")
+    sealed.update(indented_json(dict(head)).encode())
+    sealed.update(b"\n" + digest.encode())
+    return sealed.hexdigest()
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -269,15 +305,24 @@ def write_plan_json(plan: Plan, out: TextIO) -> None:
 def iter_plan_json(plan: Plan) -> Iterator[str]:
     """The text of :func:`plan_to_json` in pieces, one per change: exactly what
     ``json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False)`` writes, plus a newline."""
-    head: dict[str, Any] = {**_plan_head(plan), "changes": []}
-    for index, key in enumerate(sorted(head)):
+    core = _plan_head(plan)
+    head: dict[str, Any] = {**core, "changes": [], "changes_digest": "", "seal": ""}
+    digest = hashlib.sha256()
+    for index, key in enumerate(sorted(head)):  # "changes" comes before "changes_digest" and "seal"
         yield ("{" if index == 0 else ",") + "\n  " + json_string(key) + ": "
-        if key != "changes" or not plan.changes:
+        if key == "changes_digest":
+            yield json_string(digest.hexdigest())
+        elif key == "seal":
+            yield json_string(_seal(core, digest.hexdigest()))
+        elif key != "changes" or not plan.changes:
             yield indented_json(head[key], "\n  ")
-            continue
-        for number, change in enumerate(plan.changes):
-            yield ("[" if number == 0 else ",") + "\n    " + indented_json(change_to_json(change), "\n    ")
-        yield "\n  ]"
+        else:
+            for number, change in enumerate(plan.changes):
+                text = _change_text(change_to_json(change))
+                digest.update(text.encode())
+                digest.update(b"\n")
+                yield ("[" if number == 0 else ",") + "\n    " + text
+            yield "\n  ]"
     yield "\n}\n"
 
 
@@ -293,7 +338,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             hint="Make the plan again with this version of billsync.",
         )
     try:
-        return Plan(
+        plan = Plan(
             changes=tuple(change_from_json(c, kinds) for c in doc["changes"]),
             as_of=str(doc["as_of"]),
             periods=tuple(
@@ -313,6 +358,62 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             diagnostics=tuple(
                 Diagnostic(d["severity"], d["code"], d["message"]) for d in doc.get("diagnostics", [])
             ),
+            period=_selection(doc).get("period"),
+            targets=tuple(str(t) for t in _selection(doc).get("targets", ())),
+            excludes=tuple(str(t) for t in _selection(doc).get("excludes", ())),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+        check_seal(doc, file)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanError(f"{file}: the plan file is damaged ({type(exc).__name__}: {exc})") from None
+    return plan
+
+
+def _selection(doc: Mapping[str, Any]) -> dict[str, Any]:
+    selection = doc.get("selection") or {}
+    if not isinstance(selection, dict):
+        raise TypeError("selection must be a mapping")
+    return selection
+
+
+def check_seal(doc: Mapping[str, Any], file: str) -> None:
+    """Refuse a plan document whose text was changed after billsync wrote it."""
+    digest = hashlib.sha256()
+    for raw in doc["changes"]:
+        digest.update(_change_text(raw).encode())
+        digest.update(b"\n")
+    head = {k: v for k, v in doc.items() if k not in _SEALED}
+    if "seal" not in doc:
+        problem = "it carries no seal (made by an older billsync, or the seal was removed)"
+    elif doc.get("changes_digest") != digest.hexdigest():
+        problem = "its changes no longer match their digest"
+    elif doc["seal"] != _seal(head, digest.hexdigest()):
+        problem = "its inputs, snapshot, target or selection no longer match its seal"
+    else:
+        return
+    raise PlanError(
+        f"{file}: the plan file was edited after billsync saved it: {problem}; it is refused and nothing "
+        "was written",
+        hint="Make the plan again (billsync plan --out FILE), review it, and apply that file unchanged.",
+    )
+
+
+def check_same_changes(saved: Plan, fresh: Plan, file: str) -> None:
+    """Refuse a saved plan whose changes are not what billsync plans now from the same inputs.
+
+    The seal catches an edit of the file's text; this catches an edit whose seal was recomputed: with
+    the same snapshot, Autotask state (checked by the caller), source and rules, planning is
+    deterministic, so any difference in the changes is an edit."""
+    if (saved.inputs_digest, saved.rules_digest) != (fresh.inputs_digest, fresh.rules_digest):
+        which = (
+            "the Cloudmore data" if saved.inputs_digest != fresh.inputs_digest else "the rules or settings"
+        )
+        raise StalePlanError(
+            f"{file}: {which} changed since the plan was made; nothing was written",
+            hint="Make a new plan and review it.",
+        )
+    if saved.changes != fresh.changes:  # typed values compared: what would be written, not its spelling
+        raise PlanError(
+            f"{file}: the plan file was edited: its changes are not the ones billsync plans from the same "
+            "inputs, snapshot and Autotask state; it is refused and nothing was written",
+            hint="Make the plan again (billsync plan --out FILE), review it, and apply that file unchanged.",
+        )

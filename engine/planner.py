@@ -112,7 +112,14 @@ def make_plan(
         )
     kinds = target.kinds()
     changes = diff_state(
-        desired, actual, inputs.snapshot, kinds, target.comparators(), live, [p.period for p in periods]
+        desired,
+        actual,
+        inputs.snapshot,
+        kinds,
+        target.comparators(),
+        live,
+        [p.period for p in periods],
+        restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
     plan = Plan(
@@ -130,6 +137,9 @@ def make_plan(
         target=target.describe(),
         targeted=bool(targets or excludes),
         diagnostics=tuple(diagnostics),
+        period=period,
+        targets=tuple(targets),
+        excludes=tuple(excludes),
     )
     return PlanResult(plan, desired, actual)
 

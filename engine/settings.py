@@ -8,10 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import RuleError
 from engine.yamlfile import LocatedDict, load_yaml
+
+DEFAULT_VARS: dict[str, Any] = {"contract_prefix": ""}
+"""The ``vars`` the shipped rules use, as the shipped ``settings.yaml`` sets them: settings given inline in
+``billsync.yaml``, or a settings file without them, get the same values."""
 
 RECORD_TYPES = ("csp365", "azure", "marketplace", "reserved_instance", "perpetual_license", "subscription")
 
@@ -55,8 +59,13 @@ class Settings(BaseModel):
     """Adoption rules (D3): kind → fields that must all match, e.g. ``contract: [companyID, contractName]``.
     An existing object without a billsync marker that matches exactly one desired resource is shown
     as ``adopt`` in the plan and taken under management on apply."""
-    vars: dict[str, Any] = Field(default_factory=dict)
-    """Free values for templates (``settings.vars.x``), e.g. name prefixes."""
+    vars: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_VARS))
+    """Free values for templates (``settings.vars.x``), e.g. name prefixes; :data:`DEFAULT_VARS` underneath."""
+
+    @field_validator("vars", mode="after")
+    @classmethod
+    def _with_default_vars(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return {**DEFAULT_VARS, **value}
 
 
 def parse_settings(data: Any, file: str) -> Settings:

@@ -1,210 +1,57 @@
 """The state snapshot: what billsync last wrote, per address, kept in git.
 
-One JSON document (``state/snapshot.json``): keys sorted, two-space indent, Decimals as strings,
-a lineage (uuid) and a serial incremented per apply, so ``git diff state/`` shows exactly what an
-apply changed. During an apply every successful write is appended to ``snapshot.journal``
-(flushed and fsynced) before the next one starts; the document itself is replaced atomically
-(write a temporary file, then rename) at the end and every few seconds. Loading replays a left-over
-journal, so a killed apply loses no write. No secrets are ever stored here.
+Sharded files under ``state/`` (see :mod:`engine.state_layout`): ``state.json`` with the lineage (a
+uuid), the serial incremented per apply, the applied months and the list of shards; one small file per
+kind, month and hash bucket with its entries. Keys sorted, two-space indent, Decimals as strings, so
+``git diff state/`` shows exactly the objects an apply changed. During an apply every successful write
+(and every ``state rm``/``state mv``) is appended to ``snapshot.journal`` (flushed and fsynced) before
+the next one starts; the shards it touched are replaced atomically (write a temporary file, then
+rename) every few seconds and at the end, ``state.json`` last, and only then is the journal dropped.
+Loading replays a left-over journal, so a killed apply loses no write. A snapshot of the older layout
+(one ``snapshot.json``) is migrated on first use. No secrets are ever stored here.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BillsyncError
-from engine.jsontext import indented_json, json_string
-from engine.resources import KindSpec, decode_attributes, encode_attributes
-from engine.types import Address, Attributes
+from engine.jsontext import indented_json
+from engine.resources import KindSpec
+from engine.snapshot_model import Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
+from engine.snapshot_v1 import LEGACY_VERSION, snapshot_from_json, snapshot_to_json
+from engine.state_layout import META_FILE, shard_name, shard_pieces, valid_shard_name
+from engine.types import Address
 
-FORMAT_VERSION = 1
+__all__ = [
+    "FORMAT_VERSION",
+    "JOURNAL_FILE",
+    "LEGACY_VERSION",
+    "SNAPSHOT_FILE",
+    "Entry",
+    "Journal",
+    "Snapshot",
+    "SnapshotStore",
+    "entry_from_json",
+    "entry_to_json",
+    "snapshot_from_json",
+    "snapshot_to_json",
+]
+
+FORMAT_VERSION = 2
+"""Of ``state.json``, the sharded layout."""
 SNAPSHOT_FILE = "snapshot.json"
 JOURNAL_FILE = "snapshot.journal"
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One managed object as last written: its target id, attributes, references and source identity."""
-
-    kind: str
-    target_id: int
-    attributes: Attributes
-    refs: dict[str, Address] = field(default_factory=dict)
-    source: dict[str, str] = field(default_factory=dict)
-    period: str | None = None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    lineage: str
-    serial: int = 0
-    resources: dict[Address, Entry] = field(default_factory=dict)
-    applied_periods: dict[str, str] = field(default_factory=dict)
-    """Month → ``available_on`` of the report revision last applied in full (D7, D20)."""
-    applied_digests: dict[str, str] = field(default_factory=dict)
-    """Month → digest of that revision's lines, to tell a revision the source cannot date (D20)."""
-
-    @staticmethod
-    def empty() -> Snapshot:
-        """No snapshot yet: no lineage until the first apply gives it one."""
-        return Snapshot(lineage="")
-
-    def recorded_months(self) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
-        """(subscription, month) → total sales and cost as applied, from the month's resources (D20)."""
-        months: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
-        corrections: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {}
-        for entry in self.resources.values():
-            src = entry.source
-            if "total_sales" not in src or "subscription_id" not in src or "period" not in src:
-                continue
-            amounts = (Decimal(src["total_sales"]), Decimal(src.get("total_cost", "0")))
-            if "correction" in src:  # a correction already applied adds its difference
-                corrections[(src["subscription_id"], src["period"], src["correction"])] = amounts
-            else:  # every resource of the month records the same month totals
-                months[(src["subscription_id"], src["period"])] = amounts
-        for (sub, period, _revision), (sales, cost) in corrections.items():
-            base_sales, base_cost = months.get((sub, period), (Decimal(0), Decimal(0)))
-            months[(sub, period)] = (base_sales + sales, base_cost + cost)
-        return months
-
-    def managed_subscriptions(self) -> set[str]:
-        return {e.source["subscription_id"] for e in self.resources.values() if "subscription_id" in e.source}
-
-
-def entry_to_json(entry: Entry) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "kind": entry.kind,
-        "target_id": entry.target_id,
-        "attributes": encode_attributes(entry.attributes),
-    }
-    if entry.refs:
-        out["refs"] = dict(sorted(entry.refs.items()))
-    if entry.source:
-        out["source"] = dict(sorted(entry.source.items()))
-    if entry.period:
-        out["period"] = entry.period
-    return out
-
-
-def entry_from_json(
-    raw: Mapping[str, Any], kinds: Mapping[str, KindSpec], shared: dict[Any, Any] | None = None
-) -> Entry:
-    """An entry from its JSON form; with ``shared``, equal values of all entries read with the same
-    dict are one object: reference and source strings, and each attribute decoded once per written
-    text (addresses, ids, names, dates and amounts repeat across 200,000 entries)."""
-    kind = str(raw["kind"])
-    spec = kinds.get(kind)
-    period = raw.get("period")
-    if shared is None:
-        attributes = decode_attributes(spec, dict(raw.get("attributes", {})))
-        refs = dict(raw.get("refs", {}))
-        source = dict(raw.get("source", {}))
-    else:
-        kind, period = shared.setdefault(kind, kind), shared.setdefault(period, period)
-        attributes = {
-            name: _decoded(shared, spec, name, value) for name, value in raw.get("attributes", {}).items()
-        }
-        refs = {name: shared.setdefault(value, value) for name, value in raw.get("refs", {}).items()}
-        source = {name: shared.setdefault(value, value) for name, value in raw.get("source", {}).items()}
-    return Entry(
-        kind=kind,
-        target_id=int(raw["target_id"]),
-        attributes=attributes,
-        refs=refs,
-        source=source,
-        period=period,
-    )
-
-
-def _decoded(shared: dict[Any, Any], spec: KindSpec | None, name: str, value: Any) -> Any:
-    """One attribute as :func:`decode_attributes` decodes it, once per (field type, written value)."""
-    if isinstance(value, list | dict):
-        return decode_attributes(spec, {name: value})[name]
-    key = (spec.fields.get(name) if spec else None, type(value), value)  # 1, 1.0 and True stay apart
-    found = shared.get(key, _MISSING)
-    if found is _MISSING:
-        found = shared[key] = decode_attributes(spec, {name: value})[name]
-    return found
-
-
-_MISSING = object()
-
-
-def snapshot_to_json(snapshot: Snapshot) -> str:
-    return "".join(_snapshot_pieces(snapshot))
-
-
-def _snapshot_pieces(snapshot: Snapshot) -> Iterator[str]:
-    """The text of ``json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline,
-    one resource at a time, so writing 200,000 resources never holds the whole text or document."""
-    head: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "lineage": snapshot.lineage,
-        "serial": snapshot.serial,
-        "applied_periods": dict(sorted(snapshot.applied_periods.items())),
-        "resources": {},
-    }
-    if snapshot.applied_digests:
-        head["applied_digests"] = dict(sorted(snapshot.applied_digests.items()))
-    for index, key in enumerate(sorted(head)):
-        yield ("{" if index == 0 else ",") + "\n  " + json_string(key) + ": "
-        if key != "resources" or not snapshot.resources:
-            yield indented_json(head[key], "\n  ")
-            continue
-        opening = "{"
-        for address in sorted(snapshot.resources):
-            entry = entry_to_json(snapshot.resources[address])
-            yield opening + "\n    " + json_string(address) + ": " + indented_json(entry, "\n    ")
-            opening = ","
-        yield "\n  }"
-    yield "\n}\n"
-
-
-_ENTRY_KEYS = frozenset({"kind", "target_id", "attributes", "refs", "source", "period"})
-
-
-def _entry_or_object(obj: dict[str, Any], kinds: Mapping[str, KindSpec], shared: dict[Any, Any]) -> Any:
-    """An entry becomes an :class:`Entry` as soon as its JSON object is parsed, so 200,000 of them are
-    never held twice (as parsed dicts and as entries), and their equal values are shared."""
-    if "target_id" in obj and "kind" in obj and obj.keys() <= _ENTRY_KEYS:
-        return entry_from_json(obj, kinds, shared)
-    return obj
-
-
-def snapshot_from_json(text: str, kinds: Mapping[str, KindSpec], file: str) -> Snapshot:
-    try:
-        shared: dict[Any, Any] = {}
-        doc = json.loads(text, object_hook=lambda obj: _entry_or_object(obj, kinds, shared))
-        if doc.get("format_version") != FORMAT_VERSION:
-            raise BillsyncError(
-                f"{file}: snapshot format {doc.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
-            )
-        return Snapshot(
-            lineage=str(doc["lineage"]),
-            serial=int(doc["serial"]),
-            applied_periods={str(k): str(v) for k, v in doc.get("applied_periods", {}).items()},
-            applied_digests={str(k): str(v) for k, v in doc.get("applied_digests", {}).items()},
-            resources={
-                str(a): e if isinstance(e, Entry) else entry_from_json(e, kinds)
-                for a, e in doc.get("resources", {}).items()
-            },
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise BillsyncError(
-            f"{file}: the snapshot is not valid ({type(exc).__name__}: {exc})",
-            hint="Restore it from git (git checkout -- state/), or delete it: the next plan adopts "
-            "existing objects through their identity markers.",
-        ) from None
 
 
 class SnapshotStore:
@@ -213,34 +60,150 @@ class SnapshotStore:
     def __init__(self, folder: Path, kinds: Mapping[str, KindSpec]) -> None:
         self.folder = folder
         self.kinds = kinds
-        self.path = folder / SNAPSHOT_FILE
+        self.meta_path = folder / META_FILE
+        self.legacy_path = folder / SNAPSHOT_FILE
         self.journal_path = folder / JOURNAL_FILE
+        self.on_disk: tuple[str, int] | None = None
+        """(lineage, serial) of the snapshot the shards on disk hold exactly, once loaded or written."""
 
     def load(self) -> Snapshot:
-        """The last snapshot, with any journal of an interrupted apply replayed on top."""
-        if self.path.exists():
-            snapshot = snapshot_from_json(self.path.read_text(encoding="utf-8"), self.kinds, str(self.path))
+        """The last snapshot, with any journal of an interrupted apply replayed on top; a snapshot of
+        the older one-file layout is rewritten in the sharded layout first."""
+        self.on_disk = None
+        journal = self.journal_path.exists()
+        if self.meta_path.exists():
+            snapshot = self._load_shards(interrupted=journal)
+        elif self.legacy_path.exists():
+            snapshot = snapshot_from_json(
+                self.legacy_path.read_text(encoding="utf-8"), self.kinds, str(self.legacy_path)
+            )
+            if journal:
+                snapshot = self._replay(snapshot)
+            self.write(snapshot)  # migrated: the shards, state.json, then the old file and journal go
+            return snapshot
         else:
             snapshot = Snapshot.empty()
-        if self.journal_path.exists():
-            snapshot = self._replay(snapshot)
+        if journal:
+            return self._replay(snapshot)
+        if snapshot.lineage:
+            self.on_disk = (snapshot.lineage, snapshot.serial)
         return snapshot
 
-    def write(self, snapshot: Snapshot) -> None:
-        """Replace the snapshot atomically and drop the journal it now contains."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".snapshot.", suffix=".tmp")
+    def _load_shards(self, interrupted: bool) -> Snapshot:
+        """``state.json`` and every shard it lists. A shard missing or holding another number of entries
+        than listed is an error, unless a journal says a write of the shards was interrupted."""
+        name = str(self.meta_path)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                for piece in _snapshot_pieces(snapshot):
-                    fh.write(piece)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise BillsyncError(
+                    f"{name}: snapshot format {meta.get('format_version')!r} is not supported "
+                    f"(expected {FORMAT_VERSION})"
+                )
+            shards = {str(k): int(v) for k, v in meta["shards"].items()}
+            lineage, serial = str(meta["lineage"]), int(meta["serial"])
+            periods = {str(k): str(v) for k, v in meta.get("applied_periods", {}).items()}
+            digests = {str(k): str(v) for k, v in meta.get("applied_digests", {}).items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise _invalid(name, exc) from None
+        shared: dict[Any, Any] = {}
+        resources: dict[Address, Entry] = {}
+        for shard, count in sorted(shards.items()):
+            path = self.folder / shard
+            if not valid_shard_name(shard):
+                raise _invalid(name, ValueError(f"{shard!r} is not a shard of state/"))
+            if not path.exists():
+                if interrupted:
+                    continue
+                raise BillsyncError(
+                    f"{path}: missing, but {name} lists it with {count} entries",
+                    hint="Restore state/ from git (git checkout -- state/).",
+                )
+            try:
+                doc = json.loads(
+                    path.read_text(encoding="utf-8"),
+                    object_hook=lambda obj: entry_or_object(obj, self.kinds, shared),
+                )
+                entries = {
+                    str(a): e if isinstance(e, Entry) else entry_from_json(e, self.kinds)
+                    for a, e in doc.items()
+                }
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise _invalid(str(path), exc) from None
+            if len(entries) != count and not interrupted:
+                raise BillsyncError(
+                    f"{path}: holds {len(entries)} entries, but {name} lists {count}",
+                    hint="Restore state/ from git (git checkout -- state/); never edit state files by hand.",
+                )
+            resources.update(entries)
+        if len(resources) != sum(shards.values()) and not interrupted:
+            raise BillsyncError(
+                f"{name}: an address is in two shards",
+                hint="Restore state/ from git (git checkout -- state/); never edit state files by hand.",
+            )
+        return Snapshot(
+            lineage=lineage,
+            serial=serial,
+            resources=resources,
+            applied_periods=periods,
+            applied_digests=digests,
+        )
+
+    def write(self, snapshot: Snapshot, dirty: Collection[str] | None = None) -> None:
+        """Write the shards named in ``dirty`` (every shard when None), then ``state.json``, each
+        replaced atomically; then drop the journal the files now contain and any older layout."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        groups: dict[str, dict[Address, Entry]] = defaultdict(dict)
+        for address, entry in snapshot.resources.items():
+            groups[shard_name(address, entry.kind, entry.period)][address] = entry
+        written: list[tuple[Path, Path]] = []
+        folders: set[Path] = set()
+        try:
+            for shard in sorted(groups if dirty is None else dirty):
+                path = self.folder / shard
+                entries = groups.get(shard)
+                if not entries:
+                    path.unlink(missing_ok=True)
+                    continue
+                if path.parent not in folders:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(path.parent)
+                written.append((_temporary(path, "".join(shard_pieces(entries, entry_to_json))), path))
+            with ThreadPoolExecutor(max_workers=8) as pool:  # fsync waits on the disk, not the CPU
+                list(pool.map(_fsync, [tmp for tmp, _path in written]))
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            for tmp, _path in written:
+                tmp.unlink(missing_ok=True)
             raise
+        for tmp, path in written:
+            os.replace(tmp, path)
+        if dirty is None:
+            self._remove_other_shards(set(groups))
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "lineage": snapshot.lineage,
+            "serial": snapshot.serial,
+            "applied_periods": dict(sorted(snapshot.applied_periods.items())),
+            **(
+                {"applied_digests": dict(sorted(snapshot.applied_digests.items()))}
+                if snapshot.applied_digests
+                else {}
+            ),
+            "shards": {shard: len(groups[shard]) for shard in sorted(groups)},
+        }
+        _replace(self.meta_path, indented_json(meta) + "\n")
+        self.legacy_path.unlink(missing_ok=True)
         self.journal_path.unlink(missing_ok=True)
+        self.on_disk = (snapshot.lineage, snapshot.serial)
+
+    def _remove_other_shards(self, keep: set[str]) -> None:
+        for path in sorted(self.folder.rglob("*.json"), reverse=True):
+            shard = path.relative_to(self.folder).as_posix()
+            if valid_shard_name(shard) and shard not in keep:
+                path.unlink()
+        for folder in sorted((p for p in self.folder.rglob("*") if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
 
     def _replay(self, snapshot: Snapshot) -> Snapshot:
         resources = dict(snapshot.resources)
@@ -251,12 +214,54 @@ class SnapshotStore:
                 continue  # a torn line: the write it describes did not finish recording
             if record.get("lineage") != snapshot.lineage:
                 continue
-            resources[record["address"]] = entry_from_json(record["entry"], self.kinds)
+            if record.get("removed"):
+                resources.pop(record["address"], None)
+            else:
+                resources[record["address"]] = entry_from_json(record["entry"], self.kinds)
         return replace(snapshot, resources=resources)
 
 
+def _invalid(file: str, exc: Exception) -> BillsyncError:
+    return BillsyncError(
+        f"{file}: the snapshot is not valid ({type(exc).__name__}: {exc})",
+        hint="Restore it from git (git checkout -- state/), or delete state/: the next plan adopts "
+        "existing objects through their identity markers.",
+    )
+
+
+def _temporary(path: Path, text: str) -> Path:
+    """``text`` in a temporary file beside ``path`` (named for this process), to be renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a file atomically: a temporary file, fsynced, then renamed over it."""
+    tmp = _temporary(path, text)
+    try:
+        _fsync(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
 class Journal:
-    """Append-only record of the writes of one apply; flushed to disk after each write."""
+    """Append-only record of the writes of one apply (or one state command); flushed to disk after each."""
 
     def __init__(self, store: SnapshotStore, snapshot: Snapshot, flush_every: float = 2.0) -> None:
         if not snapshot.lineage:
@@ -268,6 +273,9 @@ class Journal:
         self.snapshot = snapshot
         self.resources = dict(snapshot.resources)
         self.flush_every = flush_every
+        self._whole = store.on_disk != (snapshot.lineage, snapshot.serial)
+        """The shards on disk may not hold ``snapshot`` (a replayed journal): the first write is whole."""
+        self._dirty: set[str] = set()
         self._last_flush = time.monotonic()
         self._flush_seconds = 0.0
         self._lock = threading.Lock()
@@ -282,26 +290,43 @@ class Journal:
     def record(self, address: Address, entry: Entry) -> None:
         """Remember one successful write durably before anything else happens (thread-safe)."""
         with self._lock:
-            self._record(address, entry)
+            self._touch(address)
+            self.resources[address] = entry
+            self._touch(address)
+            self._append(
+                {"lineage": self.snapshot.lineage, "address": address, "entry": entry_to_json(entry)}
+            )
 
-    def _record(self, address: Address, entry: Entry) -> None:
-        self.resources[address] = entry
-        line = json.dumps(
-            {"lineage": self.snapshot.lineage, "address": address, "entry": entry_to_json(entry)},
-            sort_keys=True,
-        )
-        self._fh.write(line + "\n")
+    def remove(self, address: Address) -> Entry:
+        """Forget one address (``state rm``, the first half of ``state mv``), durably."""
+        with self._lock:
+            self._touch(address)
+            entry = self.resources.pop(address)
+            self._append({"lineage": self.snapshot.lineage, "address": address, "removed": True})
+            return entry
+
+    def _touch(self, address: Address) -> None:
+        entry = self.resources.get(address)
+        if entry is not None:
+            self._dirty.add(shard_name(address, entry.kind, entry.period))
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        # Rewriting the snapshot takes seconds at 100,000 resources: wait ten times as long as the last
-        # rewrite took, so it never costs more than a tenth of the apply (the journal holds every write).
+        # Rewriting the touched shards takes time at 100,000 resources: wait ten times as long as the
+        # last rewrite took, so it never costs more than a tenth of the apply (the journal holds every write).
         if time.monotonic() - self._last_flush > max(self.flush_every, 10 * self._flush_seconds):
             started = time.monotonic()
-            self.store.write(replace(self.snapshot, resources=dict(self.resources)))
+            self._write(replace(self.snapshot, resources=dict(self.resources)))
             self._fh.close()
             self._fh = open(self.store.journal_path, "a", encoding="utf-8")  # noqa: SIM115
             self._last_flush = time.monotonic()
             self._flush_seconds = self._last_flush - started
+
+    def _write(self, snapshot: Snapshot) -> None:
+        self.store.write(snapshot, None if self._whole else self._dirty)
+        self._whole, self._dirty = False, set()
 
     def close(
         self,
@@ -311,16 +336,16 @@ class Journal:
         """Write the final snapshot (serial + 1) and remove the journal."""
         with self._lock:
             self._fh.close()
-        periods = dict(self.snapshot.applied_periods)
-        periods.update(applied_periods or {})
-        digests = dict(self.snapshot.applied_digests)
-        digests.update(applied_digests or {})
-        final = Snapshot(
-            lineage=self.snapshot.lineage,
-            serial=self.snapshot.serial + 1,
-            resources=dict(self.resources),
-            applied_periods=periods,
-            applied_digests=digests,
-        )
-        self.store.write(final)
+            periods = dict(self.snapshot.applied_periods)
+            periods.update(applied_periods or {})
+            digests = dict(self.snapshot.applied_digests)
+            digests.update(applied_digests or {})
+            final = Snapshot(
+                lineage=self.snapshot.lineage,
+                serial=self.snapshot.serial + 1,
+                resources=dict(self.resources),
+                applied_periods=periods,
+                applied_digests=digests,
+            )
+            self._write(final)
         return final

@@ -320,3 +320,18 @@ def month_bounds(period: str) -> tuple[date, date]:
     year, month = int(period[:4]), int(period[5:])
     following = date(year + month // 12, month % 12 + 1, 1)
     return date(year, month, 1), date.fromordinal(following.toordinal() - 1)
+
+
+# ---- the snapshot on disk -------------------------------------------------------------------------
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    """The snapshot under ``folder`` as one document, read with plain JSON from ``state.json`` and the
+    shards it lists: ``lineage``, ``serial``, ``applied_periods`` and every entry under ``resources``."""
+    meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    resources: dict[str, Any] = {}
+    for shard, count in meta["shards"].items():
+        entries = json.loads((folder / shard).read_text(encoding="utf-8"))
+        assert len(entries) == count and not set(entries) & set(resources), shard
+        resources.update(entries)
+    return {**{k: v for k, v in meta.items() if k != "shards"}, "resources": resources}

@@ -39,6 +39,8 @@ from providers.cloudmore.emulator import (
     start_background_server,
 )
 
+from ._support import read_state
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "providers" / "cloudmore" / "example"
 EXAMPLE = EXAMPLES / "2026-11-07"
@@ -212,9 +214,7 @@ def test_a_month_not_yet_available_bills_nothing_says_so_and_is_billed_on_the_ne
     assert all("2026-10" not in json.dumps(c) for c in first["changes"] if c.get("period") == "2026-10")
     shown = _run(root, "run", "--auto-approve", "--as-of", AS_OF).stdout
     assert f"Warning: {notice}" in shown
-    assert json.loads((root / "state" / "snapshot.json").read_text())["applied_periods"] == {
-        "2026-09": "2026-10-06"
-    }
+    assert read_state(root / "state")["applied_periods"] == {"2026-09": "2026-10-06"}
     emulator.app.replace_data(read_bundle(latest))  # October has landed (and September was revised)
     second = json.loads(_plan(root))
     assert [(p["period"], p["revision_of"]) for p in second["periods"]] == [
@@ -235,7 +235,7 @@ def test_a_revised_report_is_found_by_its_digest_and_gives_the_bundles_correctio
     bundle_root = _workspace(tmp_path / "bundle", bundle=original)
     for root in (api_root, bundle_root):
         _run(root, "apply", "--auto-approve", "--as-of", "2026-10-25")
-    snapshot = json.loads((api_root / "state" / "snapshot.json").read_text())
+    snapshot = read_state(api_root / "state")
     assert list(snapshot["applied_digests"]) == ["2026-09"]
     assert _run(api_root, "plan", "--as-of", "2026-10-26").stdout.splitlines()[-1] == (
         "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."
@@ -256,7 +256,7 @@ def test_a_revised_report_is_found_by_its_digest_and_gives_the_bundles_correctio
     assert _without_ids(redated) == _without_ids(from_bundle["changes"])  # each sandbox numbers its own
     assert any("correction" in json.dumps(c) for c in from_api["changes"])
     _run(api_root, "apply", "--auto-approve", "--as-of", "2026-10-30", "--period", "2026-09")
-    snapshot = json.loads((api_root / "state" / "snapshot.json").read_text())
+    snapshot = read_state(api_root / "state")
     assert snapshot["applied_periods"] == {"2026-09": "2026-10-29"}
     assert json.loads(_run(api_root, "plan", "--json", "--as-of", "2026-10-31").stdout)["periods"] == []
 

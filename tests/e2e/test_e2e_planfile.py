@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.errors import StalePlanError
 
-from ._support import AS_OF, SetupFactory, plan_summary, summary_line
+from ._support import AS_OF, SetupFactory, plan_summary, read_state, summary_line
 
 ENTITY_OF_KIND = {
     "service": "Services",
@@ -68,7 +68,7 @@ def test_a_saved_plan_applies_exactly_its_changes_and_only_once(make_setup: Setu
     stats = setup.api.stats()
     assert {entity: verbs["create"] for entity, verbs in stats.items() if "create" in verbs} == dict(planned)
     assert not any("update" in verbs for verbs in stats.values())
-    snapshot = json.loads((workspace.root / "state" / "snapshot.json").read_text(encoding="utf-8"))
+    snapshot = read_state(workspace.root / "state")
     assert set(snapshot["resources"]) == {c["address"] for c in saved["changes"]}
 
     setup.api.reset_stats()
@@ -103,7 +103,7 @@ def test_a_saved_plan_is_refused_when_autotask_changed_since(make_setup: SetupFa
     assert isinstance(refused.exception, StalePlanError)
     assert "Autotask changed since the plan was made" in str(refused.exception)
     assert not any({"create", "update"} & set(verbs) for verbs in setup.api.stats().values())
-    assert not (setup.workspace.root / "state" / "snapshot.json").exists()
+    assert not (setup.workspace.root / "state" / "state.json").exists()
 
 
 def test_show_renders_a_saved_plan(make_setup: SetupFactory) -> None:

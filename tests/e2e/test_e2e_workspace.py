@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import shutil
 from pathlib import Path
 
 from ._support import (
@@ -14,6 +14,7 @@ from ._support import (
     Workspace,
     day,
     plan_summary,
+    read_state,
     summary_line,
 )
 
@@ -62,12 +63,12 @@ def test_editing_the_contract_name_template_updates_exactly_the_csp_contracts(tm
 def test_a_lost_snapshot_is_rebuilt_by_adopting_every_object_without_duplicates(
     make_setup: SetupFactory,
 ) -> None:
-    """D24: with state/snapshot.json deleted, the plan finds every object by its marker and adopts it."""
+    """D24: with state/ deleted, the plan finds every object by its marker and adopts it."""
     setup = make_setup("served")
     workspace = setup.workspace
     workspace.run("apply", "--auto-approve", "--as-of", AS_OF)
-    snapshot_file = workspace.root / "state" / "snapshot.json"
-    before = json.loads(snapshot_file.read_text(encoding="utf-8"))
+    state = workspace.root / "state"
+    before = read_state(state)
     counts = setup.api.object_counts()
     assert counts == {
         "Contracts": 16,
@@ -77,7 +78,7 @@ def test_a_lost_snapshot_is_rebuilt_by_adopting_every_object_without_duplicates(
         "ContractCharges": 10,
         "ContractServiceUnits": _unit_rows(setup.api),
     }
-    snapshot_file.unlink()
+    shutil.rmtree(state)
 
     plan = workspace.plan_json()
     assert plan["summary"] == plan_summary(adopt=len(before["resources"]))
@@ -96,7 +97,7 @@ def test_a_lost_snapshot_is_rebuilt_by_adopting_every_object_without_duplicates(
         == "Apply complete: 0 written, 76 adopted, 0 failed, 0 skipped. Snapshot serial 1."
     )
     assert {kind for verbs in setup.api.stats().values() for kind in verbs} == {"query"}
-    after = json.loads(snapshot_file.read_text(encoding="utf-8"))
+    after = read_state(state)
     assert set(after["resources"]) == set(before["resources"])
     assert (
         after["applied_periods"]

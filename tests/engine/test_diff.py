@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from engine.diff import changed_fields, diff_state
+from engine.diff import RESTORED, changed_fields, diff_state
+from engine.drift import NOT_FOUND, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update, change_key
 from engine.provider import ActualState, CompareInput
 from engine.render import DesiredState
@@ -296,7 +297,10 @@ def test_d21_live_or_already_removed_contracts_are_not_orphans() -> None:
         removed: entry("contract", 40006, CONTRACT_ATTRS, "S-6"),
     }
     found = [actual(kept, "contract", 40002, CONTRACT_ATTRS)]
-    assert diff([], found, recorded, live={"S-2"}) == []
+    # the removed one is gone from the target as well: not an orphan, but reported as drift does
+    assert diff([], found, recorded, live={"S-2"}) == [
+        Drift(removed, "contract", 40006, before={}, after={}, reason=NOT_FOUND)
+    ]
 
 
 def test_d21_services_and_months_are_never_orphans() -> None:
@@ -510,3 +514,69 @@ def test_field_newly_managed_by_the_rules_is_not_reported_as_drift() -> None:
             rule="rules/x.yaml:3",
         )
     ]
+
+
+# -- one drift rule for plan and drift ----------------------------------------------------------------
+
+
+def _restore(restore: bool = True, **extra: Entry) -> tuple[list[Change], list[Drift]]:
+    """A recorded service no planned month renders, edited by hand; plus ``extra`` recorded objects."""
+    hand = {**SERVICE_ATTRS, "unitPrice": Decimal("99.0000"), "name": "Renamed"}
+    recorded = {SERVICE: Entry("service", 30001, SERVICE_ATTRS, refs={}), **extra}
+    state = ActualState({SERVICE: actual(SERVICE, "service", 30001, hand)}, fingerprint="f")
+    snapshot = Snapshot(lineage="L", serial=1, resources=recorded)
+    changes = diff_state(DesiredState({}), state, snapshot, KINDS, COMPARATORS, {"S-1"}, (), restore=restore)
+    return changes, find_drift(snapshot, state, KINDS)
+
+
+def test_plan_puts_back_a_drifted_object_no_planned_month_renders() -> None:
+    changes, drift = _restore()
+    assert changes == [
+        *drift,
+        Update(
+            address=SERVICE,
+            kind="service",
+            target_id=30001,
+            before={"name": "Renamed", "unitPrice": Decimal("99.0000")},
+            after={"name": "Business Standard", "unitPrice": Decimal("12.5000")},
+            reason=RESTORED,
+        ),
+    ]
+    assert [(d.address, sorted(d.before)) for d in drift] == [(SERVICE, ["name", "unitPrice"])]
+
+
+def test_a_plan_narrowed_by_target_reports_drift_but_puts_nothing_back() -> None:
+    changes, drift = _restore(restore=False)
+    assert changes == drift and len(drift) == 1
+
+
+def test_plan_reports_exactly_the_drift_the_drift_command_reports() -> None:
+    """Every Drift of ``billsync drift`` is in the plan made from the same reads, and no other."""
+    month = 'adjustment["S-1"]["2026-09"]'
+    gone = 'contract["S-9"]'
+    changes, drift = _restore(
+        **{
+            month: Entry("adjustment", 70001, {"units": 12}, period="2026-09"),
+            gone: entry("contract", 40009, CONTRACT_ATTRS, "S-9"),
+        }
+    )
+    assert sorted((c for c in changes if isinstance(c, Drift)), key=lambda d: d.address) == drift
+    assert [(d.address, d.reason) for d in drift] == [
+        (gone, NOT_FOUND),
+        (SERVICE, "changed outside billsync since the last apply"),
+    ]  # a month the read did not cover is never reported missing
+
+
+def test_an_orphan_or_a_month_is_never_put_back() -> None:
+    month = 'adjustment["S-1"]["2026-09"]'
+    orphan = 'contract["S-6"]'
+    recorded = {
+        month: Entry("adjustment", 70001, {"units": 12}, period="2026-09"),
+        orphan: entry("contract", 40006, CONTRACT_ATTRS, "S-6"),
+    }
+    found = [
+        actual(month, "adjustment", 70001, {"units": 15}),
+        actual(orphan, "contract", 40006, {**CONTRACT_ATTRS, "contractName": "Edited"}),
+    ]
+    changes = diff([], found, recorded, live={"S-1"})
+    assert [change_key(c) for c in changes] == [("orphan", orphan), ("drift", orphan), ("drift", month)]

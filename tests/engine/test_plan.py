@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from engine.errors import PlanError
+from engine.errors import PlanError, StalePlanError
 from engine.plan import (
     CHANGE_TYPES,
     FORMAT_VERSION,
@@ -23,6 +25,8 @@ from engine.plan import (
     Replace,
     Update,
     change_key,
+    changes_digest,
+    check_same_changes,
     plan_from_json,
     plan_to_json,
 )
@@ -286,3 +290,56 @@ def test_adjustment_payload_round_trips_typed() -> None:
     assert create.payload["adjustedUnitPrice"] == Decimal("3.3333")
     assert isinstance(create.payload["adjustedUnitPrice"], Decimal)
     assert back == plan
+
+
+def test_a_plan_file_is_sealed_over_its_changes_and_head() -> None:
+    doc = json.loads(plan_to_json(PLAN))
+    assert doc["changes_digest"] == changes_digest(PLAN.changes)
+    assert len(doc["seal"]) == 64 and doc["seal"] != doc["changes_digest"]
+    assert doc["selection"] == {"period": None, "targets": [], "excludes": []}
+    other = Plan(**{**PLAN.__dict__, "snapshot_serial": 5})
+    assert json.loads(plan_to_json(other))["seal"] != doc["seal"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d["changes"][2].update(target_id=999), "its changes no longer match their digest"),
+        (
+            lambda d: d["changes"][1]["after"].update(unitPrice="100.00"),
+            "its changes no longer match their digest",
+        ),
+        (lambda d: d["changes"].pop(), "its changes no longer match their digest"),
+        (
+            lambda d: d.update(inputs_digest="other"),
+            "its inputs, snapshot, target or selection no longer match",
+        ),
+        (
+            lambda d: d["snapshot"].update(serial=3),
+            "its inputs, snapshot, target or selection no longer match",
+        ),
+        (lambda d: d.pop("seal"), "it carries no seal"),
+    ],
+)
+def test_an_edited_plan_file_is_refused_as_edited(edit: Any, problem: str) -> None:
+    doc = json.loads(plan_to_json(PLAN))
+    edit(doc)
+    with pytest.raises(PlanError) as caught:
+        plan_from_json(json.dumps(doc, indent=2), KINDS, "p.plan")
+    assert caught.value.message.startswith(
+        f"p.plan: the plan file was edited after billsync saved it: {problem}"
+    )
+    # reformatting alone is not an edit
+    assert plan_from_json(json.dumps(json.loads(plan_to_json(PLAN))), KINDS) == PLAN
+
+
+def test_changes_differing_from_a_fresh_plan_are_refused() -> None:
+    check_same_changes(PLAN, PLAN, "p.plan")
+    update = CHANGES[2]
+    assert isinstance(update, Update)
+    edited = Plan(**{**PLAN.__dict__, "changes": (*CHANGES[:2], replace(update, target_id=1), *CHANGES[3:])})
+    with pytest.raises(PlanError, match=r"^p.plan: the plan file was edited: its changes are not the ones"):
+        check_same_changes(edited, PLAN, "p.plan")
+    moved = Plan(**{**PLAN.__dict__, "inputs_digest": "other"})
+    with pytest.raises(StalePlanError, match=r"^p.plan: the Cloudmore data changed since the plan was made"):
+        check_same_changes(moved, PLAN, "p.plan")

@@ -241,7 +241,7 @@ def test_templates_cannot_change_the_values_they_are_given(kinds: dict[str, Kind
     assert error.message.startswith(
         "rules/x.yaml:7 (subscription S-1): \"{{ settings.vars.update({'x': 1}) }}\" is not allowed"
     )
-    assert SETTINGS.vars == {}
+    assert SETTINGS.vars == {"contract_prefix": ""}  # the defaults, unchanged
 
 
 def test_unsafe_when_expression_is_a_rule_error(kinds: dict[str, KindSpec]) -> None:

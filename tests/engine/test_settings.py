@@ -35,7 +35,16 @@ def test_defaults() -> None:
     assert settings.record_types == RecordTypes()
     assert (settings.contract_type, settings.ongoing_contract_years) == (7, 10)
     assert (settings.removal_policy, settings.rounding) == ("keep", "charge")
-    assert settings.companies == {} and settings.vars == {}
+    assert settings.companies == {} and settings.vars == {"contract_prefix": ""}
+
+
+def test_every_default_is_the_shipped_settings_file_value() -> None:
+    """Settings given inline (only the required ids) equal the shipped file: no key the shipped rules use
+    is missing (``vars.contract_prefix`` was, and every plan failed)."""
+    shipped = load_settings(ROOT / "rules" / "settings.yaml", FILE)
+    assert parse(BASE) == shipped
+    assert parse(BASE + "vars: {team: ops}\n").vars == {"contract_prefix": "", "team": "ops"}
+    assert parse(BASE + "vars: {contract_prefix: 'MS '}\n").vars == {"contract_prefix": "MS "}
 
 
 def test_d5_record_types_can_be_turned_off() -> None:

@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.errors import BillsyncError
 from engine.resources import KindSpec
@@ -24,6 +27,7 @@ from engine.snapshot import (
     snapshot_from_json,
     snapshot_to_json,
 )
+from engine.state_layout import META_FILE, shard_name
 from providers.autotask.kinds import KINDS
 
 LINEAGE = "0b0e5f3a-1111-2222-3333-444455556666"
@@ -126,19 +130,66 @@ def test_invalid_snapshot_is_a_clear_error(text: str, message: str) -> None:
     assert caught.value.message.startswith(message)
 
 
+CONTRACT_SHARD = shard_name('contract["S-1"]', "contract", None)
+ADJUSTMENT_SHARD = shard_name('adjustment["S-1"]["2026-09"]', "adjustment", "2026-09")
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
 def test_store_write_and_load(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "state", KINDS)
     assert store.load() == Snapshot(lineage="")  # no snapshot yet
     store.write(SNAPSHOT)
     assert store.load() == SNAPSHOT
-    assert (tmp_path / "state" / SNAPSHOT_FILE).read_text(encoding="utf-8") == snapshot_to_json(SNAPSHOT)
+    assert files(tmp_path / "state") == sorted([META_FILE, CONTRACT_SHARD, ADJUSTMENT_SHARD])
+    assert CONTRACT_SHARD.startswith("contract/") and ADJUSTMENT_SHARD.startswith("adjustment/2026-09/")
+    assert (tmp_path / "state" / META_FILE).read_text(encoding="utf-8") == textwrap.dedent(
+        f"""\
+        {{
+          "applied_periods": {{
+            "2026-09": "2026-10-20",
+            "2026-10": "2026-11-06"
+          }},
+          "format_version": 2,
+          "lineage": "{LINEAGE}",
+          "serial": 3,
+          "shards": {{
+            "{ADJUSTMENT_SHARD}": 1,
+            "{CONTRACT_SHARD}": 1
+          }}
+        }}
+        """
+    )
+    assert (tmp_path / "state" / CONTRACT_SHARD).read_text(encoding="utf-8") == textwrap.dedent(
+        """\
+        {
+          "contract[\\"S-1\\"]": {
+            "attributes": {
+              "companyID": 101,
+              "contractName": "Contoso - E3",
+              "endDate": "2027-09-30"
+            },
+            "kind": "contract",
+            "source": {
+              "organization_id": "ORG-1",
+              "subscription_id": "S-1"
+            },
+            "target_id": 40001
+          }
+        }
+        """
+    )
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path, KINDS)
     store.write(SNAPSHOT)
+    assert files(tmp_path) == sorted([META_FILE, CONTRACT_SHARD, ADJUSTMENT_SHARD])
     store.write(Snapshot(lineage=LINEAGE, serial=4))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [SNAPSHOT_FILE]
+    assert files(tmp_path) == [META_FILE]  # emptied shards and their folders are gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == [META_FILE]
 
 
 def test_failed_write_keeps_the_old_snapshot_and_no_temporary_file(tmp_path: Path) -> None:
@@ -147,7 +198,7 @@ def test_failed_write_keeps_the_old_snapshot_and_no_temporary_file(tmp_path: Pat
     broken = Snapshot(lineage=LINEAGE, serial=4, resources={"x": Entry("service", 1, {"name": object()})})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
         store.write(broken)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [SNAPSHOT_FILE]
+    assert files(tmp_path) == sorted([META_FILE, CONTRACT_SHARD, ADJUSTMENT_SHARD])
     assert store.load() == SNAPSHOT
 
 
@@ -156,6 +207,7 @@ import os, sys
 from decimal import Decimal
 from pathlib import Path
 from engine.snapshot import Entry, Journal, Snapshot, SnapshotStore
+from engine.state_layout import META_FILE, shard_name
 from providers.autotask.kinds import KINDS
 
 store = SnapshotStore(Path(sys.argv[1]), KINDS)
@@ -269,7 +321,8 @@ def test_close_increments_the_serial_merges_months_and_removes_the_journal(tmp_p
         "2026-11": "2026-12-04",
     }
     assert final.resources['service["csp365:P-1"]'].target_id == 30001
-    assert sorted(p.name for p in tmp_path.iterdir()) == [SNAPSHOT_FILE]
+    service = shard_name('service["csp365:P-1"]', "service", None)
+    assert files(tmp_path) == sorted([META_FILE, CONTRACT_SHARD, ADJUSTMENT_SHARD, service])
     assert store.load() == final
 
 
@@ -279,7 +332,8 @@ def test_periodic_flush_writes_the_snapshot_and_restarts_the_journal(tmp_path: P
     journal = Journal(store, store.load(), flush_every=-1)  # flush after every record
     try:
         journal.record('service["csp365:P-1"]', Entry("service", 30001, {}))
-        on_disk = snapshot_from_json((tmp_path / SNAPSHOT_FILE).read_text(encoding="utf-8"), KINDS, "s")
+        assert (tmp_path / JOURNAL_FILE).read_text(encoding="utf-8") == ""
+        on_disk = SnapshotStore(tmp_path, KINDS).load()
         assert on_disk.serial == 3
         assert on_disk.resources['service["csp365:P-1"]'].target_id == 30001
         assert (tmp_path / JOURNAL_FILE).read_text(encoding="utf-8") == ""
@@ -304,3 +358,134 @@ def test_kinds_are_used_to_type_values(kinds: dict[str, KindSpec]) -> None:
         "datePurchased": date(2026, 9, 1),
         "isBillableToCompany": True,
     }
+
+
+# -- the sharded layout ---------------------------------------------------------------------------------
+
+
+def test_a_snapshot_of_the_one_file_layout_is_migrated_on_first_use(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT_FILE).write_text(snapshot_to_json(SNAPSHOT), encoding="utf-8")
+    (tmp_path / JOURNAL_FILE).write_text(_journal_line('service["a"]', 1) + "\n", encoding="utf-8")
+    loaded = SnapshotStore(tmp_path, KINDS).load()
+    assert loaded == replace(
+        SNAPSHOT,
+        resources={**SNAPSHOT.resources, 'service["a"]': Entry("service", 1, {"unitPrice": Decimal("1.50")})},
+    )
+    service = shard_name('service["a"]', "service", None)
+    assert files(tmp_path) == sorted([META_FILE, CONTRACT_SHARD, ADJUSTMENT_SHARD, service])
+    assert SnapshotStore(tmp_path, KINDS).load() == loaded
+
+
+def test_the_same_snapshot_always_gives_the_same_bytes(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "a", KINDS)
+    store.write(SNAPSHOT)
+    again = SnapshotStore(tmp_path / "b", KINDS)
+    again.write(replace(SNAPSHOT, resources=dict(reversed(list(SNAPSHOT.resources.items())))))
+    again.write(again.load())
+    for name in files(tmp_path / "a"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+
+
+def test_an_apply_rewrites_only_the_shards_it_touched(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path, KINDS)
+    store.write(SNAPSHOT)
+    untouched = (tmp_path / ADJUSTMENT_SHARD).stat().st_ino
+    journal = Journal(store, store.load(), flush_every=3600)
+    journal.record('contract["S-1"]', replace(CONTRACT, attributes={**CONTRACT.attributes, "companyID": 102}))
+    final = journal.close()
+    assert (tmp_path / ADJUSTMENT_SHARD).stat().st_ino == untouched
+    assert SnapshotStore(tmp_path, KINDS).load() == final
+    assert final.resources['contract["S-1"]'].attributes["companyID"] == 102
+
+
+def test_removal_is_journalled_and_replayed(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path, KINDS)
+    store.write(SNAPSHOT)
+    journal = Journal(store, store.load(), flush_every=3600)
+    removed = journal.remove('contract["S-1"]')
+    assert removed == CONTRACT
+    assert 'contract["S-1"]' not in SnapshotStore(tmp_path, KINDS).load().resources  # before any flush
+    final = journal.close()
+    assert final.serial == 4 and sorted(final.resources) == ['adjustment["S-1"]["2026-09"]']
+    assert files(tmp_path) == sorted([META_FILE, ADJUSTMENT_SHARD])
+
+
+def test_a_missing_or_edited_shard_is_refused_unless_a_journal_explains_it(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path, KINDS)
+    store.write(SNAPSHOT)
+    shard = tmp_path / CONTRACT_SHARD
+    text = shard.read_text(encoding="utf-8")
+    shard.write_text("{}\n", encoding="utf-8")
+    with pytest.raises(BillsyncError) as caught:
+        store.load()
+    assert caught.value.message == f"{shard}: holds 0 entries, but {tmp_path / META_FILE} lists 1"
+    shard.unlink()
+    with pytest.raises(BillsyncError) as caught:
+        store.load()
+    assert caught.value.message == f"{shard}: missing, but {tmp_path / META_FILE} lists it with 1 entries"
+    (tmp_path / JOURNAL_FILE).write_text(_journal_line('service["a"]', 1) + "\n", encoding="utf-8")
+    assert sorted(store.load().resources) == ['adjustment["S-1"]["2026-09"]', 'service["a"]']
+    shard.write_text(text, encoding="utf-8")
+
+
+def test_no_shard_reaches_10_mb_at_50000_subscriptions() -> None:
+    """Entries per shard at 50,000 subscriptions with their months; an entry's text is under 1 kB."""
+    counts: dict[str, int] = {}
+    for n in range(50_000):
+        sid = f"6f1c2d3e-0a1b-4c5d-8e9f-{n:012d}"
+        for address, kind, period in (
+            (f'contract["{sid}"]', "contract", None),
+            (f'contract_service["{sid}"]', "contract_service", None),
+            (f'adjustment["{sid}"]["2026-09"]', "adjustment", "2026-09"),
+            (f'charge["{sid}"]["2026-09"]["rounding"]', "charge", "2026-09"),
+        ):
+            name = shard_name(address, kind, period)
+            counts[name] = counts.get(name, 0) + 1
+    assert len(counts) == 4 * 32
+    assert max(counts.values()) < 1_800  # at most 1.8 MB a shard, 50,000 / 32 = 1,563 on average
+
+
+_KEYS = st.text(alphabet="abcS-1é ", min_size=1, max_size=6)
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["record", "remove"]),
+        st.sampled_from(["contract", "service", "adjustment"]),
+        _KEYS,
+        st.integers(min_value=1, max_value=10**9),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_any_sequence_of_journalled_edits_loads_back_exactly_and_byte_stable(
+    tmp_path: Path, ops: list
+) -> None:
+    """Whatever the records and removals, the shards on disk load back to what the journal holds,
+    and writing that snapshot again anywhere gives the same bytes."""
+    folder = tmp_path / str(len(list(tmp_path.iterdir())))
+    store = SnapshotStore(folder, KINDS)
+    store.write(SNAPSHOT)
+    journal = Journal(store, store.load(), flush_every=-1 if len(ops) % 2 else 3600)
+    expected = dict(SNAPSHOT.resources)
+    for op, kind, key, target_id in ops:
+        address = f'{kind}["{key}"]' + ('["2026-09"]' if kind == "adjustment" else "")
+        if op == "record":
+            entry = Entry(
+                kind, target_id, {"units": target_id % 7}, period="2026-09" if kind == "adjustment" else None
+            )
+            journal.record(address, entry)
+            expected[address] = entry
+        elif address in expected:
+            journal.remove(address)
+            del expected[address]
+    final = journal.close()
+    assert final.resources == expected
+    assert SnapshotStore(folder, KINDS).load() == final
+    copy = SnapshotStore(folder.with_name(folder.name + "-copy"), KINDS)
+    copy.write(final)
+    assert files(copy.folder) == files(folder)
+    for name in files(folder):
+        assert (copy.folder / name).read_bytes() == (folder / name).read_bytes()

@@ -41,6 +41,8 @@ from providers.autotask.sandbox import (
 from providers.cloudmore.source import example_bundle_dir
 from rules import default_rules_dir
 
+from .._support import read_state
+
 AS_OF = "2026-10-07"
 """The date every test plans at: the September 2026 report of the example export is due."""
 SUBSCRIPTIONS = tuple(f"6f1c2d3e-0a1b-4c5d-8e9f-00000000000{i}" for i in range(1, 6))
@@ -404,8 +406,7 @@ class Workspace:
         return len(SnapshotStore(self.state, KINDS).load().resources)
 
     def snapshot(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.state / "snapshot.json").read_text(encoding="utf-8"))
-        return data
+        return read_state(self.state)
 
     def files(self) -> list[Path]:
         """Every file under the workspace folder."""

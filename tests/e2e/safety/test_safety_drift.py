@@ -5,6 +5,7 @@ it as such; fields billsync does not manage are never touched and never reported
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 AS_OF = ("--as-of", "2026-10-07")
 SUB1 = "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
@@ -108,5 +109,40 @@ def test_the_next_apply_puts_managed_fields_back_and_leaves_the_rest(workspace, 
     row = sandbox.row("Contracts", **{"Subscription ID": SUB1})
     assert (row["contractName"], row["purchaseOrderNumber"]) == (NAME, "PO-77")
     assert workspace.snapshot()["resources"][CONTRACT]["attributes"]["contractName"] == NAME
+    after = workspace.invoke("drift", *AS_OF, "--detailed-exitcode")
+    assert after.code == 0, after
+
+
+def test_plan_puts_back_what_drift_reports_even_when_no_month_is_planned(workspace, sandbox) -> None:
+    """``drift`` and ``plan`` use one drift rule: every managed field ``drift`` reports on an object the plan
+    reads is put back by the next plan, also for a shared service that no planned month renders."""
+    contract, service = _applied(workspace, sandbox)
+    sandbox.edit("Contracts", contract["id"], contractName="Edited by hand")
+    sandbox.edit("Services", service["id"], unitPrice=13.25)
+    report = workspace.invoke("drift", *AS_OF, "--json")
+    assert report.code == 0, report
+    assert [(c["action"], c["address"], c["after"]) for c in json.loads(report.stdout)["changes"]] == [
+        ("drift", CONTRACT, {"contractName": "Edited by hand"}),
+        ("drift", SERVICE, {"unitPrice": "13.2500"}),
+    ]
+    plan = json.loads(workspace.invoke("plan", *AS_OF, "--json").stdout)
+    assert plan["periods"] == []  # September is applied: no month is planned
+    assert [(c["action"], c["address"], c["after"]) for c in plan["changes"]] == [
+        ("drift", SERVICE, {"unitPrice": "13.2500"}),
+        ("update", SERVICE, {"unitPrice": "12.5000"}),
+        ("drift", CONTRACT, {"contractName": "Edited by hand"}),
+        ("update", CONTRACT, {"contractName": NAME}),
+    ]
+    assert (
+        plan["changes"][1]["reason"] == "put back to what billsync last wrote (no planned month renders it)"
+    )
+    assert plan["changes"][1]["target_id"] == service["id"]
+
+    sandbox.app.reset_stats()
+    applied = workspace.invoke("apply", *AS_OF, "--auto-approve")
+    assert applied.code == 0, applied
+    assert sandbox.stats().count("Services", "update") == 1
+    assert sandbox.stats().count("Contracts", "update") == 1 and sandbox.writes() == 2
+    assert Decimal(sandbox.row("Services", id=service["id"])["unitPrice"]) == Decimal("12.5")
     after = workspace.invoke("drift", *AS_OF, "--detailed-exitcode")
     assert after.code == 0, after

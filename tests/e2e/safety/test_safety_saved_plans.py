@@ -143,3 +143,92 @@ def test_plan_json_is_byte_identical_for_the_same_inputs(workspace, sandbox) -> 
     fourth = workspace.run("plan", *AS_OF, "--json", "--out", str(workspace.root / "again.plan"))
     assert third.stdout.encode() == fourth.stdout.encode() == path.read_bytes()
     assert (workspace.root / "again.plan").read_bytes() == path.read_bytes()
+
+
+def _hijacked(saved, sandbox):
+    """The saved plan with its first update pointed at another subscription's contract, renamed."""
+    other = _contract(sandbox, SUB2)
+    doc = json.loads(json.dumps(saved))
+    change = doc["changes"][0]
+    assert change["action"] == "update" and change["target_id"] != other["id"]
+    change["target_id"] = other["id"]
+    change["after"] = {"contractName": "Hijacked"}
+    return doc, other
+
+
+def test_a_hand_edited_plan_is_refused_as_edited_and_nothing_is_written(workspace, sandbox) -> None:
+    path, saved = _applied_and_renamed(workspace)
+    doc, other = _hijacked(saved, sandbox)
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    sandbox.app.reset_stats()
+    for command in (("apply", str(path)), ("show", str(path))):
+        refused = workspace.invoke(*command)
+        assert refused.code == 1, refused
+        assert refused.stderr == (
+            f"Error: {path}: the plan file was edited after billsync saved it: its changes no longer match "
+            "their digest; it is refused and nothing was written\n"
+            "Make the plan again (billsync plan --out FILE), review it, and apply that file unchanged.\n"
+        )
+    assert sandbox.writes() == 0
+    assert _contract(sandbox, SUB2)["contractName"] == other["contractName"]
+    assert workspace.snapshot()["serial"] == 1
+
+
+def test_an_edited_plan_head_is_refused_as_edited(workspace, sandbox) -> None:
+    path, saved = _applied_and_renamed(workspace)
+    doc = json.loads(json.dumps(saved))
+    doc["selection"]["period"] = "2026-09"
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    sandbox.app.reset_stats()
+    refused = workspace.invoke("apply", str(path))
+    assert refused.code == 1
+    assert (
+        "the plan file was edited after billsync saved it: its inputs, snapshot, target or " in refused.stderr
+    )
+    assert sandbox.writes() == 0
+
+
+def test_an_edited_plan_with_a_recomputed_seal_is_refused_against_a_fresh_plan(workspace, sandbox) -> None:
+    """Whoever edits the file can recompute its digests; the apply's own re-plan still tells."""
+    from dataclasses import replace
+
+    from engine.plan import plan_from_json, plan_to_json
+    from providers.autotask.kinds import KINDS
+
+    path, saved = _applied_and_renamed(workspace)
+    plan = plan_from_json(path.read_text(encoding="utf-8"), KINDS)
+    other = _contract(sandbox, SUB2)
+    first = plan.changes[0]
+    forged = replace(
+        plan,
+        changes=(
+            replace(first, target_id=other["id"], after={"contractName": "Hijacked"}),
+            *plan.changes[1:],
+        ),
+    )
+    path.write_text(plan_to_json(forged), encoding="utf-8")
+    sandbox.app.reset_stats()
+    refused = workspace.invoke("apply", str(path))
+    assert refused.code == 1, refused
+    assert refused.stderr == (
+        f"Error: {path}: the plan file was edited: its changes are not the ones billsync plans from the same "
+        "inputs, snapshot and Autotask state; it is refused and nothing was written\n"
+        "Make the plan again (billsync plan --out FILE), review it, and apply that file unchanged.\n"
+    )
+    assert sandbox.writes() == 0
+    assert _contract(sandbox, SUB2)["contractName"] == other["contractName"]
+
+
+def test_a_saved_plan_of_one_month_applies_with_its_selection(workspace, sandbox) -> None:
+    """The selection (``--period``, ``--target``) is part of the saved plan: apply re-plans the same one."""
+    path = workspace.root / "one.plan"
+    planned = workspace.invoke(
+        "plan", *AS_OF, "--period", "2026-09", "--target", f'contract["{SUB1}"]', "--out", str(path)
+    )
+    assert planned.code == 0, planned
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["selection"] == {"period": "2026-09", "targets": [f'contract["{SUB1}"]'], "excludes": []}
+    assert [(c["action"], c["address"]) for c in saved["changes"]] == [("create", f'contract["{SUB1}"]')]
+    applied = workspace.invoke("apply", str(path))
+    assert applied.code == 0, applied
+    assert "Apply complete: 1 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1." in applied.stdout

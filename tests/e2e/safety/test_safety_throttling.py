@@ -96,7 +96,7 @@ def test_an_apply_beyond_the_hourly_budget_is_refused_up_front(sandbox_factory, 
         "hour are left\nRun it later, apply part of it with --target, or pace it with --budget pace.\n"
     )
     assert sandbox.writes() == 0
-    assert not (workspace.state / "snapshot.json").exists()
+    assert not (workspace.state / "state.json").exists()
 
 
 def test_budget_pace_spreads_the_writes_and_completes(

@@ -1,0 +1,136 @@
+"""The snapshot's data: what billsync last wrote per address, and each entry's JSON form.
+
+Shared by the sharded store (:mod:`engine.snapshot`) and the one-file layout it migrates
+(:mod:`engine.snapshot_v1`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from engine.resources import KindSpec, decode_attributes, encode_attributes
+from engine.types import Address, Attributes
+
+__all__ = ["Entry", "Snapshot", "entry_from_json", "entry_or_object", "entry_to_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One managed object as last written: its target id, attributes, references and source identity."""
+
+    kind: str
+    target_id: int
+    attributes: Attributes
+    refs: dict[str, Address] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    lineage: str
+    serial: int = 0
+    resources: dict[Address, Entry] = field(default_factory=dict)
+    applied_periods: dict[str, str] = field(default_factory=dict)
+    """Month → ``available_on`` of the report revision last applied in full (D7, D20)."""
+    applied_digests: dict[str, str] = field(default_factory=dict)
+    """Month → digest of that revision's lines, to tell a revision the source cannot date (D20)."""
+
+    @staticmethod
+    def empty() -> Snapshot:
+        """No snapshot yet: no lineage until the first apply gives it one."""
+        return Snapshot(lineage="")
+
+    def recorded_months(self) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+        """(subscription, month) → total sales and cost as applied, from the month's resources (D20)."""
+        months: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        corrections: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {}
+        for entry in self.resources.values():
+            src = entry.source
+            if "total_sales" not in src or "subscription_id" not in src or "period" not in src:
+                continue
+            amounts = (Decimal(src["total_sales"]), Decimal(src.get("total_cost", "0")))
+            if "correction" in src:  # a correction already applied adds its difference
+                corrections[(src["subscription_id"], src["period"], src["correction"])] = amounts
+            else:  # every resource of the month records the same month totals
+                months[(src["subscription_id"], src["period"])] = amounts
+        for (sub, period, _revision), (sales, cost) in corrections.items():
+            base_sales, base_cost = months.get((sub, period), (Decimal(0), Decimal(0)))
+            months[(sub, period)] = (base_sales + sales, base_cost + cost)
+        return months
+
+    def managed_subscriptions(self) -> set[str]:
+        return {e.source["subscription_id"] for e in self.resources.values() if "subscription_id" in e.source}
+
+
+def entry_to_json(entry: Entry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": entry.kind,
+        "target_id": entry.target_id,
+        "attributes": encode_attributes(entry.attributes),
+    }
+    if entry.refs:
+        out["refs"] = dict(sorted(entry.refs.items()))
+    if entry.source:
+        out["source"] = dict(sorted(entry.source.items()))
+    if entry.period:
+        out["period"] = entry.period
+    return out
+
+
+def entry_from_json(
+    raw: Mapping[str, Any], kinds: Mapping[str, KindSpec], shared: dict[Any, Any] | None = None
+) -> Entry:
+    """An entry from its JSON form; with ``shared``, equal values of all entries read with the same
+    dict are one object: reference and source strings, and each attribute decoded once per written
+    text (addresses, ids, names, dates and amounts repeat across 200,000 entries)."""
+    kind = str(raw["kind"])
+    spec = kinds.get(kind)
+    period = raw.get("period")
+    if shared is None:
+        attributes = decode_attributes(spec, dict(raw.get("attributes", {})))
+        refs = dict(raw.get("refs", {}))
+        source = dict(raw.get("source", {}))
+    else:
+        kind, period = shared.setdefault(kind, kind), shared.setdefault(period, period)
+        attributes = {
+            name: _decoded(shared, spec, name, value) for name, value in raw.get("attributes", {}).items()
+        }
+        refs = {name: shared.setdefault(value, value) for name, value in raw.get("refs", {}).items()}
+        source = {name: shared.setdefault(value, value) for name, value in raw.get("source", {}).items()}
+    return Entry(
+        kind=kind,
+        target_id=int(raw["target_id"]),
+        attributes=attributes,
+        refs=refs,
+        source=source,
+        period=period,
+    )
+
+
+def _decoded(shared: dict[Any, Any], spec: KindSpec | None, name: str, value: Any) -> Any:
+    """One attribute as :func:`decode_attributes` decodes it, once per (field type, written value)."""
+    if isinstance(value, list | dict):
+        return decode_attributes(spec, {name: value})[name]
+    key = (spec.fields.get(name) if spec else None, type(value), value)  # 1, 1.0 and True stay apart
+    found = shared.get(key, _MISSING)
+    if found is _MISSING:
+        found = shared[key] = decode_attributes(spec, {name: value})[name]
+    return found
+
+
+_MISSING = object()
+
+
+_ENTRY_KEYS = frozenset({"kind", "target_id", "attributes", "refs", "source", "period"})
+
+
+def entry_or_object(obj: dict[str, Any], kinds: Mapping[str, KindSpec], shared: dict[Any, Any]) -> Any:
+    """An entry becomes an :class:`Entry` as soon as its JSON object is parsed, so 200,000 of them are
+    never held twice (as parsed dicts and as entries), and their equal values are shared."""
+    if "target_id" in obj and "kind" in obj and obj.keys() <= _ENTRY_KEYS:
+        return entry_from_json(obj, kinds, shared)
+    return obj
