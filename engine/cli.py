@@ -392,4 +392,5 @@ def main() -> NoReturn:
 
 
 from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies
+from engine import cli_report as _cli_report  # noqa: E402,F401 - registers report
 from engine import cli_workspace as _cli_workspace  # noqa: E402,F401 - registers validate, render, state, init
