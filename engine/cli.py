@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from engine.apply import apply_plan, check_fresh, stale_objects
+from engine.apply import ApplyResult, apply_plan, check_fresh, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
@@ -25,8 +25,10 @@ from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan
+from engine.progress import ProgressLine
 from engine.provider import Target
 from engine.snapshot import SnapshotStore
+from engine.summary import summarize, summary_lines
 from engine.wiring import extra_commands, make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
@@ -154,6 +156,7 @@ def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (format_version 1).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@click.option("--summary", is_flag=True, help="One screen: counts, money per customer and month, warnings.")
 @_targets_options
 @click.pass_obj
 def plan(
@@ -163,6 +166,7 @@ def plan(
     out: Path | None,
     as_json: bool,
     detailed_exitcode: bool,
+    summary: bool,
     targets: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> None:
@@ -175,14 +179,20 @@ def plan(
       billsync plan --period 2026-10 --json
     """
     with _session(ctx) as (workspace, target):
+        inputs = _inputs(workspace, target)
+        names = {o.organization_id: o.name for o in inputs.source.organizations} if summary else {}
+        origin, currency = inputs.source.origin, inputs.settings.currency
         # keep only the plan: the source, snapshot and states it came from are freed before it is written
-        the_plan = make_plan(
-            _inputs(workspace, target), target, _as_of(as_of), _period(period), targets, exclude
-        ).plan
+        the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
+        del inputs
     if out is not None:
         with out.open("w", encoding="utf-8") as fh:
             write_plan_json(the_plan, fh)
-    _print_plan(the_plan, as_json)
+    if summary and not as_json:
+        for line in summary_lines(summarize(the_plan, names, origin), currency):
+            click.echo(line)
+    else:
+        _print_plan(the_plan, as_json)
     if out is not None and not as_json:
         click.echo(f"Saved the plan to {out}. Apply it with: billsync apply {out}")
     if detailed_exitcode and the_plan.has_changes:
@@ -248,14 +258,30 @@ def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
 
 
 def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str = "refuse") -> None:
+    result = apply_with_progress(workspace, target, the_plan, budget)
+    if not result.ok:
+        raise BillsyncError(
+            "some changes were not applied; the writes that succeeded are recorded",
+            hint="Fix the cause above and run billsync apply again: it continues where this one stopped.",
+        )
+
+
+def apply_with_progress(
+    workspace: Workspace, target: Target, the_plan: Plan, budget: str = "refuse", quiet: bool = False
+) -> ApplyResult:
+    """Apply with a bar on a terminal, or a progress line every few seconds without one; report the
+    outcome (on stderr when ``quiet``: ``run --json`` keeps stdout for its document)."""
     store = SnapshotStore(workspace.state_dir, target.kinds())
-    interval = check_budget(the_plan.writes, target.budget(), "pace" if budget == "pace" else "refuse")
+    left = target.budget()
+    interval = check_budget(the_plan.writes, left, "pace" if budget == "pace" else "refuse")
     if interval:
         click.echo(
-            f"Pacing {the_plan.writes} writes at one every {interval:.2f} s to stay within the hourly budget."
+            f"Pacing {the_plan.writes} writes at one every {interval:.2f} s to stay within the hourly budget.",
+            err=quiet,
         )
     total = sum(1 for c in the_plan.changes if c.action in (*WRITES, "adopt"))
     console = Console(stderr=True)
+    line = None if console.is_terminal else ProgressLine(total, sys.stderr, left.remaining)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -263,17 +289,23 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=line is not None,
     ) as progress:
         task = progress.add_task("Applying", total=total)
-        result = apply_plan(
-            the_plan,
-            target,
-            store,
-            target.kinds(),
-            progress=lambda _c: progress.advance(task),
-            pacer=Pacer(interval) if interval else None,
-        )
+        if line is not None:
+            line.start()
+        try:
+            result = apply_plan(
+                the_plan,
+                target,
+                store,
+                target.kinds(),
+                progress=lambda _c: line.advance() if line is not None else progress.advance(task),
+                pacer=Pacer(interval) if interval else None,
+            )
+        finally:
+            if line is not None:
+                line.stop()
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
     for change, message in result.failed:
@@ -283,39 +315,10 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str
     serial = result.snapshot.serial if result.snapshot else "?"
     click.echo(
         f"Apply complete: {writes} written, {adopted} adopted, {len(result.failed)} failed, "
-        f"{len(result.skipped)} skipped. Snapshot serial {serial}."
+        f"{len(result.skipped)} skipped. Snapshot serial {serial}.",
+        err=quiet,
     )
-    if not result.ok:
-        raise BillsyncError(
-            "some changes were not applied; the writes that succeeded are recorded",
-            hint="Fix the cause above and run billsync apply again: it continues where this one stopped.",
-        )
-
-
-@cli.command()
-@click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
-@_budget_option
-@click.pass_obj
-def run(ctx: _Ctx, as_of: str | None, auto_approve: bool, budget: str) -> None:
-    """The daily job: plan and apply every billing report that is due and not applied yet (D7).
-
-    A second run the same day finds nothing due and writes nothing.
-
-    \b
-    Example (cron, every day at 06:00):
-      0 6 * * *  cd /srv/billing && billsync run --auto-approve
-    """
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
-        inputs = _inputs(workspace, target)
-        the_plan = make_plan(inputs, target, _as_of(as_of)).plan
-        _print_plan(the_plan, False)
-        if not the_plan.has_changes:
-            click.echo("Nothing due: every available billing report is applied.")
-            return
-        if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
-            raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget)
+    return result
 
 
 @cli.command()
@@ -393,4 +396,5 @@ def main() -> NoReturn:
 
 from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies
 from engine import cli_report as _cli_report  # noqa: E402,F401 - registers report
+from engine import cli_run as _cli_run  # noqa: E402,F401 - registers run
 from engine import cli_workspace as _cli_workspace  # noqa: E402,F401 - registers validate, render, state, init

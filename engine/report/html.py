@@ -17,7 +17,8 @@ from importlib.resources import files
 from jinja2 import Environment, StrictUndefined
 
 from engine.report.model import REASONS, BillingReport, Totals
-from engine.report.views import money, printable
+from engine.report.views import money
+from engine.textsafe import printable
 
 CHART_HEIGHT = 180
 BAR_WIDTH = 22

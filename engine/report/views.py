@@ -9,27 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
 
 from engine.report.model import REASONS, BillingReport, Row, Totals
+from engine.textsafe import printable
 
 COLUMNS = ("Customer", "Month", "Sales", "Cost", "Billed", "Margin", "Unbilled", "Difference")
-
-
-def printable(text: str) -> str:
-    """``text`` with control and format characters shown as ``\\xNN`` / ``\\uNNNN`` escapes."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def money(value: Decimal) -> str:
