@@ -39,6 +39,7 @@ _STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "=": "cyan", "!": "red
 class _Ctx:
     workspace_dir: Path
     debug: bool
+    no_color: bool = False
 
     def workspace(self) -> Workspace:
         return open_workspace(self.workspace_dir)
@@ -73,8 +74,10 @@ def _period(value: str | None) -> str | None:
     help="Workspace folder (holds billsync.yaml, rules/, state/). Default: the current folder.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--no-color", is_flag=True, help="No colours, even on a terminal (NO_COLOR=1 does the same).")
+@click.version_option(package_name="billsync", prog_name="billsync", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, workspace_dir: Path, debug: bool) -> None:
+def cli(ctx: click.Context, workspace_dir: Path, debug: bool, no_color: bool) -> None:
     """Keep Autotask PSA billing in step with Cloudmore billing reports.
 
     \b
@@ -84,7 +87,14 @@ def cli(ctx: click.Context, workspace_dir: Path, debug: bool) -> None:
     """
     if debug:  # request-level logs on stderr: method, path, status, never credentials
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = _Ctx(workspace_dir, debug)
+    ctx.obj = _Ctx(workspace_dir, debug, no_color)
+
+
+def make_console(**options: Any) -> Console:
+    """A rich console honouring ``--no-color`` (and, as rich does, the NO_COLOR variable)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(_Ctx) if ctx is not None else None
+    return Console(no_color=True if obj is not None and obj.no_color else None, **options)
 
 
 @contextmanager
@@ -106,7 +116,7 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
         write_plan_json(plan, sys.stdout)
         sys.stdout.flush()
         return
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     if not console.is_terminal:
         # a file or a pipe gets no colour anyway; rich would spend minutes on 100,000 lines
         for line in plan_text_lines(plan):
@@ -280,7 +290,7 @@ def apply_with_progress(
             err=quiet,
         )
     total = sum(1 for c in the_plan.changes if c.action in (*WRITES, "adopt"))
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     line = None if console.is_terminal else ProgressLine(total, sys.stderr, left.remaining)
     with Progress(
         TextColumn("{task.description}"),
@@ -340,6 +350,9 @@ def drift(ctx: _Ctx, as_of: str | None, as_json: bool, detailed_exitcode: bool) 
         result = make_plan(inputs, target, _as_of(as_of))
     changes = find_drift(inputs.snapshot, result.actual, target.kinds())
     report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())
+    if not changes and not as_json:
+        click.echo("No drift.")
+        return
     _print_plan(report, as_json)
     if detailed_exitcode and changes:
         sys.exit(2)

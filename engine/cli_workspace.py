@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli
+from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli, make_console
 from engine.errors import BillsyncError
 from engine.lock import force_unlock
 from engine.plan_view import fmt
@@ -95,7 +94,7 @@ def state_list(ctx: _Ctx) -> None:
     table = Table("address", "kind", "autotask id", box=None)
     for address, entry in sorted(snapshot.resources.items()):
         table.add_row(address, entry.kind, str(entry.target_id))
-    Console().print(table)
+    make_console().print(table)
     click.echo(f"{len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}")
 
 

@@ -154,6 +154,8 @@ class Plan:
     inputs_digest: str = ""
     rules_digest: str = ""
     target: str = ""
+    source: str = ""
+    """Where the Cloudmore data came from (a folder or an API URL), for the plan's header."""
     targeted: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
     format_version: int = FORMAT_VERSION

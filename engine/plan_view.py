@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.textsafe import printable
 from engine.types import Attributes, Scalar
 
 
@@ -30,6 +31,10 @@ def plan_text_lines(plan: Plan) -> Iterator[str]:
         yield f"Billing months: {months}"
     else:
         yield "Billing months: none due"
+    if plan.target or plan.source:
+        yield f"Autotask: {printable(plan.target or 'unknown')}" + (
+            f"   Cloudmore: {printable(plan.source)}" if plan.source else ""
+        )
     for diag in plan.diagnostics:
         yield f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}"
     body = False
