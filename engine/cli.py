@@ -80,6 +80,8 @@ def _period(value: str | None) -> str | None:
 def cli(ctx: click.Context, workspace_dir: Path, debug: bool, no_color: bool) -> None:
     """Keep Autotask PSA billing in step with Cloudmore billing reports.
 
+    Messages cite billing rules by number (D1-D27): docs/billing-rules.md explains each.
+
     \b
     Example (no configuration: the built-in sandbox and the example data):
       billsync plan

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.billing import ZERO, billed_amount, round_total
 from engine.plan import Change, Create, Plan, Replace, Update
-from engine.plan_view import summary_line
+from engine.plan_view import RULES_DOC, rules_cited, summary_line
 from engine.textsafe import printable
 from engine.types import Attributes
 
@@ -175,4 +175,7 @@ def summary_lines(summary: PlanSummary, currency: str = "") -> Iterator[str]:
             yield f"  {printable(message)}"
         if len(summary.warnings) > MAX_WARNINGS:
             yield f"  … and {len(summary.warnings) - MAX_WARNINGS} more (billsync plan shows them all)"
+    cited = rules_cited([*summary.errors, *summary.warnings])
+    if cited:
+        yield f"The rules cited ({', '.join(cited)}) are explained in {RULES_DOC}."
     yield summary.plan_line

@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 from decimal import Decimal
 
+from engine.plan_view import RULES_DOC
 from engine.report.model import REASONS, BillingReport, Row, Totals
 from engine.textsafe import printable
 
@@ -85,6 +86,7 @@ def text_lines(report: BillingReport) -> Iterator[str]:
                 f"  {u.period}  {printable(u.customer)} ({printable(u.organization_id)})  "
                 f"{money(u.amount)}  {u.rule}: {u.explanation}"
             )
+        yield f"  The rules are explained in {RULES_DOC}."
     if report.corrections:
         yield ""
         yield "Corrections for revised months (D20):"
