@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from engine.apply import check_fresh
 from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli
 from engine.periods import latest_reports
 from engine.plan import plan_from_json
@@ -79,6 +80,8 @@ def make_report(
         saved = None
         if planfile is not None:
             saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+            # a plan applied since would be counted twice: refuse it as apply does
+            check_fresh(saved, inputs.snapshot)
             day = date.fromisoformat(saved.as_of)
         else:
             day = _as_of(as_of)

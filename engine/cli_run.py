@@ -22,7 +22,7 @@ from engine.cli import _as_of, _budget_option, _Ctx, _inputs, _print_plan, _sess
 from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths
 from engine.lock import workspace_lock
-from engine.notify import Message, expand, send
+from engine.notify import Message, expand, send, url_secrets
 from engine.periods import latest_reports
 from engine.planner import PlanInputs, PlanResult, make_plan
 from engine.provider import Target
@@ -122,7 +122,7 @@ def run(
     """
     workspace = ctx.workspace()
     urls = expand(workspace.config.notify)
-    log = RunLog(workspace.data_dir, workspace.config.logs.keep_days, secrets=urls)
+    log = RunLog(workspace.data_dir, workspace.config.logs.keep_days, secrets=url_secrets(urls))
     day = _as_of(as_of)
     outcome = Outcome(as_of=day.isoformat())
     log.event("start", as_of=outcome.as_of, workspace=str(workspace.root), argv=sys.argv[1:])
@@ -135,7 +135,7 @@ def run(
         log.event("failed", error=outcome.error)
         outcome.notes += send(urls, _message(outcome))
         if as_json:
-            _write_json(outcome, EXIT_ERROR, log.path)
+            _write_json(outcome, EXIT_ERROR, log.path, log.secrets)
         log.close()
         raise
     code = EXIT_OK
@@ -149,7 +149,7 @@ def run(
     log.event("end", status=outcome.status, exit_code=code, notes=outcome.notes)
     log.close()
     if as_json:
-        _write_json(outcome, code, log.path)
+        _write_json(outcome, code, log.path, log.secrets)
     if code:
         sys.exit(code)
 
@@ -305,6 +305,6 @@ def _error_text(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
-def _write_json(outcome: Outcome, code: int, log: Path) -> None:
-    sys.stdout.write(scrub(json.dumps(outcome.to_json(code, log), indent=2, sort_keys=True)) + "\n")
+def _write_json(outcome: Outcome, code: int, log: Path, secrets: list[str]) -> None:
+    sys.stdout.write(scrub(json.dumps(outcome.to_json(code, log), indent=2, sort_keys=True), secrets) + "\n")
     sys.stdout.flush()

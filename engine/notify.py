@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from engine.textsafe import redact_url, scrub
 
@@ -30,6 +31,22 @@ class Message:
 def expand(urls: Sequence[str]) -> list[str]:
     """The URLs with ``${VAR}`` / ``$VAR`` taken from the environment."""
     return [os.path.expandvars(url) for url in urls]
+
+
+def url_secrets(urls: Sequence[str]) -> list[str]:
+    """The parts of the URLs that may be credentials (the password; path segments, query values and a
+    token standing where the host would, of 8 characters or more), and each URL whole, so a log can
+    scrub them even when a sender logs one part alone."""
+    parts: list[str] = [*urls]
+    for url in urls:
+        split = urlsplit(url)
+        parts.append(split.password or "")
+        tokens = [segment for segment in split.path.split("/") if segment]
+        tokens += [value for _key, value in parse_qsl(split.query)]
+        if "@" not in split.netloc and split.scheme not in ("json", "xml", "form", "http", "https"):
+            tokens.append(split.netloc.split(":")[0])  # slack://TOKEN/…: the "host" is a token
+        parts += [t for t in tokens if len(t) >= 8]
+    return sorted({p for p in parts if len(p) >= 4}, key=len, reverse=True)
 
 
 def send(urls: Sequence[str], message: Message) -> list[str]:
@@ -50,8 +67,8 @@ def send(urls: Sequence[str], message: Message) -> list[str]:
         attach = apprise.AppriseAttachment()
         attach.add(str(message.attachment))
     ok = targets.notify(
-        title=scrub(message.title, urls),
-        body=scrub(message.body, urls),
+        title=scrub(message.title, url_secrets(urls)),
+        body=scrub(message.body, url_secrets(urls)),
         notify_type=apprise.NotifyType.FAILURE if message.failed else apprise.NotifyType.SUCCESS,
         attach=attach,
     )

@@ -31,7 +31,7 @@ class RunLog:
         self.removed = prune(self.dir, keep_days)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self.path = self.dir / f"run-{stamp}.jsonl"
-        self.secrets = tuple(secrets)
+        self.secrets = list(secrets)
         self._fh = self.path.open("a", encoding="utf-8")
 
     def event(self, event: str, **fields: Any) -> None:
@@ -49,16 +49,19 @@ class RunLog:
         saved = []
         for name in LOGGERS:
             logger = logging.getLogger(name)
-            saved.append((logger, logger.level))
+            saved.append((logger, logger.level, logger.propagate))
             if logger.getEffectiveLevel() > logging.INFO:
                 logger.setLevel(logging.INFO)
             logger.addHandler(handler)
+            if name == "apprise":
+                logger.propagate = False  # its lines may name a URL: only the scrubbed log gets them
         try:
             yield
         finally:
-            for logger, level in saved:
+            for logger, level, propagate in saved:
                 logger.removeHandler(handler)
                 logger.setLevel(level)
+                logger.propagate = propagate
 
 
 class _Handler(logging.Handler):

@@ -179,3 +179,12 @@ def test_report_of_a_saved_plan_and_of_one_month(make_setup: SetupFactory) -> No
     rows, total = read_text(text)
     assert {month for _name, month in rows} == {"2026-10"}
     assert total["billed"] == Decimal("6479.15") and total["difference"] == ZERO
+
+
+def test_a_saved_plan_applied_since_is_refused_not_counted_twice(make_setup: SetupFactory) -> None:
+    setup = make_setup("embedded")
+    plan = setup.workspace.root / "month.plan"
+    setup.workspace.run("plan", "--as-of", AS_OF, "--out", str(plan))
+    setup.workspace.run("apply", str(plan))
+    refused = setup.workspace.run("report", str(plan), expect=1)
+    assert "another apply ran since" in str(refused.exception)

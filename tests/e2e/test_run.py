@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,12 @@ from typing import Any
 import pytest
 
 from ._support import AS_OF, SetupFactory, Workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the benchmark helpers live beside the packages
+
+from bench._workspace import make_workspace  # noqa: E402
 
 SECRET = "s3cret-hook-token"
 
@@ -208,3 +216,26 @@ def test_run_logs_are_json_lines_scrubbed_and_kept_for_the_retention_setting(
     assert any("/Contracts/query" in m for m in requests)
     text = new.read_text(encoding="utf-8")
     assert SECRET not in text and "sandbox-secret" not in text
+
+
+def test_an_undeliverable_notification_is_a_warning_and_never_shows_the_url(make_setup: SetupFactory) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    setup = make_setup("embedded")
+    _notify(setup.workspace, f"json://billsync:{SECRET}@127.0.0.1:{port}/hook")
+    result = setup.workspace.run("run", "--as-of", AS_OF, "--auto-approve")
+    assert (
+        f"Warning: a notification could not be delivered (to json://***@127.0.0.1:{port}/***)"
+        in result.output
+    )
+    assert SECRET not in result.output + _everything_written(setup.workspace)
+
+
+def test_plan_summary_of_1000_subscriptions_fits_one_screen(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws", 1000)
+    lines = Workspace(workspace.root).run("plan", "--as-of", workspace.as_of.isoformat(), "--summary").stdout
+    shown = lines.splitlines()
+    assert len(shown) <= 40
+    assert shown[-1] == "Plan: 3795 to add, 0 to change, 0 to adopt, 0 to destroy."
+    assert any(line.startswith("  … and 18") and "more customer months" in line for line in shown)

@@ -220,6 +220,4 @@ def test_a_dead_autotask_url_fails_at_once_naming_it(workspace_factory, sandbox)
     assert result.stderr.startswith(
         f"Error: Cannot reach Autotask at {url}ServiceLevelAgreements/query: the connection failed ("
     )
-    assert (
-        ") after 1 attempt.\nCheck the base URL (or the zone lookup URL) in billsync.yaml" in result.stderr
-    )
+    assert ") after 1 attempt.\nCheck the base URL (or the zone lookup URL) in billsync.yaml" in result.stderr
