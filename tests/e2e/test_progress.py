@@ -17,6 +17,8 @@ if str(ROOT) not in sys.path:
 
 from bench._workspace import make_workspace  # noqa: E402
 
+from ._report_support import expected_rows, read_csv  # noqa: E402
+
 LINE = re.compile(
     r"^(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) Applying: (?P<done>\d+)/(?P<total>\d+) \((?P<pct>\d+)%\), "
     r"(?P<rate>\d+\.\d) changes/s, ETA (?P<eta>\S+), elapsed (?P<elapsed>\S+), budget left (?P<budget>-?\d+)$"
@@ -63,3 +65,21 @@ def test_an_apply_of_1000_subscriptions_without_a_terminal_prints_a_line_at_leas
     assert matches[-1]["pct"] == "100" and matches[-1]["eta"] == "0s"
     budgets = [int(m["budget"]) for m in matches]
     assert budgets == sorted(budgets, reverse=True) and budgets[0] - budgets[-1] == done[-1] - done[0]
+
+    # what was applied bills, per customer and month, each synthetic report's total to the cent
+    report = subprocess.run(
+        [str(script), "-w", str(workspace.root), "report", "--actual", "--format", "csv"]
+        + ["--as-of", workspace.as_of.isoformat(), "--detailed-exitcode"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    rows, total, _records = read_csv(report.stdout)
+    expected = expected_rows(workspace.bundle.path, workspace.as_of.isoformat())
+    assert {k: (r["sales"], r["cost"]) for k, r in rows.items()} == {
+        k: (r["sales"], r["cost"]) for k, r in expected.items()
+    }
+    assert all(r["difference"] == 0 for r in rows.values())
+    assert total["billed"] == sum(r["sales"] - r["unbilled"] for r in expected.values())
