@@ -248,6 +248,7 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
         "inputs_digest": plan.inputs_digest,
         "rules_digest": plan.rules_digest,
         "target": plan.target,
+        "source": plan.source,
         "targeted": plan.targeted,
         "summary": plan.summary(),
         "diagnostics": [
@@ -311,6 +312,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             inputs_digest=str(doc.get("inputs_digest", "")),
             rules_digest=str(doc.get("rules_digest", "")),
             target=str(doc.get("target", "")),
+            source=str(doc.get("source", "")),
             targeted=bool(doc.get("targeted", False)),
             diagnostics=tuple(
                 Diagnostic(d["severity"], d["code"], d["message"]) for d in doc.get("diagnostics", [])
