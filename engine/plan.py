@@ -155,7 +155,8 @@ class Plan:
     rules_digest: str = ""
     target: str = ""
     source: str = ""
-    """Where the Cloudmore data came from (a folder or an API URL), for the plan's header."""
+    """Where the Cloudmore data came from (a folder or an API URL), for the plan's header. Not saved:
+    a plan file is the same whichever source gave the same data."""
     targeted: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
     format_version: int = FORMAT_VERSION
@@ -248,7 +249,6 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
         "inputs_digest": plan.inputs_digest,
         "rules_digest": plan.rules_digest,
         "target": plan.target,
-        "source": plan.source,
         "targeted": plan.targeted,
         "summary": plan.summary(),
         "diagnostics": [
@@ -312,7 +312,6 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             inputs_digest=str(doc.get("inputs_digest", "")),
             rules_digest=str(doc.get("rules_digest", "")),
             target=str(doc.get("target", "")),
-            source=str(doc.get("source", "")),
             targeted=bool(doc.get("targeted", False)),
             diagnostics=tuple(
                 Diagnostic(d["severity"], d["code"], d["message"]) for d in doc.get("diagnostics", [])
