@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,14 +34,19 @@ class RunLog:
         self.path = self.dir / f"run-{stamp}.jsonl"
         self.secrets = list(secrets)
         self._fh = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()  # the apply's worker threads log their requests here too
 
     def event(self, event: str, **fields: Any) -> None:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-        self._fh.write(scrub(json.dumps(record, default=str, ensure_ascii=False), self.secrets) + "\n")
-        self._fh.flush()
+        line = scrub(json.dumps(record, default=str, ensure_ascii=False), self.secrets) + "\n"
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.write(line)
+                self._fh.flush()
 
     def close(self) -> None:
-        self._fh.close()
+        with self._lock:
+            self._fh.close()
 
     @contextmanager
     def capturing(self) -> Iterator[None]:
