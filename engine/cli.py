@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from engine.apply import apply_plan, check_fresh, stale_objects
+from engine.apply import ApplyResult, apply_plan, check_fresh, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError
@@ -25,8 +25,10 @@ from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, check_same_changes, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan, period_digests
+from engine.progress import ProgressLine
 from engine.provider import Target
 from engine.snapshot import SnapshotStore
+from engine.summary import summarize, summary_lines
 from engine.wiring import extra_commands, make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
@@ -37,6 +39,7 @@ _STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "=": "cyan", "!": "red
 class _Ctx:
     workspace_dir: Path
     debug: bool
+    no_color: bool = False
 
     def workspace(self) -> Workspace:
         return open_workspace(self.workspace_dir)
@@ -71,9 +74,13 @@ def _period(value: str | None) -> str | None:
     help="Workspace folder (holds billsync.yaml, rules/, state/). Default: the current folder.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--no-color", is_flag=True, help="No colours, even on a terminal (NO_COLOR=1 does the same).")
+@click.version_option(package_name="billsync", prog_name="billsync", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, workspace_dir: Path, debug: bool) -> None:
+def cli(ctx: click.Context, workspace_dir: Path, debug: bool, no_color: bool) -> None:
     """Keep Autotask PSA billing in step with Cloudmore billing reports.
+
+    Messages cite billing rules by number (D1-D27): docs/billing-rules.md explains each.
 
     \b
     Example (no configuration: the built-in sandbox and the example data):
@@ -82,7 +89,14 @@ def cli(ctx: click.Context, workspace_dir: Path, debug: bool) -> None:
     """
     if debug:  # request-level logs on stderr: method, path, status, never credentials
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = _Ctx(workspace_dir, debug)
+    ctx.obj = _Ctx(workspace_dir, debug, no_color)
+
+
+def make_console(**options: Any) -> Console:
+    """A rich console honouring ``--no-color`` (and, as rich does, the NO_COLOR variable)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(_Ctx) if ctx is not None else None
+    return Console(no_color=True if obj is not None and obj.no_color else None, **options)
 
 
 @contextmanager
@@ -104,7 +118,7 @@ def _print_plan(plan: Plan, as_json: bool) -> None:
         write_plan_json(plan, sys.stdout)
         sys.stdout.flush()
         return
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     if not console.is_terminal:
         # a file or a pipe gets no colour anyway; rich would spend minutes on 100,000 lines
         for line in plan_text_lines(plan):
@@ -154,6 +168,7 @@ def _targets_options(f: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (format_version 1).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@click.option("--summary", is_flag=True, help="One screen: counts, money per customer and month, warnings.")
 @_targets_options
 @click.pass_obj
 def plan(
@@ -163,6 +178,7 @@ def plan(
     out: Path | None,
     as_json: bool,
     detailed_exitcode: bool,
+    summary: bool,
     targets: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> None:
@@ -175,19 +191,20 @@ def plan(
       billsync plan --period 2026-10 --json
     """
     with _session(ctx) as (workspace, target):
+        inputs = _inputs(workspace, target, _as_of(as_of))
+        names = {o.organization_id: o.name for o in inputs.source.organizations} if summary else {}
+        origin, currency = inputs.source.origin, inputs.settings.currency
         # keep only the plan: the source, snapshot and states it came from are freed before it is written
-        the_plan = make_plan(
-            _inputs(workspace, target, _as_of(as_of)),
-            target,
-            _as_of(as_of),
-            _period(period),
-            targets,
-            exclude,
-        ).plan
+        the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
+        del inputs
     if out is not None:
         with out.open("w", encoding="utf-8") as fh:
             write_plan_json(the_plan, fh)
-    _print_plan(the_plan, as_json)
+    if summary and not as_json:
+        for line in summary_lines(summarize(the_plan, names, origin), currency):
+            click.echo(line)
+    else:
+        _print_plan(the_plan, as_json)
     if out is not None and not as_json:
         click.echo(f"Saved the plan to {out}. Apply it with: billsync apply {out}")
     if detailed_exitcode and the_plan.has_changes:
@@ -272,14 +289,36 @@ def _run_apply(
     budget: str = "refuse",
     digests: dict[str, str] | None = None,
 ) -> None:
+    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests)
+    if not result.ok:
+        raise BillsyncError(
+            "some changes were not applied; the writes that succeeded are recorded",
+            hint="Fix the cause above and run billsync apply again: it continues where this one stopped.",
+        )
+
+
+def apply_with_progress(
+    workspace: Workspace,
+    target: Target,
+    the_plan: Plan,
+    budget: str = "refuse",
+    quiet: bool = False,
+    digests: dict[str, str] | None = None,
+) -> ApplyResult:
+    """Apply with a bar on a terminal, or a progress line every few seconds without one; report the
+    outcome (on stderr when ``quiet``: ``run --json`` keeps stdout for its document). ``digests``
+    (month → digest of the report applied) are recorded with the months applied in full."""
     store = SnapshotStore(workspace.state_dir, target.kinds())
-    interval = check_budget(the_plan.writes, target.budget(), "pace" if budget == "pace" else "refuse")
+    left = target.budget()
+    interval = check_budget(the_plan.writes, left, "pace" if budget == "pace" else "refuse")
     if interval:
         click.echo(
-            f"Pacing {the_plan.writes} writes at one every {interval:.2f} s to stay within the hourly budget."
+            f"Pacing {the_plan.writes} writes at one every {interval:.2f} s to stay within the hourly budget.",
+            err=quiet,
         )
     total = sum(1 for c in the_plan.changes if c.action in (*WRITES, "adopt"))
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
+    line = None if console.is_terminal else ProgressLine(total, sys.stderr, left.remaining)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -287,18 +326,24 @@ def _run_apply(
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=line is not None,
     ) as progress:
         task = progress.add_task("Applying", total=total)
-        result = apply_plan(
-            the_plan,
-            target,
-            store,
-            target.kinds(),
-            progress=lambda _c: progress.advance(task),
-            pacer=Pacer(interval) if interval else None,
-            digests=digests,
-        )
+        if line is not None:
+            line.start()
+        try:
+            result = apply_plan(
+                the_plan,
+                target,
+                store,
+                target.kinds(),
+                progress=lambda _c: line.advance() if line is not None else progress.advance(task),
+                pacer=Pacer(interval) if interval else None,
+                digests=digests,
+            )
+        finally:
+            if line is not None:
+                line.stop()
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
     for change, message in result.failed:
@@ -308,39 +353,10 @@ def _run_apply(
     serial = result.snapshot.serial if result.snapshot else "?"
     click.echo(
         f"Apply complete: {writes} written, {adopted} adopted, {len(result.failed)} failed, "
-        f"{len(result.skipped)} skipped. Snapshot serial {serial}."
+        f"{len(result.skipped)} skipped. Snapshot serial {serial}.",
+        err=quiet,
     )
-    if not result.ok:
-        raise BillsyncError(
-            "some changes were not applied; the writes that succeeded are recorded",
-            hint="Fix the cause above and run billsync apply again: it continues where this one stopped.",
-        )
-
-
-@cli.command()
-@click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
-@_budget_option
-@click.pass_obj
-def run(ctx: _Ctx, as_of: str | None, auto_approve: bool, budget: str) -> None:
-    """The daily job: plan and apply every billing report that is due and not applied yet (D7).
-
-    A second run the same day finds nothing due and writes nothing.
-
-    \b
-    Example (cron, every day at 06:00):
-      0 6 * * *  cd /srv/billing && billsync run --auto-approve
-    """
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
-        inputs = _inputs(workspace, target, _as_of(as_of))
-        the_plan = make_plan(inputs, target, _as_of(as_of)).plan
-        _print_plan(the_plan, False)
-        if not the_plan.has_changes:
-            click.echo("Nothing due: every available billing report is applied.")
-            return
-        if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
-            raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan))
+    return result
 
 
 @cli.command()
@@ -362,6 +378,9 @@ def drift(ctx: _Ctx, as_of: str | None, as_json: bool, detailed_exitcode: bool) 
         result = make_plan(inputs, target, _as_of(as_of))
     changes = find_drift(inputs.snapshot, result.actual, target.kinds())
     report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())
+    if not changes and not as_json:
+        click.echo("No drift.")
+        return
     _print_plan(report, as_json)
     if detailed_exitcode and changes:
         sys.exit(2)
@@ -417,4 +436,6 @@ def main() -> NoReturn:
 
 
 from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies
+from engine import cli_report as _cli_report  # noqa: E402,F401 - registers report
+from engine import cli_run as _cli_run  # noqa: E402,F401 - registers run
 from engine import cli_workspace as _cli_workspace  # noqa: E402,F401 - registers validate, render, state, init

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import click
 import yaml
-from rich.console import Console
 from rich.table import Table
 
-from engine.cli import _Ctx, _inputs, _session, cli
+from engine.cli import _Ctx, _inputs, _session, cli, make_console
 from engine.errors import BillsyncError, ConfigError
 from engine.lock import workspace_lock
 from engine.onboarding import (
@@ -256,7 +255,7 @@ def _show_proposals(proposals: list[LinkProposal]) -> list[LinkProposal]:
     for p in proposals:
         company = f"{p.company_id} {p.company_name}" if p.company_id is not None else "-"
         table.add_row(p.organization_id, p.organization_name, company, p.reason)
-    Console().print(table)
+    make_console().print(table)
     if all(p.company_id is None for p in proposals):
         click.echo("No exact-name match: link these organizations in Cloudmore or in rules/companies.yaml.")
     return proposals

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli
+from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli, make_console
 from engine.errors import BillsyncError
+from engine.gitrepo import commit_paths, git, is_repository
 from engine.lock import force_unlock, workspace_lock
 from engine.plan_view import fmt
 from engine.planner import render_inputs
@@ -24,7 +24,6 @@ from engine.snapshot import SnapshotStore, entry_to_json
 from engine.state_edit import move_address, remove_addresses
 from engine.validation import render_every_template
 from engine.workspace import CONFIG_FILE
-from rules import default_rules_dir
 
 
 @cli.command()
@@ -115,7 +114,7 @@ def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True))
         return
     footer = f"{len(rows)} of {len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}"
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: whole lines, nothing cut to a terminal's width
         for address, kind, target_id in rows:
             sys.stdout.write(f"{_printable(address)}\t{kind}\t{target_id}\n")
@@ -209,8 +208,13 @@ def state_show(ctx: _Ctx, address: str) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
-def init(directory: Path) -> None:
-    """Write a workspace with a copy of the shipped rules, ready to edit.
+@click.option("--no-git", is_flag=True, help="Do not make the workspace a git repository.")
+def init(directory: Path, no_git: bool) -> None:
+    """Write a workspace with a copy of the shipped rules, ready to edit, as a git repository.
+
+    The rules come from the installed billsync package. The workspace becomes a git repository
+    (unless it already is inside one) whose first commit holds billsync.yaml, the rules and the
+    empty state/; .gitignore keeps out .billsync/ (the sandbox, run logs, reports and the lock).
 
     \b
     Example:
@@ -223,13 +227,44 @@ def init(directory: Path) -> None:
     rules_dir = directory / "rules"
     if rules_dir.exists():
         raise BillsyncError(f"{rules_dir} already exists; nothing was changed")
-    shutil.copytree(default_rules_dir(), rules_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    (directory / "state").mkdir(exist_ok=True)
+    copied = copy_shipped_rules(rules_dir)
+    state = directory / "state"
+    state.mkdir(exist_ok=True)
+    (state / ".gitkeep").touch()
     config.write_text(_INIT_CONFIG, encoding="utf-8")
     gitignore = directory / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text(".billsync/\n", encoding="utf-8")
-    click.echo(f"Created a billsync workspace in {directory}: {CONFIG_FILE}, rules/, state/.")
+        gitignore.write_text(_GITIGNORE, encoding="utf-8")
+    click.echo(
+        f"Created a billsync workspace in {directory}: {CONFIG_FILE}, rules/ ({copied} files), state/."
+    )
+    if no_git:
+        return
+    if is_repository(directory):
+        click.echo("It is inside a git repository already: commit it there when you are ready.")
+        return
+    try:
+        git(directory, "init", "--quiet")
+        commit_paths(
+            directory,
+            [config, gitignore, rules_dir, state],
+            "billsync workspace: shipped rules and an empty state\n",
+        )
+    except BillsyncError as exc:
+        click.echo(f"Warning: the workspace is not a git repository: {exc}", err=True)
+        return
+    click.echo("Made it a git repository; the first commit holds the rules and the empty state.")
+
+
+def copy_shipped_rules(dest: Path) -> int:
+    """Copy the rule files of the installed package (never a checkout's working copy) into ``dest``."""
+    dest.mkdir(parents=True)
+    count = 0
+    for item in sorted(files("rules").iterdir(), key=lambda i: i.name):
+        if item.is_file() and item.name.endswith(".yaml"):
+            (dest / item.name).write_bytes(item.read_bytes())
+            count += 1
+    return count
 
 
 @cli.command("force-unlock")
@@ -259,4 +294,16 @@ _INIT_CONFIG = """\
 settings: ./rules/settings.yaml
 rules: ./rules
 state: ./state
+# Who hears how each `billsync run` went (apprise URLs: Slack, Teams, mailto://, json:// webhooks…);
+# ${VAR} is read from the environment, so keep tokens there:
+# notify:
+#   - "slack://${SLACK_TOKEN}/#billing"
+# Run logs under .billsync/logs/ (JSON lines) are kept this many days:
+# logs: {keep_days: 30}
+"""
+
+_GITIGNORE = """\
+# Local to this machine, not billing history: the built-in Autotask sandbox (sandbox.db), run logs
+# (logs/), billing reports of runs (reports/) and the apply lock.
+.billsync/
 """

@@ -160,6 +160,9 @@ class Plan:
     inputs_digest: str = ""
     rules_digest: str = ""
     target: str = ""
+    source: str = ""
+    """Where the Cloudmore data came from (a folder or an API URL), for the plan's header. Not saved:
+    a plan file is the same whichever source gave the same data."""
     targeted: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
     period: str | None = None

@@ -6,11 +6,13 @@ never formats and this module never executes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.textsafe import printable
 from engine.types import Attributes, Scalar
 
 
@@ -30,8 +32,15 @@ def plan_text_lines(plan: Plan) -> Iterator[str]:
         yield f"Billing months: {months}"
     else:
         yield "Billing months: none due"
+    if plan.target or plan.source:
+        yield f"Autotask: {printable(plan.target or 'unknown')}" + (
+            f"   Cloudmore: {printable(plan.source)}" if plan.source else ""
+        )
     for diag in plan.diagnostics:
         yield f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}"
+    cited = rules_cited(d.message for d in plan.diagnostics)
+    if cited:
+        yield f"The rules cited ({', '.join(cited)}) are explained in {RULES_DOC}."
     body = False
     for change in plan.changes:
         lines = render_change(change)
@@ -47,6 +56,17 @@ def plan_text_lines(plan: Plan) -> Iterator[str]:
             yield "No changes. Autotask matches the billing reports and the rules."
     yield ""
     yield summary_line(plan)
+
+
+RULES_DOC = "docs/billing-rules.md"
+"""Where each business rule (D1–D27) is explained, with the tests that prove it."""
+_RULE = re.compile(r"\bD([1-9][0-9]?)\b")
+
+
+def rules_cited(messages: Iterable[str]) -> list[str]:
+    """The rule numbers (``D1``…) the messages cite, in order, each once."""
+    numbers = sorted({int(n) for message in messages for n in _RULE.findall(message)})
+    return [f"D{n}" for n in numbers]
 
 
 def summary_line(plan: Plan) -> str:

@@ -6,6 +6,7 @@ pure. Nothing is written anywhere (D23).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -135,6 +136,7 @@ def make_plan(
         inputs_digest=inputs_digest,
         rules_digest=digest_rules(inputs),
         target=target.describe(),
+        source=inputs.source.origin,
         targeted=bool(targets or excludes),
         diagnostics=tuple(diagnostics),
         period=period,
@@ -157,6 +159,12 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
         ]
 
     wanted, unwanted = globs(targets), globs(excludes)
+    for pattern, glob in zip(targets, wanted, strict=True):
+        if not any(glob.fullmatch(a) for a in desired.resources):
+            raise PlanError(
+                f"--target {pattern!r} matches no address in the plan",
+                hint=_closest(pattern, list(desired.resources)),
+            )
     chosen = {a for a in desired.resources if not wanted or any(g.fullmatch(a) for g in wanted)}
     pending = list(chosen)
     while pending:
@@ -181,6 +189,15 @@ def _due(inputs: PlanInputs, as_of: date, period: str | None) -> list[DueReport]
 def period_digests(inputs: PlanInputs, as_of: date, periods: Sequence[str]) -> dict[str, str]:
     """Month → digest of the report a plan made on ``as_of`` covers for it (recorded when applied, D20)."""
     return {month: report_digest(_due(inputs, as_of, month)[0].report) for month in periods}
+
+
+def _closest(pattern: str, addresses: list[str]) -> str:
+    """A hint naming the addresses closest to a ``--target`` that matched nothing."""
+    close = difflib.get_close_matches(pattern, addresses, n=3, cutoff=0.5)
+    if not close:
+        kinds = sorted({a.partition("[")[0] for a in addresses})
+        return 'Addresses look like kind["key"], with kinds ' + ", ".join(kinds) + " (see billsync render)."
+    return "Closest: " + ", ".join(close) + "."
 
 
 def digest_source(source: SourceData) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import ConfigError, RuleError
 from engine.settings import Settings, load_settings, parse_settings
@@ -55,6 +55,13 @@ class CloudmoreConfig(BaseModel):
     """A YAML file renaming Cloudmore JSON properties (relative to the workspace)."""
 
 
+class LogsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep_days: int = Field(default=30, ge=1, le=3650)
+    """Run logs (``.billsync/logs/``) older than this are removed when a run starts."""
+
+
 class WorkspaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -63,6 +70,9 @@ class WorkspaceConfig(BaseModel):
     settings: str | dict[str, Any] | None = None
     rules: str | None = None
     state: str = "state"
+    notify: list[str] = Field(default_factory=list)
+    """Apprise URLs told after every ``run`` (``${VAR}`` is read from the environment: keep tokens there)."""
+    logs: LogsConfig = LogsConfig()
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ _MASK = "**********"
 _ZONE_ENDPOINT = "ZoneInformation"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures before any byte left: safe to repeat even for a write."""
+_UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
+"""No connection could be made: the host is wrong, down or unreachable."""
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a connection: an unreachable Autotask is reported within 10 s."""
 
 
 class AutotaskClient:
@@ -81,6 +85,9 @@ class AutotaskClient:
             raise ValueError("pass either http or transport, not both")
         self._credentials = credentials
         self._config = config or ClientConfig()
+        self._timeout = httpx.Timeout(
+            self._config.timeout, connect=min(CONNECT_TIMEOUT, self._config.timeout)
+        )
         self._sleep = sleep
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(transport=transport)
@@ -329,10 +336,17 @@ class AutotaskClient:
         self._stats.enter(endpoint, method)
         try:
             response = self._http.request(
-                method, url, content=content, headers=self._headers(endpoint), timeout=self._config.timeout
+                method, url, content=content, headers=self._headers(endpoint), timeout=self._timeout
             )
         except httpx.TransportError as exc:
             _log.debug("%s %s failed after %.1f ms: %s", method, path, _ms(started), type(exc).__name__)
+            if isinstance(exc, _UNREACHABLE):
+                # no connection at all (refused, unknown host, connect timeout): retrying for minutes
+                # only hides it; fail at once, naming the host, and let the next run try again
+                target = httpx.URL(url).copy_with(query=None)
+                raise error_for_exhausted_retries(
+                    method, str(target), path, status=None, attempts=1, detail=str(exc) or type(exc).__name__
+                ) from exc
             if write and not isinstance(exc, _NOT_SENT):
                 raise error_for_broken_write(method, path, type(exc).__name__) from exc
             raise Retry(None, detail=str(exc) or type(exc).__name__) from exc

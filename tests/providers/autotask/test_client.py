@@ -528,7 +528,8 @@ def _refusing_url() -> str:
 
 
 @pytest.mark.parametrize("write", [False, True])
-def test_connection_refused_is_unreachable_after_retries_even_for_a_write(write: bool) -> None:
+def test_connection_refused_is_unreachable_at_once_even_for_a_write(write: bool) -> None:
+    """No connection at all is not worth minutes of retries: one attempt, no wait, the URL named."""
     url = _refusing_url()
     sleeps: list[float] = []
     config = ClientConfig(base_url=url, retry=FAST)
@@ -539,10 +540,18 @@ def test_connection_refused_is_unreachable_after_retries_even_for_a_write(write:
             else:
                 client.query("Contracts")
         assert str(caught.value).startswith(f"Cannot reach Autotask at {url}Contracts")
-        assert "after 4 attempts" in str(caught.value)
+        assert "after 1 attempt." in str(caught.value)
         assert "Check the base URL" in str(caught.value)
-        assert len(sleeps) == FAST.max_attempts - 1
-        assert client.stats.count("Contracts") == FAST.max_attempts
+        assert sleeps == []
+        assert client.stats.count("Contracts") == 1
+
+
+def test_the_connect_timeout_is_short_whatever_the_request_timeout() -> None:
+    client = AutotaskClient(CREDENTIALS, ClientConfig(base_url="http://127.0.0.1:1/", timeout=60))
+    try:
+        assert (client._timeout.connect, client._timeout.read) == (5.0, 60)
+    finally:
+        client.close()
 
 
 # -- concurrency --------------------------------------------------------------------------------
