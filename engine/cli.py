@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -20,13 +21,15 @@ from rich.text import Text
 from engine.apply import apply_plan, check_fresh, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
-from engine.errors import BillsyncError, StalePlanError
+from engine.errors import BillsyncError, StalePlanError, known_error
 from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan
 from engine.provider import Target
+from engine.scrub import Scrubber, scrubbed_output
 from engine.snapshot import SnapshotStore
+from engine.textsafe import visible
 from engine.wiring import extra_commands, make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
@@ -277,9 +280,9 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
     for change, message in result.failed:
-        click.echo(f"Error: {change.address}: {message}", err=True)
+        click.echo(visible(f"Error: {change.address}: {message}"), err=True)
     for change, message in result.skipped:
-        click.echo(f"Skipped: {change.address}: {message}", err=True)
+        click.echo(visible(f"Skipped: {change.address}: {message}"), err=True)
     serial = result.snapshot.serial if result.snapshot else "?"
     click.echo(
         f"Apply complete: {writes} written, {adopted} adopted, {len(result.failed)} failed, "
@@ -363,32 +366,51 @@ for _command in extra_commands():
 
 
 def main() -> NoReturn:
-    """Entry point: one-paragraph errors and exit 1, tracebacks only with --debug."""
-    debug = "--debug" in sys.argv
+    """Entry point: one-paragraph errors and exit 1, tracebacks only with --debug; every credential
+    masked in all of it (output, errors, tracebacks, log records)."""
+    with scrubbed_output(Scrubber.from_env(os.environ)):
+        code = _main("--debug" in sys.argv)
+    sys.exit(code)
+
+
+def _main(debug: bool) -> int:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted; nothing was applied.", err=True)
-        sys.exit(1)
+        return 1
     except click.ClickException as exc:
         exc.show()
-        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
+        return 1 if exc.exit_code == 2 else exc.exit_code
     except BillsyncError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        click.echo(error_text(exc), err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted. The writes made so far are recorded; run the same command again.", err=True)
-        sys.exit(130)
+        return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
-        sys.exit(1)
+        known = known_error(exc)
+        if known is not None:
+            click.echo(error_text(known), err=True)
+            return 1
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {visible(str(exc))} (run with --debug for details)",
+            err=True,
+        )
+        return 1
     except SystemExit as exc:
-        sys.exit(exc.code if isinstance(exc.code, int) else 0)
-    sys.exit(0)
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
+
+
+def error_text(exc: BillsyncError) -> str:
+    """``Error: message`` and the hint below it, each on its own line whatever the data inside them."""
+    text = f"Error: {visible(exc.message)}"
+    return f"{text}\n{visible(exc.hint)}" if exc.hint else text
 
 
 from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies

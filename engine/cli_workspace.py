@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli
 from engine.errors import BillsyncError
@@ -17,6 +18,7 @@ from engine.plan_view import fmt
 from engine.planner import render_inputs
 from engine.resources import encode_attributes
 from engine.snapshot import SnapshotStore, entry_to_json
+from engine.textsafe import visible
 from engine.workspace import CONFIG_FILE
 from rules import default_rules_dir
 
@@ -66,14 +68,14 @@ def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> N
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     for d in diagnostics:
-        click.echo(f"{d.severity.capitalize()}: {d.message}")
+        click.echo(visible(f"{d.severity.capitalize()}: {d.message}"))
     click.echo(f"Billing months: {', '.join(p.period for p in periods) or 'none due'}")
     for address, r in desired.resources.items():
-        click.echo(f"{address}  ({r.rule})")
+        click.echo(visible(f"{address}  ({r.rule})"))
         for name in sorted(r.attributes):
-            click.echo(f"    {name} = {fmt(r.attributes[name])}")
+            click.echo(visible(f"    {name} = {fmt(r.attributes[name])}"))
         for name, ref in sorted(r.refs.items()):
-            click.echo(f"    {name} -> {ref}")
+            click.echo(visible(f"    {name} -> {ref}"))
 
 
 @cli.group()
@@ -94,7 +96,7 @@ def state_list(ctx: _Ctx) -> None:
         snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     table = Table("address", "kind", "autotask id", box=None)
     for address, entry in sorted(snapshot.resources.items()):
-        table.add_row(address, entry.kind, str(entry.target_id))
+        table.add_row(Text(visible(address)), entry.kind, str(entry.target_id))
     Console().print(table)
     click.echo(f"{len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}")
 

@@ -22,6 +22,7 @@ from typing import Any
 from engine.errors import BillsyncError
 from engine.provider import OrganizationDirectory
 from engine.source import Organization
+from engine.textsafe import visible
 
 EXPORT_COLUMNS = ("Organization Name", "Customer Number", "AutotaskCompanyID")
 """Columns of Cloudmore's organization bulk-import file that billsync fills."""
@@ -186,7 +187,7 @@ def organization_plan_text(plan: OrganizationPlan, where: str) -> str:
     else:
         count = len(plan.create)
         lines.append(f"Plan: {count} organization{'' if count == 1 else 's'} to create in Cloudmore.")
-    return "\n".join(lines) + "\n"
+    return "".join(visible(line) + "\n" for line in lines)
 
 
 def create_organizations(
