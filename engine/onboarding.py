@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.csvsafe import neutralise_row
 from engine.errors import BillsyncError
 from engine.provider import OrganizationDirectory
 from engine.source import Organization
@@ -39,7 +40,7 @@ def _exported(company: Mapping[str, Any]) -> bool:
 
 
 def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
-    """Active customer companies as a Cloudmore organization bulk-import CSV."""
+    """Active customer companies as a Cloudmore organization bulk-import CSV, formula cells neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -47,7 +48,13 @@ def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
         if not _exported(company):
             continue
         writer.writerow(
-            [company.get("companyName", ""), company.get("companyNumber") or "", int(company["id"])]
+            neutralise_row(
+                [
+                    str(company.get("companyName", "")),
+                    str(company.get("companyNumber") or ""),
+                    int(company["id"]),
+                ]
+            )
         )
     return out.getvalue()
 

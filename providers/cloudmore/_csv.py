@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from engine.csvsafe import restore
 from engine.errors import SourceError
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -75,8 +76,9 @@ class Row:
         return SourceError(message, file=self.file, line=self.line, column=column)
 
     def text(self, column: str) -> str:
-        """The cell as written, without surrounding spaces; may be empty."""
-        value = self._cells[self._index[column]].strip()
+        """The cell as written, without surrounding spaces; may be empty. A quote billsync put before a
+        formula-like value when it wrote the file (:mod:`engine.csvsafe`) is dropped."""
+        value = restore(self._cells[self._index[column]].strip())
         return self._parsed.texts.setdefault(value, value)
 
     def required(self, column: str) -> str:

