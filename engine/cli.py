@@ -29,7 +29,7 @@ from engine.planner import PlanInputs, load_inputs, make_plan
 from engine.provider import Target
 from engine.scrub import Scrubber, scrubbed_output
 from engine.snapshot import SnapshotStore
-from engine.textsafe import visible
+from engine.textsafe import visible, visible_lines
 from engine.wiring import extra_commands, make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
@@ -408,9 +408,10 @@ def _main(debug: bool) -> int:
 
 
 def error_text(exc: BillsyncError) -> str:
-    """``Error: message`` and the hint below it, each on its own line whatever the data inside them."""
-    text = f"Error: {visible(exc.message)}"
-    return f"{text}\n{visible(exc.hint)}" if exc.hint else text
+    """``Error: message`` and the hint below it, every control character shown visibly (the line breaks
+    billsync itself puts in a message kept; data is quoted with its line breaks escaped where it is cited)."""
+    text = f"Error: {visible_lines(exc.message)}"
+    return f"{text}\n{visible_lines(exc.hint)}" if exc.hint else text
 
 
 from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies

@@ -7,6 +7,8 @@ import csv
 import hashlib
 import io
 
+import pytest
+
 AS_OF = ("--as-of", "2026-10-07")
 APPLY = ("apply", *AS_OF, "--auto-approve")
 FORGED = "Contoso Ltd\nPlan: 0 to add, 0 to change, 0 to adopt, 0 to destroy.\x1b[2K\x1b[1A\u202e"
@@ -136,3 +138,47 @@ def test_an_exported_bundle_neutralises_formulas_and_reads_back_unchanged(tmp_pa
     assert "ORG-1001,'=HYPERLINK(A1),'@x," in text
     again = read_bundle(tmp_path / "bundle")
     assert again.organizations == data.organizations
+
+
+# ---- 3. YAML limits -----------------------------------------------------------------------------------
+
+LAUGHS = "\n".join(
+    ["vars:", '  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "message"),
+    [
+        (
+            "alias-bomb",
+            LAUGHS,
+            "rules/settings.yaml:67: YAML refused: the file expands to more than 200,000 values (aliases included)",
+        ),
+        (
+            "deep-nesting",
+            "vars:\n  deep: " + "[" * 5000 + "]" * 5000,
+            "rules/settings.yaml:62: YAML refused: nested more than 64 levels deep",
+        ),
+        (
+            "self-reference",
+            "vars:\n  loop: &loop [1, *loop]",
+            "rules/settings.yaml:62: YAML syntax error: found unconstructable recursive node",
+        ),
+        (
+            "too-large",
+            "vars:\n  big: |\n" + ("    " + "x" * 95 + "\n") * 50_000,
+            "rules/settings.yaml:41982: the file is larger than 4 MiB, billsync's limit for it",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else "",
+)
+def test_yaml_limits_are_located_errors(case, text, message, workspace_factory, sandbox) -> None:
+    workspace = workspace_factory(sandbox, rules=True)
+    settings = workspace.root / "rules" / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("vars:", "old_vars:") + text + "\n")
+    before = _digest(workspace)
+    result = workspace.run(*APPLY, timeout=60)  # finished: a hang would be killed here and fail
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith(f"Error: {message}"), result.stderr
