@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import RuleError
+from engine.template_limits import TemplateLimits
 from engine.yamlfile import LocatedDict, load_yaml
 
 RECORD_TYPES = ("csp365", "azure", "marketplace", "reserved_instance", "perpetual_license", "subscription")
@@ -55,6 +56,8 @@ class Settings(BaseModel):
     """Adoption rules (D3): kind → fields that must all match, e.g. ``contract: [companyID, contractName]``.
     An existing object without a billsync marker that matches exactly one desired resource is shown
     as ``adopt`` in the plan and taken under management on apply."""
+    limits: TemplateLimits = TemplateLimits()
+    """What one template expression may cost to render (time, output length, loop iterations)."""
     vars: dict[str, Any] = Field(default_factory=dict)
     """Free values for templates (``settings.vars.x``), e.g. name prefixes."""
 

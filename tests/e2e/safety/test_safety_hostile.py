@@ -182,3 +182,72 @@ def test_yaml_limits_are_located_errors(case, text, message, workspace_factory, 
     result = workspace.run(*APPLY, timeout=60)  # finished: a hang would be killed here and fail
     _assert_clean_error(result, workspace, sandbox, before)
     assert result.stderr.startswith(f"Error: {message}"), result.stderr
+
+
+# ---- 4. template limits and template errors -----------------------------------------------------------
+
+CONTRACT_NAME = '"{{ vars.contract_prefix }}{{ org.name }} - {{ sub.product_name }}"'
+SUB1 = "subscription 6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
+TEMPLATES = {
+    "loop-10e10": (
+        '"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x"',
+        "the template's loops ran more than 100,000 times",
+        "raise limits.template_iterations in the settings file (now 100000)",
+    ),
+    "huge-string": (
+        "\"{{ 'a' * 10**10 }}\"",
+        "the template built a value longer than 100,000",
+        "raise limits.template_output in the settings file (now 100000)",
+    ),
+    "long-output": (
+        "\"{% for i in range(2000) %}{{ 'abcdefghij' * 10 }}{% endfor %}\"",
+        "the template's output is longer than 100,000 characters",
+        "raise limits.template_output in the settings file (now 100000)",
+    ),
+    "format-index": (
+        "\"{{ '{}'.format() }}\"",
+        "IndexError: ",
+        "Check the expression",
+    ),
+    "macro-recursion": (
+        '"{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"',
+        "it calls itself too deeply (a macro that never stops recursing?)",
+        "Give the recursion an end",
+    ),
+    "truncate-negative": (
+        "\"{{ org.name | truncate(-1) }}\"",
+        "AssertionError: expected length >= 3, got -1",
+        "Check the expression",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TEMPLATES))
+def test_a_hostile_template_is_stopped_with_its_file_and_line(case, workspace_factory, sandbox) -> None:
+    template, reason, hint = TEMPLATES[case]
+    workspace = workspace_factory(sandbox, rules=True)
+    rules = workspace.root / "rules" / "csp365.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(CONTRACT_NAME, template, 1), encoding="utf-8")
+    before = _digest(workspace)
+    result = workspace.run(*APPLY, timeout=60)  # finished (a runaway template would be killed and fail)
+    _assert_clean_error(result, workspace, sandbox, before)
+    opening = f"Error: rules/csp365.yaml:30 ({SUB1}): cannot render "
+    assert result.stderr.startswith(opening), result.stderr
+    first, second = result.stderr.rstrip("\n").split("\n")
+    assert reason in first, result.stderr
+    assert hint in second, result.stderr
+
+
+def test_template_limits_are_settings(workspace_factory, sandbox) -> None:
+    workspace = workspace_factory(sandbox, rules=True)
+    rules = workspace.root / "rules" / "csp365.yaml"
+    loop = '"{% for i in range(150000 // 1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}x"'
+    rules.write_text(rules.read_text(encoding="utf-8").replace(CONTRACT_NAME, loop, 1), encoding="utf-8")
+    assert workspace.run("plan", *AS_OF).code == 1
+    settings = workspace.root / "rules" / "settings.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "limits: {template_iterations: 200000, template_seconds: 30}\n"
+    )
+    result = workspace.run("plan", *AS_OF, "--json")
+    assert result.code == 0, result
+    assert '"contractName": "x"' in result.stdout
