@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import httpx
 
+from providers._shared.http import limited_client
 from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import retry_after_seconds
 from providers.autotask import paths
@@ -83,7 +84,9 @@ class AutotaskClient:
         self._config = config or ClientConfig()
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(transport=transport)
+        self._http = (
+            http if http is not None else limited_client(self._config.http_limits, transport=transport)
+        )
         self._base_url = _normalised_base(self._config.base_url) if self._config.base_url else None
         self._zone: ZoneInfo | None = None
         self._zone_lock = threading.Lock()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from engine.errors import ConfigError
+from providers._shared.http import check_url
 from providers.cloudmore.api_source import ApiSource
 from providers.cloudmore.source import BundleSource, example_bundle_dir
 
@@ -35,8 +36,16 @@ def make_source(workspace: Workspace) -> BundleSource | ApiSource:
     from providers.cloudmore.api_client import CloudmoreClient
     from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials
 
+    check_url(
+        api.url,
+        service="Cloudmore",
+        setting="cloudmore.api.url",
+        allow_insecure_http=workspace.config.allow_insecure_http,
+    )
     try:
-        config = ApiClientConfig(base_url=api.url, reseller_id=api.reseller_id)
+        config = ApiClientConfig(
+            base_url=api.url, reseller_id=api.reseller_id, http_limits=workspace.config.limits.http
+        )
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise ConfigError(f"billsync.yaml: cloudmore.api: {reason}") from None

@@ -30,6 +30,7 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
+from providers._shared.http import limited_client
 from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import loads, retry_after_seconds
 from providers.cloudmore import api_mapping as m
@@ -119,8 +120,11 @@ class CloudmoreClient:
     def _connection(self) -> httpx.Client:
         with self._http_lock:
             if self._http is None:
-                self._http = httpx.Client(
-                    base_url=self.config.base_url, transport=self._transport, timeout=self.config.timeout
+                self._http = limited_client(
+                    self.config.http_limits,
+                    base_url=self.config.base_url,
+                    transport=self._transport,
+                    timeout=self.config.timeout,
                 )
             return self._http
 

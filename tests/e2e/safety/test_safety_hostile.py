@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import socket
+import threading
 
 import pytest
 
@@ -215,7 +217,7 @@ TEMPLATES = {
         "Give the recursion an end",
     ),
     "truncate-negative": (
-        "\"{{ org.name | truncate(-1) }}\"",
+        '"{{ org.name | truncate(-1) }}"',
         "AssertionError: expected length >= 3, got -1",
         "Check the expression",
     ),
@@ -251,3 +253,109 @@ def test_template_limits_are_settings(workspace_factory, sandbox) -> None:
     result = workspace.run("plan", *AS_OF, "--json")
     assert result.code == 0, result
     assert '"contractName": "x"' in result.stdout
+
+
+# ---- 5. hostile servers: a deadline per request, a cap per answer ---------------------------------------
+
+
+class HostileServer:
+    """A loopback HTTP server that answers every request in one hostile way, until stopped."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.stopped = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.requests: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ATServicesRest/V1.0"
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self.requests.append(conn.recv(65536).split(b"\r\n", 1)[0])
+                if self.behaviour == "trickle-headers":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    while not self.stopped.wait(0.2):
+                        conn.sendall(b"a")
+                elif self.behaviour == "trickle-body":
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                    )
+                    while not self.stopped.wait(0.2):
+                        conn.sendall(b" ")
+                elif self.behaviour == "endless-body":
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n["
+                    )
+                    chunk = b"0," * 32768
+                    while not self.stopped.is_set():
+                        conn.sendall(chunk)
+                elif self.behaviour == "huge-length":
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{"
+                    )
+                    self.stopped.wait(30)
+            except OSError:
+                pass  # the client hung up, as it should
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+@pytest.fixture
+def hostile_server():
+    servers: list[HostileServer] = []
+
+    def start(behaviour: str) -> HostileServer:
+        servers.append(HostileServer(behaviour))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        ("trickle-headers", "within 2 s (the deadline for one request, headers and body together)"),
+        ("trickle-body", "within 2 s (the deadline for one request, headers and body together)"),
+        ("endless-body", "is larger than 1 MiB, billsync's limit; it was not read"),
+        ("huge-length", "is larger than 1 MiB, billsync's limit; it was not read"),
+    ],
+)
+def test_a_hostile_server_is_given_up_on_in_bounded_time_and_memory(
+    behaviour, message, hostile_server, workspace_factory, sandbox
+) -> None:
+    server = hostile_server(behaviour)
+    workspace = workspace_factory(sandbox, url=server.url)
+    config = workspace.root / "billsync.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + "limits: {http: {deadline_seconds: 2, max_response_mb: 1}}\n"
+    )
+    before = _digest(workspace)
+    result = workspace.run(*APPLY, timeout=60)  # finished: without the limits this would never return
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith(
+        f"Error: no complete answer to POST {server.url}/"
+        if "trickle" in behaviour
+        else f"Error: the answer to POST {server.url}/"
+    ), result.stderr
+    assert message in result.stderr.splitlines()[0], result.stderr
+    assert server.requests and len(set(server.requests)) == len(server.requests), server.requests  # no retry
