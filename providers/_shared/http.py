@@ -101,11 +101,14 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def connect_tcp(  # type: ignore[override]
         self, host: str, port: int, timeout: float | None = None, **options: Any
     ) -> Any:
-        stream = _DeadlineStream(
-            self._inner.connect_tcp(host, port, _capped(self._deadlines, self._limits, timeout), **options),
-            self._deadlines,
-            self._limits,
-        )
+        try:
+            inner = self._inner.connect_tcp(
+                host, port, _capped(self._deadlines, self._limits, timeout), **options
+            )
+        except httpcore.ConnectTimeout:
+            _capped(self._deadlines, self._limits, None)  # past the deadline: say so
+            raise
+        stream = _DeadlineStream(inner, self._deadlines, self._limits)
         stream._timeout(None)  # a connect that outlived the deadline
         return stream
 

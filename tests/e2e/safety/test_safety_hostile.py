@@ -359,3 +359,48 @@ def test_a_hostile_server_is_given_up_on_in_bounded_time_and_memory(
     ), result.stderr
     assert message in result.stderr.splitlines()[0], result.stderr
     assert server.requests and len(set(server.requests)) == len(server.requests), server.requests  # no retry
+
+
+# ---- 6. credentials only over TLS, unless the server is this machine ------------------------------------
+
+
+def test_plain_http_to_another_host_is_refused_unless_allowed(workspace_factory, sandbox) -> None:
+    remote = sandbox.base_url.replace(
+        "127.0.0.1", "0.0.0.0"
+    )  # not a loopback address, yet reaches the sandbox
+    workspace = workspace_factory(sandbox, url=remote)
+    before = _digest(workspace)
+    result = workspace.run("plan", *AS_OF)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr == (
+        f"Error: billsync.yaml: autotask.url is {remote}: plain http:// to 0.0.0.0, which is not this machine; "
+        "the Autotask credentials would be sent unencrypted\n"
+        "Use https://. Only for a test server you trust, set allow_insecure_http: true in billsync.yaml.\n"
+    )
+    config = workspace.root / "billsync.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "allow_insecure_http: true\n")
+    result = workspace.run("plan", *AS_OF)
+    assert result.code == 0, result
+    assert result.stderr.splitlines()[0] == (
+        "INSECURE: Autotask is reached over plain http:// at 0.0.0.0 (allow_insecure_http: true); its "
+        "credentials cross the network unencrypted."
+    )
+    assert result.stdout.splitlines()[-1] == "Plan: 20 to add, 0 to change, 0 to adopt, 0 to destroy."
+
+
+def test_plain_http_to_a_remote_cloudmore_is_refused(workspace_factory, sandbox) -> None:
+    workspace = workspace_factory(sandbox)
+    config = workspace.root / "billsync.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "cloudmore: {bundle: ./cloudmore}",
+            "cloudmore: {api: {url: 'http://cloudmore.example.com', reseller_id: r1}}",
+        )
+    )
+    before = _digest(workspace)
+    result = workspace.run("plan", *AS_OF)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith(
+        "Error: billsync.yaml: cloudmore.api.url is http://cloudmore.example.com: plain http:// to "
+        "cloudmore.example.com, which is not this machine; the Cloudmore credentials would be sent unencrypted\n"
+    ), result.stderr
