@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import httpx
 
+from engine.scrub import Scrubber
 from providers._shared.http import limited_client
 from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import retry_after_seconds
@@ -55,7 +56,6 @@ __all__ = [
 
 
 _log = logging.getLogger("billsync.autotask")
-_MASK = "**********"
 _ZONE_ENDPOINT = "ZoneInformation"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures before any byte left: safe to repeat even for a write."""
@@ -93,6 +93,7 @@ class AutotaskClient:
         self._limits: dict[str, threading.BoundedSemaphore] = {}
         self._limits_lock = threading.Lock()
         self._stats = StatsRecorder()
+        self._scrubber = Scrubber([credentials.secret.get_secret_value(), credentials.integration_code])
 
     def __repr__(self) -> str:
         return f"AutotaskClient(username={self._credentials.username!r}, base_url={self._base_url!r})"
@@ -384,8 +385,8 @@ class AutotaskClient:
         return headers
 
     def _scrub(self, text: str) -> str:
-        """Mask the secret should Autotask ever echo it back in a message."""
-        return text.replace(self._credentials.secret.get_secret_value(), _MASK)
+        """Mask the secret and the integration code should Autotask ever echo them back in a message."""
+        return self._scrubber(text)
 
 
 def _normalised_base(url: str) -> str:
