@@ -12,11 +12,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from engine.errors import LimitError, LocatedError
 
-__all__ = ["FileRefused", "MiB", "TooLarge", "read_bounded"]
+__all__ = ["FileRefused", "MiB", "TooLarge", "read_bounded", "read_inside"]
 
 MiB = 1024 * 1024
 
@@ -25,25 +25,65 @@ class FileRefused(LocatedError):
     """A file billsync will not read: missing, not a regular file, a link it must not follow, too large."""
 
 
+_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
 def read_bounded(path: Path, display: str, max_bytes: int, *, follow_symlinks: bool = True) -> bytes:
     """The bytes of the regular file ``path`` (named ``display`` in errors), at most ``max_bytes``."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
+    flags = _READ | (0 if follow_symlinks else _NOFOLLOW)
     try:
         fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise FileRefused("file not found", file=display) from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP or (not follow_symlinks and os.path.islink(path)):
-            raise FileRefused(
-                "is a symbolic link; billsync reads only regular files inside the folder it was given",
-                file=display,
-                hint="Copy the real file into the folder instead of linking to it.",
-            ) from None
-        if exc.errno == errno.EISDIR:
-            raise FileRefused("is a folder; expected a file", file=display) from None
-        raise FileRefused(f"cannot open the file: {exc.strerror or exc}", file=display) from None
+        raise _refused(exc, display, link=not follow_symlinks and os.path.islink(path)) from None
+    return _read_fd(fd, display, max_bytes)
+
+
+def read_inside(root: Path, relative: str, display: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``relative`` inside the folder ``root``, reached without following
+    a symbolic link at any step (each folder is opened relative to the one before, with ``O_NOFOLLOW``),
+    so a link can never lead outside ``root``."""
+    parts = PurePath(relative).parts
+    if not parts or PurePath(relative).is_absolute() or ".." in parts:
+        raise FileRefused("is not a path inside the folder", file=display)
+    try:
+        folder = os.open(root, os.O_RDONLY | _DIRECTORY)
+    except OSError as exc:
+        raise _refused(exc, display, link=False) from None
+    try:
+        for index, part in enumerate(parts[:-1]):
+            try:
+                inner = os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=folder)
+            except OSError as exc:
+                link = os.path.islink(os.path.join(root, *parts[: index + 1]))
+                raise _refused(exc, display, link=link) from None
+            os.close(folder)
+            folder = inner
+        try:
+            fd = os.open(parts[-1], _READ | _NOFOLLOW, dir_fd=folder)
+        except OSError as exc:
+            raise _refused(exc, display, link=os.path.islink(os.path.join(root, *parts))) from None
+    finally:
+        os.close(folder)
+    return _read_fd(fd, display, max_bytes)
+
+
+def _refused(exc: OSError, display: str, *, link: bool) -> FileRefused:
+    if link or exc.errno == errno.ELOOP:
+        return FileRefused(
+            "is a symbolic link; billsync reads only regular files inside the folder it was given",
+            file=display,
+            hint="Copy the real file into the folder instead of linking to it.",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return FileRefused("file not found", file=display)
+    if exc.errno == errno.EISDIR:
+        return FileRefused("is a folder; expected a file", file=display)
+    return FileRefused(f"cannot open the file: {exc.strerror or exc}", file=display)
+
+
+def _read_fd(fd: int, display: str, max_bytes: int) -> bytes:
     with os.fdopen(fd, "rb", buffering=0) as handle:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -72,7 +112,7 @@ class TooLarge(FileRefused, LimitError):
             f"the file is larger than {_size(max_bytes)}, billsync's limit for it; nothing of it was used",
             file=display,
             line=line,
-            hint="Check that it is the right file; a larger one needs a higher limit (see README, Safety).",
+            hint="Check that it is the right file.",
         )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from engine.errors import ConfigError
+from engine.safefile import MiB
 from providers._shared.http import check_url
 from providers.cloudmore.api_source import ApiSource
 from providers.cloudmore.source import BundleSource, example_bundle_dir
@@ -27,7 +28,8 @@ def make_source(workspace: Workspace) -> BundleSource | ApiSource:
     api = workspace.config.cloudmore.api
     if api is None:
         folder = workspace.bundle_dir()
-        return BundleSource(folder if folder is not None else example_bundle_dir())
+        limit = int(workspace.config.limits.bundle_file_mb * MiB)
+        return BundleSource(folder if folder is not None else example_bundle_dir(), limit)
     if workspace.config.cloudmore.bundle is not None:
         raise ConfigError(
             "billsync.yaml: cloudmore names both a bundle and an api; billsync reads one Cloudmore source",

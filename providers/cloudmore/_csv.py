@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.csvsafe import restore
 from engine.errors import SourceError
+from engine.safefile import FileRefused, MiB, read_inside
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -176,13 +177,19 @@ class Row:
         return value
 
 
-def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
+MAX_FILE_BYTES = 512 * MiB
+"""The largest bundle file read unless billsync.yaml says otherwise (``limits.bundle_file_mb``)."""
+
+
+def read_table(
+    root: Path, file: str, columns: Sequence[str], max_bytes: int = MAX_FILE_BYTES
+) -> Iterator[Row]:
     """Yield the data rows of ``root/file``, checking the header names ``columns``.
 
     Extra columns are ignored; blank lines are skipped; a row with a different number of fields
     than the header, a broken quote, bytes that are not UTF-8 or a missing column is an error.
     """
-    text = _read_text(root, file)
+    text = _read_text(root, file, max_bytes)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     index: dict[str, int] | None = None
     width = 0
@@ -220,22 +227,22 @@ def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
         )
 
 
-def _read_text(root: Path, file: str) -> str:
-    """The file decoded as UTF-8 (a leading byte order mark is dropped)."""
-    path = root / file
+def _read_text(root: Path, file: str, max_bytes: int) -> str:
+    """The file decoded as UTF-8 (a leading byte order mark is dropped): a regular file inside the
+    bundle reached without following a symbolic link, at most ``max_bytes`` long."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(
-            f"missing file: the export bundle in {root} has no {file}; export the bundle again from Cloudmore "
-            "or add the file",
-            file=file,
-        ) from None
-    except IsADirectoryError:
-        raise SourceError(f"{path} is a folder; expected a CSV file", file=file) from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SourceError(f"cannot read {path}: {reason}", file=file) from None
+        data = read_inside(root, file, file, max_bytes)
+    except FileRefused as exc:
+        if exc.reason == "file not found":
+            raise SourceError(
+                f"missing file: the export bundle in {root} has no {file}; export the bundle again from "
+                "Cloudmore or add the file",
+                file=file,
+            ) from None
+        if isinstance(exc, TooLarge):
+            hint = "Check that it is the right file; raise limits.bundle_file_mb in billsync.yaml if it is."
+            raise SourceError(exc.reason, file=file, line=exc.line, hint=hint) from None
+        raise SourceError(exc.reason, file=file, line=exc.line, hint=exc.hint) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

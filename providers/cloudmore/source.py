@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.source import SourceData
+from providers.cloudmore._csv import MAX_FILE_BYTES
 from providers.cloudmore.bundle import read_bundle
 
 __all__ = ["BundleSource", "example_bundle_dir", "EXAMPLE_DIR"]
@@ -24,9 +25,10 @@ def example_bundle_dir(name: str | None = None) -> Path:
 @dataclass(frozen=True)
 class BundleSource:
     folder: Path
+    max_file_bytes: int = MAX_FILE_BYTES
 
     def load(self) -> SourceData:
-        return read_bundle(self.folder)
+        return read_bundle(self.folder, self.max_file_bytes)
 
     def describe(self) -> str:
         return str(self.folder)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import socket
 import threading
 
@@ -404,3 +405,84 @@ def test_plain_http_to_a_remote_cloudmore_is_refused(workspace_factory, sandbox)
         "Error: billsync.yaml: cloudmore.api.url is http://cloudmore.example.com: plain http:// to "
         "cloudmore.example.com, which is not this machine; the Cloudmore credentials would be sent unencrypted\n"
     ), result.stderr
+
+
+# ---- 8. special files in a bundle ---------------------------------------------------------------------
+
+
+def _replace_with_fifo(path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _replace_with_link(target):
+    def replace(path) -> None:
+        path.unlink()
+        path.symlink_to(target)
+
+    return replace
+
+
+@pytest.mark.parametrize(
+    ("file", "make", "message"),
+    [
+        (
+            "organizations.csv",
+            _replace_with_fifo,
+            "organizations.csv: is a device, pipe or socket, not a regular file; billsync will not read it",
+        ),
+        (
+            "organizations.csv",
+            _replace_with_link("/dev/zero"),
+            "organizations.csv: is a symbolic link; billsync reads only regular files inside the folder it was given",
+        ),
+        (
+            "billing/2026-09.csv",
+            _replace_with_link("/etc/passwd"),
+            "billing/2026-09.csv: is a symbolic link; billsync reads only regular files inside the folder it was given",
+        ),
+    ],
+    ids=["fifo", "dev-zero", "link-out"],
+)
+def test_special_files_in_a_bundle_are_refused(file, make, message, workspace, sandbox) -> None:
+    make(workspace.root / "cloudmore" / file)
+    result = workspace.run(*APPLY, timeout=60)  # finished: a FIFO read would block for ever
+    assert result.code == 1, result
+    assert result.stderr.startswith(f"Error: {message}"), result.stderr
+    assert "Traceback" not in result.output and sandbox.writes() == 0
+    assert not (workspace.root / "state" / "snapshot.json").exists()
+
+
+def test_a_linked_folder_leading_out_of_the_bundle_is_refused(workspace, sandbox, tmp_path) -> None:
+    outside = tmp_path / "outside"
+    (workspace.root / "cloudmore" / "billing").rename(outside)
+    (workspace.root / "cloudmore" / "billing").symlink_to(outside, target_is_directory=True)
+    result = workspace.run(*APPLY, timeout=60)
+    assert result.code == 1, result
+    assert result.stderr.startswith(
+        "Error: billing/2026-09.csv: is a symbolic link; billsync reads only regular files inside the folder"
+    ), result.stderr
+    assert sandbox.writes() == 0
+
+
+def test_a_bundle_file_over_the_size_limit_is_refused(workspace, sandbox) -> None:
+    config = workspace.root / "billsync.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "limits: {bundle_file_mb: 0.0005}\n")  # 524 bytes
+    before = _digest(workspace)
+    result = workspace.run(*APPLY, timeout=60)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith("Error: organizations.csv:"), result.stderr
+    assert (
+        "the file is larger than 524 bytes, billsync's limit for it; nothing of it was used" in result.stderr
+    )
+
+
+def test_settings_that_are_a_device_are_refused(workspace, sandbox) -> None:
+    config = workspace.root / "billsync.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "settings: /dev/zero\n")
+    before = _digest(workspace)
+    result = workspace.run(*APPLY, timeout=60)  # finished: /dev/zero never ends
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr == (
+        "Error: /dev/zero: is a device, pipe or socket, not a regular file; billsync will not read it\n"
+    )
