@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.csvsafe import restore
 from engine.errors import SourceError
-from engine.safefile import FileRefused, MiB, read_inside
+from engine.safefile import FileRefused, MiB, TooLarge, read_inside
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
