@@ -471,9 +471,9 @@ def test_a_bundle_file_over_the_size_limit_is_refused(workspace, sandbox) -> Non
     before = _digest(workspace)
     result = workspace.run(*APPLY, timeout=60)
     _assert_clean_error(result, workspace, sandbox, before)
-    assert result.stderr.startswith("Error: organizations.csv:"), result.stderr
-    assert (
-        "the file is larger than 524 bytes, billsync's limit for it; nothing of it was used" in result.stderr
+    assert result.stderr == (
+        "Error: subscriptions.csv:4: the file is larger than 524 bytes, billsync's limit for it; nothing of it "
+        "was used\nCheck that it is the right file; raise limits.bundle_file_mb in billsync.yaml if it is.\n"
     )
 
 
