@@ -130,6 +130,11 @@ def init(directory: Path) -> None:
     Example:
       billsync init my-billing && cd my-billing && billsync plan
     """
+    if directory.exists() and not directory.is_dir():
+        raise BillsyncError(
+            f"{directory} is a file, not a folder; nothing was changed",
+            hint="Name a new folder (or an existing one) for the workspace.",
+        )
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / CONFIG_FILE
     if config.exists():

@@ -7,6 +7,7 @@ its location so the message can say where to look.
 
 from __future__ import annotations
 
+import decimal
 import errno
 
 
@@ -109,6 +110,11 @@ def known_error(exc: BaseException) -> BillsyncError | None:
         problem, hint = _OS_PROBLEMS[exc.errno]
         where = exc.filename if exc.filename is not None else "a file billsync writes"
         return BillsyncError(f"cannot use {where}: {problem}", hint=hint)
+    if isinstance(exc, decimal.InvalidOperation):
+        return LimitError(
+            "an amount is too large (or too precise) to be computed exactly",
+            hint="Check the amounts in the Cloudmore data: billsync computes money exactly to 28 digits.",
+        )
     if isinstance(exc, MemoryError):
         return LimitError(
             "billsync ran out of memory",

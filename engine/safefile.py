@@ -12,11 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path, PurePath
 
 from engine.errors import LimitError, LocatedError
 
-__all__ = ["FileRefused", "MiB", "TooLarge", "read_bounded", "read_inside"]
+__all__ = ["FileRefused", "MiB", "TooLarge", "read_bounded", "read_inside", "write_atomic"]
 
 MiB = 1024 * 1024
 
@@ -84,11 +85,12 @@ def _refused(exc: OSError, display: str, *, link: bool) -> FileRefused:
 
 
 def _read_fd(fd: int, display: str, max_bytes: int) -> bytes:
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a folder" if stat.S_ISDIR(mode) else "a device, pipe or socket"
+        raise FileRefused(f"is {what}, not a regular file; billsync will not read it", file=display)
     with os.fdopen(fd, "rb", buffering=0) as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            what = "a folder" if stat.S_ISDIR(mode) else "a device, pipe or socket"
-            raise FileRefused(f"is {what}, not a regular file; billsync will not read it", file=display)
         os.set_blocking(fd, True)
         chunks: list[bytes] = []
         size = 0
@@ -118,3 +120,19 @@ class TooLarge(FileRefused, LimitError):
 
 def _size(count: int) -> str:
     return f"{count / MiB:g} MiB" if count >= MiB else f"{count:,} bytes"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a whole: into a new file beside it, then renamed over it. A rename
+    replaces a symbolic link at ``path`` rather than writing through it, so the file a link points to
+    is never touched, and a crash leaves the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

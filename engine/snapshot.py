@@ -10,6 +10,7 @@ journal, so a killed apply loses no write. No secrets are ever stored here.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -20,11 +21,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.errors import BillsyncError
 from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
+from engine.safefile import FileRefused, MiB, read_bounded
 from engine.types import Address, Attributes
 
 FORMAT_VERSION = 1
@@ -202,6 +204,45 @@ def snapshot_from_json(text: str, kinds: Mapping[str, KindSpec], file: str) -> S
         ) from None
 
 
+_STATE_BYTES = 4096 * MiB
+"""The largest snapshot or journal read (a snapshot of 100,000 resources is about 100 MB)."""
+
+
+def _read_state(path: Path) -> str:
+    """A state file's text: a regular file (never through a symbolic link), within :data:`_STATE_BYTES`."""
+    try:
+        data = read_bounded(path, str(path), _STATE_BYTES, follow_symlinks=False)
+    except FileRefused as exc:
+        raise BillsyncError(
+            str(exc.message), hint=exc.hint or "Point state: in billsync.yaml at a folder of files."
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BillsyncError(
+            f"{path}: the file is not UTF-8 text, so it is not a billsync state file",
+            hint="Restore it from git (git checkout -- state/), or delete it: the next plan adopts existing "
+            "objects through their identity markers.",
+        ) from None
+
+
+def _open_journal(path: Path, mode: str) -> IO[str]:
+    """The journal opened for appending without following a symbolic link (``O_NOFOLLOW``)."""
+    flags = (
+        os.O_CREAT | os.O_APPEND | (os.O_RDWR if "+" in mode else os.O_WRONLY) | getattr(os, "O_NOFOLLOW", 0)
+    )
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BillsyncError(
+                f"{path} is a symbolic link; billsync writes its journal only as a regular file",
+                hint="Remove the link.",
+            ) from None
+        raise
+    return os.fdopen(fd, mode, encoding="utf-8")
+
+
 class SnapshotStore:
     """Reads and writes the snapshot of one workspace (the only module touching ``state/`` files)."""
 
@@ -213,11 +254,11 @@ class SnapshotStore:
 
     def load(self) -> Snapshot:
         """The last snapshot, with any journal of an interrupted apply replayed on top."""
-        if self.path.exists():
-            snapshot = snapshot_from_json(self.path.read_text(encoding="utf-8"), self.kinds, str(self.path))
+        if self.path.exists() or self.path.is_symlink():
+            snapshot = snapshot_from_json(_read_state(self.path), self.kinds, str(self.path))
         else:
             snapshot = Snapshot.empty()
-        if self.journal_path.exists():
+        if self.journal_path.exists() or self.journal_path.is_symlink():
             snapshot = self._replay(snapshot)
         return snapshot
 
@@ -232,21 +273,30 @@ class SnapshotStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(self.path)  # a full disk says nothing of which file it was
             raise
         self.journal_path.unlink(missing_ok=True)
 
     def _replay(self, snapshot: Snapshot) -> Snapshot:
         resources = dict(snapshot.resources)
-        for line in self.journal_path.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(_read_state(self.journal_path).splitlines(), start=1):
             try:
                 record = json.loads(line)
             except ValueError:
                 continue  # a torn line: the write it describes did not finish recording
-            if record.get("lineage") != snapshot.lineage:
+            if not isinstance(record, dict) or record.get("lineage") != snapshot.lineage:
                 continue
-            resources[record["address"]] = entry_from_json(record["entry"], self.kinds)
+            try:
+                resources[str(record["address"])] = entry_from_json(record["entry"], self.kinds)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise BillsyncError(
+                    f"{self.journal_path}:{number}: the journal line is not valid ({type(exc).__name__}: {exc})",
+                    hint="The journal records the writes of an interrupted apply. Restore it from a backup, or "
+                    "delete it: the next plan finds the objects it recorded through their identity markers.",
+                ) from None
         return replace(snapshot, resources=resources)
 
 
@@ -267,7 +317,7 @@ class Journal:
         self._flush_seconds = 0.0
         self._lock = threading.Lock()
         store.folder.mkdir(parents=True, exist_ok=True)
-        self._fh = open(store.journal_path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh = _open_journal(store.journal_path, "a+")
         self._fh.seek(0, os.SEEK_END)
         if self._fh.tell() > 0:
             self._fh.seek(self._fh.tell() - 1)
@@ -285,16 +335,21 @@ class Journal:
             {"lineage": self.snapshot.lineage, "address": address, "entry": entry_to_json(entry)},
             sort_keys=True,
         )
-        self._fh.write(line + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(self.store.journal_path)
+            raise
         # Rewriting the snapshot takes seconds at 100,000 resources: wait ten times as long as the last
         # rewrite took, so it never costs more than a tenth of the apply (the journal holds every write).
         if time.monotonic() - self._last_flush > max(self.flush_every, 10 * self._flush_seconds):
             started = time.monotonic()
             self.store.write(replace(self.snapshot, resources=dict(self.resources)))
             self._fh.close()
-            self._fh = open(self.store.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._fh = _open_journal(self.store.journal_path, "a")
             self._last_flush = time.monotonic()
             self._flush_seconds = self._last_flush - started
 

@@ -99,6 +99,13 @@ class Row:
                     column,
                     f"expected an amount with '.' as the decimal point (like 12.50 or -3.2500), found {show(value)}",
                 )
+            whole, _, fraction = value.lstrip("+-").partition(".")
+            if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+                raise self.error(
+                    column,
+                    f"expected an amount of at most {MAX_WHOLE_DIGITS} digits before the decimal point and "
+                    f"{MAX_FRACTION_DIGITS} after it, found {show(value)}",
+                )
             amount = self._parsed.amounts[value] = Decimal(value)
         return amount
 
@@ -177,6 +184,11 @@ class Row:
         return value
 
 
+MAX_WHOLE_DIGITS = 15
+"""Digits an amount may have before its decimal point: Autotask stores money as a fixed-point decimal
+whose exact size is not published, so billsync takes the strict choice of a trillion-scale bound that
+also keeps every sum within exact decimal arithmetic (28 digits)."""
+MAX_FRACTION_DIGITS = 10
 MAX_FILE_BYTES = 512 * MiB
 """The largest bundle file read unless billsync.yaml says otherwise (``limits.bundle_file_mb``)."""
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -485,4 +486,103 @@ def test_settings_that_are_a_device_are_refused(workspace, sandbox) -> None:
     _assert_clean_error(result, workspace, sandbox, before)
     assert result.stderr == (
         "Error: /dev/zero: is a device, pipe or socket, not a regular file; billsync will not read it\n"
+    )
+
+
+# ---- 9. state written atomically, never through a link --------------------------------------------------
+
+
+def test_the_lock_note_never_writes_through_a_symbolic_link(workspace, sandbox, tmp_path) -> None:
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n", encoding="utf-8")
+    (workspace.root / ".billsync").mkdir()
+    (workspace.root / ".billsync" / "apply.lock.json").symlink_to(victim)
+    result = workspace.run(*APPLY)
+    assert result.code == 0, result
+    assert victim.read_text(encoding="utf-8") == "keep me\n"
+    assert sandbox.writes() == 20
+
+
+def test_the_journal_is_never_written_through_a_symbolic_link(workspace, sandbox, tmp_path) -> None:
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n", encoding="utf-8")
+    workspace.state.mkdir()
+    (workspace.state / "snapshot.journal").symlink_to(victim)
+    result = workspace.run(*APPLY)
+    assert result.code == 1, result
+    assert result.stderr.startswith(
+        f"Error: {workspace.state / 'snapshot.journal'}: is a symbolic link; billsync reads only regular files"
+    ), result.stderr
+    assert victim.read_text(encoding="utf-8") == "keep me\n"
+    assert sandbox.writes() == 0
+
+
+# ---- 10. errors that used to be "unexpected" ------------------------------------------------------------
+
+
+def test_a_corrupt_lock_note_is_named(workspace, sandbox) -> None:
+    (workspace.root / ".billsync").mkdir()
+    note = workspace.root / ".billsync" / "apply.lock.json"
+    note.write_text("{not json", encoding="utf-8")
+    result = workspace.run("force-unlock", "0b7e6c1a")
+    assert result.code == 1, result
+    assert result.stderr == (
+        f"Error: the lock note {note} is not valid, so billsync cannot check the lock id\n"
+        f"If no billsync apply is running on this workspace, delete {note} and "
+        f"{workspace.root / '.billsync' / 'apply.lock'}.\n"
+    )
+    assert note.read_text(encoding="utf-8") == "{not json"
+
+
+def test_a_snapshot_path_that_is_a_folder(workspace, sandbox) -> None:
+    (workspace.state / "snapshot.json").mkdir(parents=True)
+    before = _digest(workspace)
+    result = workspace.run(*APPLY)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith(
+        f"Error: {workspace.state / 'snapshot.json'}: is a folder, not a regular file; billsync will not read it\n"
+    ), result.stderr
+
+
+def test_a_journal_line_missing_keys(workspace, sandbox) -> None:
+    workspace.state.mkdir()
+    journal = workspace.state / "snapshot.journal"
+    journal.write_text('{"lineage": "", "address": "contract[\\"x\\"]"}\n', encoding="utf-8")
+    before = _digest(workspace)
+    result = workspace.run(*APPLY)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith(
+        f"Error: {journal}:1: the journal line is not valid (KeyError: 'entry')\n"
+    ), result.stderr
+
+
+def test_init_into_a_file(tmp_path) -> None:
+    from tests.e2e.safety.conftest import _billsync_command
+
+    target = tmp_path / "notes.txt"
+    target.write_text("mine\n", encoding="utf-8")
+    done = subprocess.run(
+        [*_billsync_command(), "init", str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"Error: {target} is a file, not a folder; nothing was changed\n"
+        "Name a new folder (or an existing one) for the workspace.\n"
+    )
+    assert target.read_text(encoding="utf-8") == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_an_amount_of_29_digits(workspace, sandbox) -> None:
+    billing = workspace.root / "cloudmore" / "billing" / "2026-09.csv"
+    text = billing.read_text(encoding="utf-8")
+    billing.write_text(
+        text.replace(",53.13,62.50,", ",53.13,12345678901234567890123456789.50,", 1), encoding="utf-8"
+    )
+    before = _digest(workspace)
+    result = workspace.run(*APPLY)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr == (
+        "Error: billing/2026-09.csv:2 (column 'Total Sales'): expected an amount of at most 15 digits before the "
+        "decimal point and 10 after it, found '12345678901234567890123456789.50'\n"
     )
