@@ -126,13 +126,19 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as a whole: into a new file beside it, then renamed over it. A rename
     replaces a symbolic link at ``path`` rather than writing through it, so the file a link points to
     is never touched, and a crash leaves the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        exc.filename = str(path.parent)  # the folder refused, not the random name tried in it
+        raise
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a full disk says nothing of which file it was
         raise

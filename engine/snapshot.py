@@ -265,7 +265,11 @@ class SnapshotStore:
     def write(self, snapshot: Snapshot) -> None:
         """Replace the snapshot atomically and drop the journal it now contains."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".snapshot.", suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".snapshot.", suffix=".tmp")
+        except OSError as exc:
+            exc.filename = str(self.folder)  # the folder refused, not the random name tried in it
+            raise
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 for piece in _snapshot_pieces(snapshot):

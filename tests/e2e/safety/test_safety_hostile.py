@@ -4,6 +4,7 @@ in bounded time, and nothing is written. Every test drives the ``billsync`` comm
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -586,3 +587,84 @@ def test_an_amount_of_29_digits(workspace, sandbox) -> None:
         "Error: billing/2026-09.csv:2 (column 'Total Sales'): expected an amount of at most 15 digits before the "
         "decimal point and 10 after it, found '12345678901234567890123456789.50'\n"
     )
+
+
+@pytest.fixture
+def tiny_mount(tmp_path):
+    """A real, tiny tmpfs (or the test is skipped where mounting is not allowed)."""
+    mounted: list[str] = []
+
+    def mount(options: str):
+        point = tmp_path / f"mnt{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+        mounted.append(str(point))
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", point], check=False)
+
+
+def _fill(path) -> None:
+    """Write to ``path`` until the disk refuses."""
+    handle = path.open("wb", buffering=0)
+    try:
+        while True:
+            handle.write(b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        handle.close()
+
+
+def _use_state(workspace, folder) -> None:
+    config = workspace.root / "billsync.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + f"state: {folder}\n")
+
+
+def test_a_full_disk_is_named_and_nothing_is_written_to_autotask(workspace, sandbox, tiny_mount) -> None:
+    state = tiny_mount("size=64k")
+    filler = state / "filler"
+    _fill(filler)
+    _use_state(workspace, state)
+    result = workspace.run(*APPLY)
+    assert result.code == 1, result
+    assert result.stderr == (
+        f"Error: cannot use {state / 'snapshot.json'}: the disk is full\n"
+        "Free some space, then run the same command again.\n"
+    )
+    assert sandbox.writes() == 0
+    assert sorted(p.name for p in state.iterdir()) == ["filler"]
+
+
+def test_a_read_only_state_folder_is_named(workspace, sandbox, tiny_mount) -> None:
+    state = tiny_mount("size=64k,ro")
+    _use_state(workspace, state)
+    result = workspace.run(*APPLY)
+    assert result.code == 1, result
+    assert result.stderr == (
+        f"Error: cannot use {state}: the file system is read-only\n"
+        "Point billsync at a writable folder (state: in billsync.yaml).\n"
+    )
+    assert sandbox.writes() == 0
+
+
+def test_a_full_disk_reported_by_the_os_when_syncing(workspace, sandbox, monkeypatch) -> None:
+    """Where no tmpfs can be mounted: the OS's own ENOSPC, raised at the system call billsync makes."""
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = workspace.invoke(*APPLY)
+    assert result.code == 1, result
+    assert result.stderr == (  # the first file an apply writes: its lock note
+        f"Error: cannot use {workspace.root / '.billsync' / 'apply.lock.json'}: the disk is full\n"
+        "Free some space, then run the same command again.\n"
+    )
+    assert sandbox.writes() == 0
