@@ -7,6 +7,7 @@ import csv
 import errno
 import hashlib
 import io
+import json
 import os
 import socket
 import subprocess
@@ -668,3 +669,28 @@ def test_a_full_disk_reported_by_the_os_when_syncing(workspace, sandbox, monkeyp
         "Free some space, then run the same command again.\n"
     )
     assert sandbox.writes() == 0
+
+
+# ---- 11. the sandbox's query language ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [33, 900, 5000])
+def test_a_filter_nested_too_deep_is_an_autotask_style_refusal(depth, sandbox) -> None:
+    import httpx
+
+    node: dict = {"op": "eq", "field": "id", "value": 1}
+    for _ in range(depth):
+        node = {"op": "or", "items": [node]}
+    body = '{"filter": [' + json.dumps(node) + "]}" if depth < 900 else None
+    if body is None:  # json.dumps itself recurses: build the text directly
+        body = '{"filter": [' + '{"op": "or", "items": [' * depth + '{"op": "eq", "field": "id", "value": 1}'
+        body += "]}" * depth + "]}"
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.credentials.headers(), trust_env=False
+    ) as http:
+        response = http.post("Contracts/query", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 500
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert response.json() == {"errors": ["The filter is nested more than 32 levels deep."]}
+        shallow = {"filter": [{"op": "or", "items": [{"op": "eq", "field": "id", "value": 1}]}]}
+        assert http.post("Contracts/query", json=shallow).status_code == 200  # the server is still well
