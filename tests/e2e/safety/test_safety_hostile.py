@@ -694,3 +694,28 @@ def test_a_filter_nested_too_deep_is_an_autotask_style_refusal(depth, sandbox) -
         assert response.json() == {"errors": ["The filter is nested more than 32 levels deep."]}
         shallow = {"filter": [{"op": "or", "items": [{"op": "eq", "field": "id", "value": 1}]}]}
         assert http.post("Contracts/query", json=shallow).status_code == 200  # the server is still well
+
+
+# ---- 12. a price in another currency (D9) --------------------------------------------------------------
+
+
+def test_a_price_list_row_in_another_currency_is_never_sent(workspace, sandbox) -> None:
+    def change(rows: list[list[str]]) -> None:
+        for row in rows:
+            if row[0] == "CFQ7TTC0LH18:0001":
+                row[5] = "EUR"
+
+    _rewrite_csv(workspace.root / "cloudmore" / "price-list.csv", change)
+    planned = workspace.run("plan", *AS_OF)
+    assert planned.code == 0, planned
+    error = (
+        "Error: price-list product CFQ7TTC0LH18:0001 (Microsoft 365 Business Basic) is priced in EUR but "
+        "Autotask bills in USD; its subscriptions are not exported (D9)"
+    )
+    assert error in planned.stdout.splitlines(), planned.stdout
+    assert planned.stdout.splitlines()[-1] == "Plan: 16 to add, 0 to change, 0 to adopt, 0 to destroy."
+    assert "CFQ7TTC0LH18" not in planned.stdout.replace(error, "")
+    applied = workspace.run(*APPLY)
+    assert applied.code == 0, applied
+    assert sandbox.writes() == 16
+    assert not [r for r in sandbox.rows("Services") if "CFQ7TTC0LH18" in r["sku"]]
