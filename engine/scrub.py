@@ -11,7 +11,6 @@ something holding it, and whatever follows ``Basic``, ``Bearer``, ``Secret:`` or
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import re
 import sys
@@ -28,10 +27,28 @@ CREDENTIAL_SUFFIXES = ("_SECRET", "_PASSWORD", "_TOKEN", "_INTEGRATION_CODE", "_
 _MIN_LENGTH = 4
 """Shorter values are not masked: masking every ``abc`` in the output would hide more than it protects."""
 _LABELLED = re.compile(
-    r"(?i)(\b(?:basic|bearer)\s+|\b(?:secret|password|passwd|api[_-]?key|access_token|refresh_token|"
-    r"client_secret|apiintegrationcode|integration[_ ]code)\b[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]+)"
+    r"(?i)(\bbearer\s+|\b(?:secret|password|passwd|api[_-]?key|access_token|refresh_token|client_secret|"
+    r"apiintegrationcode|integration[_ ]code)\b[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;]+)"
 )
-_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_LABEL_WORDS = ("bearer", "secret", "passw", "api", "token", "integration")
+"""Words one of which any labelled credential holds: the labelled pattern runs only where one is found."""
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
+
+def _base64_cores(secret: str) -> set[str]:
+    """The base64 text that any base64 encoding of a text holding ``secret`` must contain, wherever the
+    secret starts in it (three alignments, standard and URL-safe alphabets): the characters that encode
+    only the secret's own bytes."""
+    raw = secret.encode()
+    cores: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        first = 4 * ((shift + 2) // 3)  # the first group holding no padding byte
+        last = 4 * ((shift + len(raw)) // 3)  # the end of the last group holding only secret bytes
+        core = encoded[first:last]
+        if len(core) >= 8:
+            cores.update((core, core.replace("+", "-").replace("/", "_")))
+    return cores
 
 
 class Scrubber:
@@ -41,13 +58,13 @@ class Scrubber:
         values = {s for s in secrets if s and len(s) >= _MIN_LENGTH}
         self._secrets = tuple(sorted(values, key=len, reverse=True))
         forms: set[str] = set()
+        self._cores: set[str] = set()
         for value in values:
             forms.update((value, quote(value, safe=""), quote_plus(value)))
-        self._pattern = (
-            re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
-            if forms
-            else None
-        )
+            self._cores.update(_base64_cores(value))
+        forms |= self._cores
+        ordered = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if forms else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Scrubber:
@@ -62,48 +79,76 @@ class Scrubber:
         """``text`` with every credential replaced by ``**********``."""
         if not text:
             return text
-        if self._pattern is not None:
-            text = self._pattern.sub(MASK, text)
-        text = _LABELLED.sub(lambda m: m.group(1) + MASK, text)
-        if self._secrets:
-            text = _BASE64.sub(self._decoded, text)
+        if self._pattern is not None and self._pattern.search(text) is not None:
+            text = self._masked(text)
+        lower = text.lower()
+        if any(word in lower for word in _LABEL_WORDS):
+            text = _LABELLED.sub(lambda m: m.group(1) + MASK, text)
         return text
 
-    def _decoded(self, match: re.Match[str]) -> str:
-        blob = match.group()
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                raw = decode(blob + "=" * (-len(blob) % 4)).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
+    def _masked(self, text: str) -> str:
+        """Each match masked; a base64 match together with the base64 text around it (which encodes the
+        rest of what was encoded with the credential)."""
+        assert self._pattern is not None
+        out: list[str] = []
+        end = 0
+        for match in self._pattern.finditer(text):
+            start, stop = match.span()
+            if start < end:
                 continue
-            if any(secret in raw for secret in self._secrets):
-                return MASK
-        return blob
+            if match.group() in self._cores:
+                while start > end and text[start - 1] in _BASE64_CHARS:
+                    start -= 1
+                while stop < len(text) and (text[stop] in _BASE64_CHARS or text[stop] == "="):
+                    stop += 1
+            out.append(text[end:start])
+            out.append(MASK)
+            end = stop
+        out.append(text[end:])
+        return "".join(out)
+
+
+_STREAM_ATTRIBUTES = frozenset(
+    {"isatty", "fileno", "encoding", "errors", "name", "mode", "closed", "writable", "readable", "seekable"}
+)
 
 
 class _ScrubbedStream:
-    """A text stream that masks credentials before writing; whole lines at a time, so a credential
-    split over two writes is still found."""
+    """A text stream that masks credentials before writing. Text is held until a flush (``click.echo``
+    and ``input`` flush) or until 64 KiB of it has come, then masked whole lines at a time: a credential
+    split over two writes is still found, and a plan of 200,000 lines is masked in a few large passes."""
+
+    _CHUNK = 64 * 1024
 
     def __init__(self, stream: IO[str], scrub: Scrubber) -> None:
         self._stream = stream
         self._scrub = scrub
-        self._pending = ""
+        self._pending: list[str] = []
+        self._size = 0
 
     def write(self, text: str) -> int:
-        self._pending += text
-        if "\n" in self._pending:
-            complete, _, self._pending = self._pending.rpartition("\n")
-            self._stream.write(self._scrub(complete + "\n"))
+        if not isinstance(text, str):  # a text stream, as click checks by writing b"" to it
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size >= self._CHUNK:
+            held = "".join(self._pending)
+            complete, newline, rest = held.rpartition("\n")
+            if newline:
+                self._stream.write(self._scrub(complete + newline))
+                self._pending, self._size = [rest], len(rest)
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self._stream.write(self._scrub(self._pending))
-            self._pending = ""
+        if self._size:
+            self._stream.write(self._scrub("".join(self._pending)))
+            self._pending, self._size = [], 0
         self._stream.flush()
 
-    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno…: those of the real stream
+    def __getattr__(self, name: str) -> Any:
+        # what a text stream tells about itself; never its binary ``buffer``, which would bypass the mask
+        if name not in _STREAM_ATTRIBUTES:
+            raise AttributeError(name)
         return getattr(self._stream, name)
 
 
