@@ -280,9 +280,9 @@ def _run_apply(workspace: Workspace, target: Target, the_plan: Plan, budget: str
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
     for change, message in result.failed:
-        click.echo(visible(f"Error: {change.address}: {message}"), err=True)
+        click.echo(visible_lines(f"Error: {change.address}: {message}"), err=True)
     for change, message in result.skipped:
-        click.echo(visible(f"Skipped: {change.address}: {message}"), err=True)
+        click.echo(visible_lines(f"Skipped: {change.address}: {message}"), err=True)
     serial = result.snapshot.serial if result.snapshot else "?"
     click.echo(
         f"Apply complete: {writes} written, {adopted} adopted, {len(result.failed)} failed, "
