@@ -112,7 +112,7 @@ def _cases(stop: threading.Event) -> dict[str, Callable[[Path], Path]]:
         "template loop of 10^10 iterations": loop,
         "template 'a' * 10**10": huge_string,
         "settings: /dev/zero": dev_zero,
-        "endless HTTP body (64 MiB cap)": endless_body,
+        "endless HTTP body (16 MiB cap)": endless_body,
     }
 
 

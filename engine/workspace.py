@@ -54,7 +54,7 @@ class HttpLimits(BaseModel):
 
     deadline_seconds: float = Field(default=120.0, gt=0)
     """Connecting, sending, the headers and the whole body of one request, together."""
-    max_response_mb: float = Field(default=64.0, gt=0)
+    max_response_mb: float = Field(default=16.0, gt=0)
     """The largest answer read, in MiB."""
 
 
