@@ -27,6 +27,7 @@ from engine.plan import WRITES, Plan, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan
 from engine.provider import Target
+from engine.safefile import MiB, read_bounded
 from engine.scrub import Scrubber, scrubbed_output
 from engine.snapshot import SnapshotStore
 from engine.textsafe import visible, visible_lines
@@ -221,7 +222,7 @@ def apply(
     with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "apply"):
         inputs = _inputs(workspace, target)
         if planfile is not None:
-            saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+            saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
             check_fresh(saved, inputs.snapshot)
             fresh = make_plan(inputs, target, date.fromisoformat(saved.as_of), None)
             if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
@@ -239,6 +240,22 @@ def apply(
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
         _run_apply(workspace, target, the_plan, budget)
+
+
+_PLAN_FILE_BYTES = 2048 * MiB
+"""The largest saved plan read (a plan of 200,000 changes is a few hundred megabytes)."""
+
+
+def _plan_text(planfile: Path) -> str:
+    """A saved plan's text: a regular file (not a pipe or a device), within :data:`_PLAN_FILE_BYTES`."""
+    data = read_bounded(planfile, str(planfile), _PLAN_FILE_BYTES)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BillsyncError(
+            f"{planfile}: not a billsync plan file (it is not UTF-8 text)",
+            hint="Make a new plan with billsync plan --out FILE.",
+        ) from None
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
@@ -357,7 +374,7 @@ def show(ctx: _Ctx, planfile: Path, as_json: bool) -> None:
       billsync show month.plan
     """
     with _session(ctx) as (_workspace, target):
-        saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+        saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
     _print_plan(saved, as_json)
 
 

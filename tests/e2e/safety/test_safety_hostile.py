@@ -719,3 +719,13 @@ def test_a_price_list_row_in_another_currency_is_never_sent(workspace, sandbox) 
     assert applied.code == 0, applied
     assert sandbox.writes() == 16
     assert not [r for r in sandbox.rows("Services") if "CFQ7TTC0LH18" in r["sku"]]
+
+
+@pytest.mark.parametrize("command", ["apply", "show"])
+def test_a_plan_file_that_is_a_device_is_refused(command, workspace, sandbox) -> None:
+    before = _digest(workspace)
+    result = workspace.run(command, "/dev/zero", timeout=60)  # finished: /dev/zero never ends
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr == (
+        "Error: /dev/zero: is a device, pipe or socket, not a regular file; billsync will not read it\n"
+    )
