@@ -729,3 +729,37 @@ def test_a_plan_file_that_is_a_device_is_refused(command, workspace, sandbox) ->
     assert result.stderr == (
         "Error: /dev/zero: is a device, pipe or socket, not a regular file; billsync will not read it\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        ("trickle-body", "Error: no complete answer to POST {url}/connect/token within 2 s"),
+        (
+            "endless-body",
+            "Error: the answer to POST {url}/connect/token is larger than 1 MiB, billsync's limit",
+        ),
+    ],
+)
+def test_a_hostile_cloudmore_is_given_up_on_too(
+    behaviour, message, hostile_server, workspace, sandbox
+) -> None:
+    server = hostile_server(behaviour)
+    url = f"http://127.0.0.1:{server.port}"
+    config = workspace.root / "billsync.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "cloudmore: {bundle: ./cloudmore}", f"cloudmore: {{api: {{url: '{url}', reseller_id: r1}}}}"
+        )
+        + "limits: {http: {deadline_seconds: 2, max_response_mb: 1}}\n"
+    )
+    workspace.env.update(
+        CLOUDMORE_API_SECRET="cm-secret-1234",
+        CLOUDMORE_USERNAME="user@x.example",
+        CLOUDMORE_PASSWORD="pw-5678",
+    )
+    before = _digest(workspace)
+    result = workspace.run("plan", *AS_OF, timeout=60)  # finished
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr.startswith(message.format(url=url)), result.stderr
+    assert len(server.requests) == 1, server.requests  # not retried
