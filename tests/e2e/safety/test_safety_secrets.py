@@ -110,6 +110,15 @@ CLOUDMORE = {
 BASIC = base64.b64encode(f"ro.customer.client:{CLOUDMORE['CLOUDMORE_API_SECRET']}".encode()).decode()
 
 
+def _encodings(secret: str) -> list[str]:
+    """The secret base64-encoded after 0, 1 and 2 other bytes (each alignment), and URL-safe."""
+    return [
+        encode(f"{prefix}{secret}:tail".encode()).decode()
+        for prefix in ("", "u", "us", "user:")
+        for encode in (base64.b64encode, base64.urlsafe_b64encode)
+    ]
+
+
 class _Echo(BaseHTTPRequestHandler):
     """Answers every request with an error quoting what it was sent: headers, form fields, raw and labelled."""
 
@@ -131,9 +140,10 @@ class _Echo(BaseHTTPRequestHandler):
             )
             self._send(400, {"error": "invalid_grant", "error_description": said})
         else:
+            secret = self.headers.get("Secret", "")
             said = (
                 f"Integration {self.headers.get('ApiIntegrationCode')} of {self.headers.get('UserName')} with "
-                f"{self.headers.get('Secret')} is not valid ({headers})"
+                f"{secret} is not valid ({headers}); encoded: {' '.join(_encodings(secret))}"
             )
             self._send(500, {"errors": [said], "message": said})
 
@@ -188,8 +198,11 @@ def test_an_autotask_echoing_the_secret_and_integration_code_is_masked(
     process = workspace.run("--debug", "plan", *AS_OF)
     assert process.code == 1
     assert "Traceback" in process.stderr  # --debug shows it, masked
+    assert "; encoded: ********** **********" in result.stderr, result.stderr
+    hidden = [*NEEDLES, *_encodings(CREDENTIALS.secret)]
     for where, text in (("output", result.output), ("debug log", log), ("process output", process.output)):
-        _clean(text, where)
+        for needle in hidden:
+            assert needle not in text, f"{needle!r} found in the {where}"
 
 
 def test_a_cloudmore_echoing_password_secret_and_basic_header_is_masked(
