@@ -111,6 +111,18 @@ def _render_one(
                 line=expr.line,
                 record=_record(context),
             ) from None
+        limit = spec.lengths.get(name)
+        value = attributes[name]
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise RuleError(
+                f"{address}.{name} renders to {len(value)} characters; Autotask takes at most {limit} "
+                f"(from {expr.text!r})",
+                file=rule.file,
+                line=expr.line,
+                record=_record(context),
+                hint=f"Shorten the value in the rule (for example with | truncate({limit}, true, '', 0)) or the "
+                "data it comes from; nothing was sent to Autotask.",
+            )
     refs: dict[str, Address] = {}
     for name, expr in rule.refs.items():
         if name not in spec.refs:

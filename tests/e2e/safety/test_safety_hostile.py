@@ -763,3 +763,41 @@ def test_a_hostile_cloudmore_is_given_up_on_too(
     _assert_clean_error(result, workspace, sandbox, before)
     assert result.stderr.startswith(message.format(url=url)), result.stderr
     assert len(server.requests) == 1, server.requests  # not retried
+
+
+# ---- values Autotask would refuse ------------------------------------------------------------------------
+
+
+def test_a_value_longer_than_autotask_takes_stops_the_plan_before_anything_is_sent(
+    workspace, sandbox
+) -> None:
+    _rename_organization(workspace, "C" * 300)
+    before = _digest(workspace)
+    result = workspace.run(*APPLY)
+    _assert_clean_error(result, workspace, sandbox, before)
+    assert result.stderr == (
+        "Error: rules/csp365.yaml:30 (subscription 6f1c2d3e-0a1b-4c5d-8e9f-000000000001): "
+        'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000001"].contractName renders to 334 characters; Autotask takes '
+        "at most 100 (from '{{ vars.contract_prefix }}{{ org.name }} - {{ sub.product_name }}')\n"
+        "Shorten the value in the rule (for example with | truncate(100, true, '', 0)) or the data it comes "
+        "from; nothing was sent to Autotask.\n"
+    )
+
+
+def test_the_suggested_truncation_plans(workspace_factory, sandbox) -> None:
+    workspace = workspace_factory(sandbox, rules=True)
+    _rename_organization(workspace, "C" * 300)
+    rules = workspace.root / "rules" / "csp365.yaml"
+    fixed = (
+        "\"{{ (vars.contract_prefix ~ org.name ~ ' - ' ~ sub.product_name) | truncate(100, true, '', 0) }}\""
+    )
+    rules.write_text(rules.read_text(encoding="utf-8").replace(CONTRACT_NAME, fixed, 1), encoding="utf-8")
+    result = workspace.run(*APPLY)
+    assert result.code == 0, result
+    assert sandbox.writes() == 20
+    assert (
+        sandbox.row("Contracts", **{"Subscription ID": "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"})[
+            "contractName"
+        ]
+        == "C" * 100
+    )
