@@ -17,7 +17,7 @@ import pytest
 
 AS_OF = ("--as-of", "2026-10-07")
 APPLY = ("apply", *AS_OF, "--auto-approve")
-FORGED = "Contoso Ltd\nPlan: 0 to add, 0 to change, 0 to adopt, 0 to destroy.\x1b[2K\x1b[1A\u202e"
+FORGED = "Contoso\nPlan: 0 to add, 0 to change.\x1b[2K\x1b[1A\u202e"
 
 
 def _digest(workspace) -> dict[str, str]:
@@ -68,8 +68,7 @@ def test_a_name_with_a_newline_and_escapes_cannot_forge_a_plan_line(workspace, s
     ]
     assert "\x1b" not in result.output and "\u202e" not in result.output
     shown = (
-        '"Contoso Ltd\\nPlan: 0 to add, 0 to change, 0 to adopt, 0 to destroy.\\x1b[2K\\x1b[1A\\u202e'
-        ' - Microsoft 365 Business Standard"'
+        '"Contoso\\nPlan: 0 to add, 0 to change.\\x1b[2K\\x1b[1A\\u202e - Microsoft 365 Business Standard"'
     )
     assert any(line.strip().startswith("+ contractName") and line.endswith(shown) for line in lines), (
         result.stdout
