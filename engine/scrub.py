@@ -4,8 +4,9 @@ Credentials reach billsync only through environment variables, so the scrubber i
 every variable whose name says it holds a credential (``*_SECRET``, ``*_PASSWORD``, ``*_TOKEN``,
 ``*_INTEGRATION_CODE``, ``*_API_KEY``). A server that echoes a credential back (an error message that
 repeats the integration code, an OAuth ``error_description`` that quotes the password or the Basic
-header) is masked as well: the value itself, its URL-encoded forms, any base64 text that decodes to
-something holding it, and whatever follows ``Basic``, ``Bearer``, ``Secret:`` or ``password=``.
+header) is masked as well: the value itself, its URL-encoded forms, any base64 text holding it (found
+by the characters that encode only the credential, whatever came before it, as in a Basic header), and
+whatever follows ``Bearer``, ``Secret:``, ``password=`` and the like.
 """
 
 from __future__ import annotations
