@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -20,15 +21,18 @@ from rich.text import Text
 from engine.apply import ApplyResult, apply_plan, check_fresh, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
-from engine.errors import BillsyncError, StalePlanError
+from engine.errors import BillsyncError, StalePlanError, known_error
 from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, check_same_changes, plan_from_json, write_plan_json
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan, period_digests
 from engine.progress import ProgressLine
 from engine.provider import Target
+from engine.safefile import MiB, read_bounded
+from engine.scrub import Scrubber, scrubbed_output
 from engine.snapshot import SnapshotStore
 from engine.summary import summarize, summary_lines
+from engine.textsafe import visible, visible_lines
 from engine.wiring import extra_commands, make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
@@ -239,9 +243,7 @@ def apply(
     """
     with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "apply"):
         saved = (
-            None
-            if planfile is None
-            else plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+            None if planfile is None else plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
         )
         inputs = _inputs(
             workspace, target, _as_of(as_of) if saved is None else date.fromisoformat(saved.as_of)
@@ -271,6 +273,22 @@ def apply(
 
 def _digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
     return period_digests(inputs, date.fromisoformat(the_plan.as_of), [p.period for p in the_plan.periods])
+
+
+_PLAN_FILE_BYTES = 2048 * MiB
+"""The largest saved plan read (a plan of 200,000 changes is a few hundred megabytes)."""
+
+
+def _plan_text(planfile: Path) -> str:
+    """A saved plan's text: a regular file (not a pipe or a device), within :data:`_PLAN_FILE_BYTES`."""
+    data = read_bounded(planfile, str(planfile), _PLAN_FILE_BYTES)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BillsyncError(
+            f"{planfile}: not a billsync plan file (it is not UTF-8 text)",
+            hint="Make a new plan with billsync plan --out FILE.",
+        ) from None
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
@@ -347,9 +365,9 @@ def apply_with_progress(
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
     for change, message in result.failed:
-        click.echo(f"Error: {change.address}: {message}", err=True)
+        click.echo(visible_lines(f"Error: {change.address}: {message}"), err=True)
     for change, message in result.skipped:
-        click.echo(f"Skipped: {change.address}: {message}", err=True)
+        click.echo(visible_lines(f"Skipped: {change.address}: {message}"), err=True)
     serial = result.snapshot.serial if result.snapshot else "?"
     click.echo(
         f"Apply complete: {writes} written, {adopted} adopted, {len(result.failed)} failed, "
@@ -398,7 +416,7 @@ def show(ctx: _Ctx, planfile: Path, as_json: bool) -> None:
       billsync show month.plan
     """
     with _session(ctx) as (_workspace, target):
-        saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+        saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
     _print_plan(saved, as_json)
 
 
@@ -407,32 +425,52 @@ for _command in extra_commands():
 
 
 def main() -> NoReturn:
-    """Entry point: one-paragraph errors and exit 1, tracebacks only with --debug."""
-    debug = "--debug" in sys.argv
+    """Entry point: one-paragraph errors and exit 1, tracebacks only with --debug; every credential
+    masked in all of it (output, errors, tracebacks, log records)."""
+    with scrubbed_output(Scrubber.from_env(os.environ)):
+        code = _main("--debug" in sys.argv)
+    sys.exit(code)
+
+
+def _main(debug: bool) -> int:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted; nothing was applied.", err=True)
-        sys.exit(1)
+        return 1
     except click.ClickException as exc:
         exc.show()
-        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
+        return 1 if exc.exit_code == 2 else exc.exit_code
     except BillsyncError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        click.echo(error_text(exc), err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted. The writes made so far are recorded; run the same command again.", err=True)
-        sys.exit(130)
+        return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
-        sys.exit(1)
+        known = known_error(exc)
+        if known is not None:
+            click.echo(error_text(known), err=True)
+            return 1
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {visible(str(exc))} (run with --debug for details)",
+            err=True,
+        )
+        return 1
     except SystemExit as exc:
-        sys.exit(exc.code if isinstance(exc.code, int) else 0)
-    sys.exit(0)
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
+
+
+def error_text(exc: BillsyncError) -> str:
+    """``Error: message`` and the hint below it, every control character shown visibly (the line breaks
+    billsync itself puts in a message kept; data is quoted with its line breaks escaped where it is cited)."""
+    text = f"Error: {visible_lines(exc.message)}"
+    return f"{text}\n{visible_lines(exc.hint)}" if exc.hint else text
 
 
 from engine import cli_onboarding as _cli_onboarding  # noqa: E402,F401 - registers import and companies

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import yaml
 from rich.table import Table
+from rich.text import Text
 
 from engine.cli import _Ctx, _inputs, _session, cli, make_console
 from engine.errors import BillsyncError, ConfigError
@@ -29,6 +30,7 @@ from engine.onboarding import (
 from engine.planner import render_inputs
 from engine.provider import OrganizationDirectory
 from engine.snapshot import Entry, Journal, SnapshotStore
+from engine.textsafe import visible
 from engine.types import parse_address
 from engine.wiring import make_source
 from engine.workspace import Workspace
@@ -237,7 +239,9 @@ def _link_in_cloudmore(ctx: _Ctx, yes: bool) -> None:
 
         def written(p: LinkProposal) -> None:
             click.echo(
-                f"Linked {p.organization_id} ({p.organization_name}) to Autotask company {p.company_id}."
+                visible(
+                    f"Linked {p.organization_id} ({p.organization_name}) to Autotask company {p.company_id}."
+                )
             )
 
         write_links(directory, proposals, written)
@@ -254,7 +258,9 @@ def _show_proposals(proposals: list[LinkProposal]) -> list[LinkProposal]:
     table = Table("organization", "name", "autotask company", "why", box=None)
     for p in proposals:
         company = f"{p.company_id} {p.company_name}" if p.company_id is not None else "-"
-        table.add_row(p.organization_id, p.organization_name, company, p.reason)
+        table.add_row(
+            *(Text(visible(cell)) for cell in (p.organization_id, p.organization_name, company, p.reason))
+        )
     make_console().print(table)
     if all(p.company_id is None for p in proposals):
         click.echo("No exact-name match: link these organizations in Cloudmore or in rules/companies.yaml.")

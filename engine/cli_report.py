@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from engine.apply import check_fresh
-from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli
+from engine.cli import _as_of, _Ctx, _inputs, _period, _plan_text, _session, cli
 from engine.periods import latest_reports
 from engine.plan import plan_from_json
 from engine.planner import make_plan
@@ -78,7 +78,7 @@ def make_report(
     with _session(ctx) as (workspace, target):
         saved = None
         if planfile is not None:
-            saved = plan_from_json(planfile.read_text(encoding="utf-8"), target.kinds(), str(planfile))
+            saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
             day = date.fromisoformat(saved.as_of)
         else:
             day = _as_of(as_of)

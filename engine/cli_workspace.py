@@ -22,6 +22,7 @@ from engine.planner import render_inputs
 from engine.resources import encode_attributes
 from engine.snapshot import SnapshotStore, entry_to_json
 from engine.state_edit import move_address, remove_addresses
+from engine.textsafe import visible
 from engine.validation import render_every_template
 from engine.workspace import CONFIG_FILE
 
@@ -75,14 +76,14 @@ def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> N
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     for d in diagnostics:
-        click.echo(f"{d.severity.capitalize()}: {d.message}")
+        click.echo(visible(f"{d.severity.capitalize()}: {d.message}"))
     click.echo(f"Billing months: {', '.join(p.period for p in periods) or 'none due'}")
     for address, r in desired.resources.items():
-        click.echo(f"{address}  ({r.rule})")
+        click.echo(visible(f"{address}  ({r.rule})"))
         for name in sorted(r.attributes):
-            click.echo(f"    {name} = {fmt(r.attributes[name])}")
+            click.echo(visible(f"    {name} = {fmt(r.attributes[name])}"))
         for name, ref in sorted(r.refs.items()):
-            click.echo(f"    {name} -> {ref}")
+            click.echo(visible(f"    {name} -> {ref}"))
 
 
 @cli.group()
@@ -117,7 +118,7 @@ def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
     console = make_console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: whole lines, nothing cut to a terminal's width
         for address, kind, target_id in rows:
-            sys.stdout.write(f"{_printable(address)}\t{kind}\t{target_id}\n")
+            sys.stdout.write(f"{visible(address)}\t{kind}\t{target_id}\n")
         sys.stdout.flush()
         click.echo(footer, err=True)
         return
@@ -126,7 +127,7 @@ def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
     table.add_column("kind", overflow="fold")
     table.add_column("autotask id", no_wrap=True)
     for address, kind, target_id in rows:
-        table.add_row(Text(_printable(address)), Text(kind), str(target_id))
+        table.add_row(Text(visible(address)), Text(kind), str(target_id))
     console.print(table)
     console.print(Text(footer))
 
@@ -149,7 +150,7 @@ def state_rm(ctx: _Ctx, addresses: tuple[str, ...]) -> None:
         ids = [snapshot.resources[a].target_id for a in addresses if a in snapshot.resources]
         final = remove_addresses(store, snapshot, list(addresses))
     for address, target_id in zip(addresses, ids, strict=False):
-        click.echo(f"Removed {_printable(address)} (Autotask id {target_id}) from the snapshot.")
+        click.echo(f"Removed {visible(address)} (Autotask id {target_id}) from the snapshot.")
     click.echo(f"Snapshot serial {final.serial}.")
 
 
@@ -169,7 +170,7 @@ def state_mv(ctx: _Ctx, source: str, destination: str) -> None:
         final = move_address(store, store.load(), source, destination)
     target_id = final.resources[destination].target_id
     click.echo(
-        f"Moved {_printable(source)} to {_printable(destination)} (Autotask id {target_id}). "
+        f"Moved {visible(source)} to {visible(destination)} (Autotask id {target_id}). "
         f"Snapshot serial {final.serial}."
     )
 
@@ -179,11 +180,6 @@ def _glob(pattern: str | None) -> re.Pattern[str]:
     if pattern is None:
         return re.compile(".*", re.DOTALL)
     return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL)
-
-
-def _printable(text: str) -> str:
-    """Control characters of hostile data shown as escapes, never sent to the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @state.command("show")
@@ -220,6 +216,11 @@ def init(directory: Path, no_git: bool) -> None:
     Example:
       billsync init my-billing && cd my-billing && billsync plan
     """
+    if directory.exists() and not directory.is_dir():
+        raise BillsyncError(
+            f"{directory} is a file, not a folder; nothing was changed",
+            hint="Name a new folder (or an existing one) for the workspace.",
+        )
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / CONFIG_FILE
     if config.exists():

@@ -115,11 +115,14 @@ def build_render_input(
     }
     billed = {sid for (sid, _period) in lines_by}
     in_scope = sorted((billed | set(managed_subscriptions)) & set(subs))
+    foreign = _check_price_currency(prices, settings, [subs[sid] for sid in in_scope], result.diagnostics)
     for sid in in_scope:
         sub = subs[sid]
         type_name = RECORD_TYPE_SETTING[sub.record_type]
         if sub.organization_id not in eligible or not settings.record_types.enabled(type_name):
             continue
+        if sub.product_id in foreign:
+            continue  # D9: a price in another currency is never used, nor converted
         org = orgs[sub.organization_id]
         start = first_of_month(sub.start_date)
         end = contract_end(sub.start_date, sub.end_date, settings.ongoing_contract_years, as_of)
@@ -222,6 +225,29 @@ def _synced_organizations(source: SourceData) -> set[str]:
         for s in source.services
         if s.active and s.service_name.strip().lower() in SYNCED_SERVICES
     }
+
+
+def _check_price_currency(
+    prices: dict[str, PriceListItem],
+    settings: Settings,
+    subscriptions: list[Subscription],
+    diagnostics: list[Diagnostic],
+) -> set[str]:
+    """Report price-list products priced in another currency than Autotask bills in (D9); return them.
+    Their subscriptions are not exported: the service would carry a price in the wrong currency."""
+    used = {s.product_id for s in subscriptions}
+    foreign = {pid for pid, item in prices.items() if item.currency != settings.currency}
+    for pid in sorted(foreign & used):
+        item = prices[pid]
+        diagnostics.append(
+            Diagnostic(
+                "error",
+                "currency",
+                f"price-list product {pid} ({item.product_name}) is priced in {item.currency} but Autotask "
+                f"bills in {settings.currency}; its subscriptions are not exported (D9)",
+            )
+        )
+    return foreign
 
 
 def _check_organizations(

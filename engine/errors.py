@@ -7,6 +7,9 @@ its location so the message can say where to look.
 
 from __future__ import annotations
 
+import decimal
+import errno
+
 
 class BillsyncError(Exception):
     """Root of every error billsync reports to a user."""
@@ -75,3 +78,48 @@ class StalePlanError(PlanError):
 
 class LockError(BillsyncError):
     """Another apply holds the workspace lock."""
+
+
+class LimitError(BillsyncError):
+    """An input or an answer went past one of billsync's limits (size, depth, time); nothing was used."""
+
+
+_OS_PROBLEMS = {
+    errno.ENOSPC: ("the disk is full", "Free some space, then run the same command again."),
+    errno.EDQUOT: ("the disk quota is used up", "Free some space, then run the same command again."),
+    errno.EROFS: (
+        "the file system is read-only",
+        "Point billsync at a writable folder (state: in billsync.yaml).",
+    ),
+    errno.EACCES: ("permission denied", "Give the user running billsync write access to that folder."),
+    errno.EPERM: ("operation not permitted", "Give the user running billsync write access to that folder."),
+    errno.EISDIR: ("it is a folder, not a file", "Remove or rename the folder, or point billsync elsewhere."),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", "Remove or rename that file."),
+    errno.EEXIST: ("it already exists", "Remove it or choose another name."),
+    errno.ELOOP: (
+        "it is a symbolic link, which billsync does not follow",
+        "Replace the link by the real file.",
+    ),
+}
+
+
+def known_error(exc: BaseException) -> BillsyncError | None:
+    """A user-level error for a failure of the machine rather than of billsync (a full disk, a
+    read-only folder, a path that is a folder), naming the file; ``None`` when it is not one."""
+    if isinstance(exc, OSError) and exc.errno in _OS_PROBLEMS:
+        problem, hint = _OS_PROBLEMS[exc.errno]
+        where = exc.filename if exc.filename is not None else "a file billsync writes"
+        return BillsyncError(f"cannot use {where}: {problem}", hint=hint)
+    if isinstance(exc, decimal.InvalidOperation):
+        return LimitError(
+            "an amount is too large (or too precise) to be computed exactly",
+            hint="Check the amounts in the Cloudmore data: billsync computes money exactly to 28 digits.",
+        )
+    if isinstance(exc, MemoryError):
+        return LimitError(
+            "billsync ran out of memory",
+            hint="An input is far larger than expected; check the files it reads.",
+        )
+    if isinstance(exc, RecursionError):
+        return LimitError("an input is nested too deeply to be read", hint="Check the files billsync reads.")
+    return None

@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
 from engine.errors import LockError
+from engine.safefile import FileRefused, read_bounded, write_atomic
 
 LOCK_FILE = "apply.lock"
 INFO_FILE = "apply.lock.json"
+_NOTE_BYTES = 64 * 1024
 
 
 @contextmanager
@@ -40,7 +43,7 @@ def workspace_lock(data_dir: Path, operation: str) -> Iterator[str]:
         "pid": os.getpid(),
         "since": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    info_path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    write_atomic(info_path, json.dumps(info, indent=2) + "\n")
     try:
         yield lock_id
     finally:
@@ -52,19 +55,32 @@ def force_unlock(data_dir: Path, lock_id: str) -> None:
     """Remove the lock of ``lock_id``, as Terraform's force-unlock does: the caller vouches that its
     holder is stuck. A holder that died already released the system lock; this is for a hung one."""
     info_path = data_dir / INFO_FILE
-    if not info_path.exists():
+    if not info_path.exists() and not info_path.is_symlink():
         raise LockError("the workspace is not locked")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info = _read_note(info_path)
+    if info is None:
+        raise LockError(
+            f"the lock note {info_path} is not valid, so billsync cannot check the lock id",
+            hint=f"If no billsync apply is running on this workspace, delete {info_path} and {data_dir / LOCK_FILE}.",
+        )
     if info.get("id") != lock_id:
         raise LockError(f"the lock id is {info.get('id')}, not {lock_id}")
     info_path.unlink()
     (data_dir / LOCK_FILE).unlink(missing_ok=True)
 
 
-def _held_message(info_path: Path) -> str:
+def _read_note(info_path: Path) -> dict[str, Any] | None:
+    """The lock note, or ``None`` when it is missing, not a regular file, too large or not a JSON object."""
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        info = json.loads(read_bounded(info_path, str(info_path), _NOTE_BYTES, follow_symlinks=False))
+    except (FileRefused, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _held_message(info_path: Path) -> str:
+    info = _read_note(info_path)
+    if info is None:
         return "another billsync apply holds the workspace lock"
     return (
         f"the workspace is locked by {info.get('operation', 'an apply')} of {info.get('who')} "

@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.csvsafe import neutralise_row
 from engine.errors import BillsyncError
 from engine.provider import OrganizationDirectory
 from engine.source import Organization
+from engine.textsafe import visible
 
 EXPORT_COLUMNS = ("Organization Name", "Customer Number", "AutotaskCompanyID")
 """Columns of Cloudmore's organization bulk-import file that billsync fills."""
@@ -38,7 +40,7 @@ def _exported(company: Mapping[str, Any]) -> bool:
 
 
 def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
-    """Active customer companies as a Cloudmore organization bulk-import CSV."""
+    """Active customer companies as a Cloudmore organization bulk-import CSV, formula cells neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -46,7 +48,13 @@ def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
         if not _exported(company):
             continue
         writer.writerow(
-            [company.get("companyName", ""), company.get("companyNumber") or "", int(company["id"])]
+            neutralise_row(
+                [
+                    str(company.get("companyName", "")),
+                    str(company.get("companyNumber") or ""),
+                    int(company["id"]),
+                ]
+            )
         )
     return out.getvalue()
 
@@ -186,7 +194,7 @@ def organization_plan_text(plan: OrganizationPlan, where: str) -> str:
     else:
         count = len(plan.create)
         lines.append(f"Plan: {count} organization{'' if count == 1 else 's'} to create in Cloudmore.")
-    return "\n".join(lines) + "\n"
+    return "".join(visible(line) + "\n" for line in lines)
 
 
 def create_organizations(

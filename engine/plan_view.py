@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
-from engine.textsafe import printable
+from engine.textsafe import printable, visible
 from engine.types import Attributes, Scalar
 
 
@@ -23,7 +23,12 @@ def render_plan_text(plan: Plan) -> str:
 
 def plan_text_lines(plan: Plan) -> Iterator[str]:
     """The lines of :func:`render_plan_text`, one change at a time, so a plan of 200,000 changes is
-    written out without ever holding its whole text."""
+    written out without ever holding its whole text. Each line is :func:`~engine.textsafe.visible`:
+    a value holding a newline or an escape sequence can neither add a line nor restyle one."""
+    return map(visible, _lines(plan))
+
+
+def _lines(plan: Plan) -> Iterator[str]:
     if plan.periods:
         months = ", ".join(
             p.period + (f" (revised {p.available_on}, replaces {p.revision_of})" if p.revision_of else "")

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment, TemplateError, Undefined, UndefinedError
+from jinja2 import Environment, Template, TemplateError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
 
 from engine.context import RenderInput
@@ -22,6 +22,7 @@ from engine.resources import KindSpec, Resource, coerce
 from engine.rules import Expr, PlainNode, ResourceRule, RuleFile
 from engine.settings import Settings
 from engine.source import RECORD_TYPE_SETTING
+from engine.template_limits import Budget, LimitedEnvironment, TemplateLimitExceeded, TemplateLimits
 from engine.types import Address, Attributes, make_address
 
 _PLAIN = frozenset({str, int, bool, Decimal, date, type(None)})
@@ -110,6 +111,18 @@ def _render_one(
                 line=expr.line,
                 record=_record(context),
             ) from None
+        limit = spec.lengths.get(name)
+        value = attributes[name]
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise RuleError(
+                f"{address}.{name} renders to {len(value)} characters; Autotask takes at most {limit} "
+                f"(from {expr.text!r})",
+                file=rule.file,
+                line=expr.line,
+                record=_record(context),
+                hint=f"Shorten the value in the rule (for example with | truncate({limit}, true, '', 0)) or the "
+                "data it comes from; nothing was sent to Autotask.",
+            )
     refs: dict[str, Address] = {}
     for name, expr in rule.refs.items():
         if name not in spec.refs:
@@ -145,8 +158,27 @@ def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any], safe: _SafeLo
         fast = _plain_text(expr, context, safe)
         if fast is not None:
             return fast
+    env = expr.template.environment
+    settings = context.get("settings")
+    limits = settings.limits if isinstance(settings, Settings) else TemplateLimits()
+    if isinstance(env, LimitedEnvironment):
+        env.budget = Budget.start(limits)
     try:
-        return expr.template.render(context)
+        return _bounded_render(expr.template, context, limits)
+    except TemplateLimitExceeded as exc:
+        reason = f"cannot render {expr.text!r}: {exc}"
+        hint = (
+            f"Simplify the template, or raise limits.{exc.setting} in the settings file "
+            f"(now {getattr(limits, exc.setting):g})."
+        )
+    except RecursionError:
+        reason = (
+            f"cannot render {expr.text!r}: it calls itself too deeply (a macro that never stops recursing?)"
+        )
+        hint = "Give the recursion an end, or write the value without it."
+    except MemoryError:
+        reason = f"cannot render {expr.text!r}: it needs more memory than there is"
+        hint = "Simplify the template."
     except UndefinedError as exc:
         reason = f"undefined value in {expr.text!r}: {exc.message}"
         hint = "Check the variable name; rules can use settings, vars, sub, org, product, month, company_id."
@@ -156,10 +188,25 @@ def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any], safe: _SafeLo
     except TemplateError as exc:
         reason = f"cannot render {expr.text!r}: {exc}"
         hint = ""
-    except (ArithmeticError, TypeError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of a user's template is reported where it is
         reason = f"cannot render {expr.text!r}: {type(exc).__name__}: {exc}"
-        hint = ""
+        hint = "Check the expression: Jinja and Python refused it for the reason above."
     raise RuleError(reason, file=rule.file, line=expr.line, record=_record(context), hint=hint)
+
+
+def _bounded_render(template: Template, context: dict[str, Any], limits: TemplateLimits) -> str:
+    """The template's text, stopped as soon as it grows past ``limits.template_output``."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(context):
+        size += len(chunk)
+        if size > limits.template_output:
+            raise TemplateLimitExceeded(
+                f"the template's output is longer than {limits.template_output:,} characters",
+                "template_output",
+            )
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def _plain_text(expr: Expr, context: dict[str, Any], safe: _SafeLookups) -> str | None:

@@ -42,6 +42,9 @@ class KindSpec:
     """Reported as an orphan when its subscription disappears from the source (D21)."""
     end_field: str | None = None
     """The date field the removal policy ``end`` sets (a contract's ``endDate``)."""
+    lengths: dict[str, int] = field(default_factory=dict)
+    """Characters the target takes per text field: a longer rendered value is refused at plan time,
+    before anything is sent (the target would refuse it halfway through an apply)."""
 
 
 @dataclass(frozen=True, slots=True)

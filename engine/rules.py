@@ -26,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.errors import RuleError
 from engine.source import RECORD_TYPE_SETTING
+from engine.template_limits import LimitedEnvironment
 from engine.yamlfile import LocatedDict, line_of, load_yaml
 
 LOOPS = ("products", "kinds", "types", "subscriptions", "subscription_months", "corrections")
@@ -34,11 +35,10 @@ LOOPS = ("products", "kinds", "types", "subscriptions", "subscription_months", "
 _RESOURCE_KEYS = {"kind", "for_each", "key", "when", "refs", "attributes", "name"}
 
 
-def make_environment() -> ImmutableSandboxedEnvironment:
-    """The Jinja environment for rules: sandboxed (no Python internals) and strict (typos fail)."""
-    env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-    )
+def make_environment() -> LimitedEnvironment:
+    """The Jinja environment for rules: sandboxed (no Python internals), strict (typos fail) and
+    bounded in time, output and loop iterations (:mod:`engine.template_limits`)."""
+    env = LimitedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters["money"] = _money
     return env
 

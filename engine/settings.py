@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import RuleError
+from engine.template_limits import TemplateLimits
 from engine.yamlfile import LocatedDict, load_yaml
 
 DEFAULT_VARS: dict[str, Any] = {"contract_prefix": ""}
@@ -59,6 +60,8 @@ class Settings(BaseModel):
     """Adoption rules (D3): kind → fields that must all match, e.g. ``contract: [companyID, contractName]``.
     An existing object without a billsync marker that matches exactly one desired resource is shown
     as ``adopt`` in the plan and taken under management on apply."""
+    limits: TemplateLimits = TemplateLimits()
+    """What one template expression may cost to render (time, output length, loop iterations)."""
     vars: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_VARS))
     """Free values for templates (``settings.vars.x``), e.g. name prefixes; :data:`DEFAULT_VARS` underneath."""
 

@@ -13,6 +13,7 @@ Loading replays a left-over journal, so a killed apply loses no write. A snapsho
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -21,13 +22,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.errors import BillsyncError
 from engine.jsontext import indented_json
 from engine.resources import KindSpec
+from engine.safefile import FileRefused, MiB, read_bounded
 from engine.snapshot_model import Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
 from engine.snapshot_v1 import LEGACY_VERSION, snapshot_from_json, snapshot_to_json
 from engine.state_layout import META_FILE, shard_name, shard_pieces, valid_shard_name
@@ -54,6 +57,45 @@ SNAPSHOT_FILE = "snapshot.json"
 JOURNAL_FILE = "snapshot.journal"
 
 
+_STATE_BYTES = 4096 * MiB
+"""The largest snapshot or journal read (a snapshot of 100,000 resources is about 100 MB)."""
+
+
+def _read_state(path: Path) -> str:
+    """A state file's text: a regular file (never through a symbolic link), within :data:`_STATE_BYTES`."""
+    try:
+        data = read_bounded(path, str(path), _STATE_BYTES, follow_symlinks=False)
+    except FileRefused as exc:
+        raise BillsyncError(
+            str(exc.message), hint=exc.hint or "Point state: in billsync.yaml at a folder of files."
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BillsyncError(
+            f"{path}: the file is not UTF-8 text, so it is not a billsync state file",
+            hint="Restore it from git (git checkout -- state/), or delete it: the next plan adopts existing "
+            "objects through their identity markers.",
+        ) from None
+
+
+def _open_journal(path: Path, mode: str) -> IO[str]:
+    """The journal opened for appending without following a symbolic link (``O_NOFOLLOW``)."""
+    flags = (
+        os.O_CREAT | os.O_APPEND | (os.O_RDWR if "+" in mode else os.O_WRONLY) | getattr(os, "O_NOFOLLOW", 0)
+    )
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BillsyncError(
+                f"{path} is a symbolic link; billsync writes its journal only as a regular file",
+                hint="Remove the link.",
+            ) from None
+        raise
+    return os.fdopen(fd, mode, encoding="utf-8")
+
+
 class SnapshotStore:
     """Reads and writes the snapshot of one workspace (the only module touching ``state/`` files)."""
 
@@ -70,13 +112,11 @@ class SnapshotStore:
         """The last snapshot, with any journal of an interrupted apply replayed on top; a snapshot of
         the older one-file layout is rewritten in the sharded layout first."""
         self.on_disk = None
-        journal = self.journal_path.exists()
-        if self.meta_path.exists():
+        journal = self.journal_path.exists() or self.journal_path.is_symlink()
+        if self.meta_path.exists() or self.meta_path.is_symlink():
             snapshot = self._load_shards(interrupted=journal)
-        elif self.legacy_path.exists():
-            snapshot = snapshot_from_json(
-                self.legacy_path.read_text(encoding="utf-8"), self.kinds, str(self.legacy_path)
-            )
+        elif self.legacy_path.exists() or self.legacy_path.is_symlink():
+            snapshot = snapshot_from_json(_read_state(self.legacy_path), self.kinds, str(self.legacy_path))
             if journal:
                 snapshot = self._replay(snapshot)
             self.write(snapshot)  # migrated: the shards, state.json, then the old file and journal go
@@ -94,7 +134,7 @@ class SnapshotStore:
         than listed is an error, unless a journal says a write of the shards was interrupted."""
         name = str(self.meta_path)
         try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            meta = json.loads(_read_state(self.meta_path))
             if meta.get("format_version") != FORMAT_VERSION:
                 raise BillsyncError(
                     f"{name}: snapshot format {meta.get('format_version')!r} is not supported "
@@ -112,7 +152,7 @@ class SnapshotStore:
             path = self.folder / shard
             if not valid_shard_name(shard):
                 raise _invalid(name, ValueError(f"{shard!r} is not a shard of state/"))
-            if not path.exists():
+            if not path.exists() and not path.is_symlink():
                 if interrupted:
                     continue
                 raise BillsyncError(
@@ -121,7 +161,7 @@ class SnapshotStore:
                 )
             try:
                 doc = json.loads(
-                    path.read_text(encoding="utf-8"),
+                    _read_state(path),
                     object_hook=lambda obj: entry_or_object(obj, self.kinds, shared),
                 )
                 entries = {
@@ -207,17 +247,24 @@ class SnapshotStore:
 
     def _replay(self, snapshot: Snapshot) -> Snapshot:
         resources = dict(snapshot.resources)
-        for line in self.journal_path.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(_read_state(self.journal_path).splitlines(), start=1):
             try:
                 record = json.loads(line)
             except ValueError:
                 continue  # a torn line: the write it describes did not finish recording
-            if record.get("lineage") != snapshot.lineage:
+            if not isinstance(record, dict) or record.get("lineage") != snapshot.lineage:
                 continue
-            if record.get("removed"):
-                resources.pop(record["address"], None)
-            else:
-                resources[record["address"]] = entry_from_json(record["entry"], self.kinds)
+            try:
+                if record.get("removed"):
+                    resources.pop(str(record["address"]), None)
+                else:
+                    resources[str(record["address"])] = entry_from_json(record["entry"], self.kinds)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise BillsyncError(
+                    f"{self.journal_path}:{number}: the journal line is not valid ({type(exc).__name__}: {exc})",
+                    hint="The journal records the writes of an interrupted apply. Restore it from a backup, or "
+                    "delete it: the next plan finds the objects it recorded through their identity markers.",
+                ) from None
         return replace(snapshot, resources=resources)
 
 
@@ -235,8 +282,14 @@ def _temporary(path: Path, text: str) -> Path:
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        with suppress(OSError):  # a read-only file system refuses even this
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):
+            # name what refused: the folder when it cannot take a new file, else the state file (a full
+            # disk names none), never the temporary name tried
+            refused = exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            exc.filename = str(path.parent if refused else path)
         raise
     return tmp
 
@@ -280,7 +333,7 @@ class Journal:
         self._flush_seconds = 0.0
         self._lock = threading.Lock()
         store.folder.mkdir(parents=True, exist_ok=True)
-        self._fh = open(store.journal_path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh = _open_journal(store.journal_path, "a+")
         self._fh.seek(0, os.SEEK_END)
         if self._fh.tell() > 0:
             self._fh.seek(self._fh.tell() - 1)
@@ -311,16 +364,21 @@ class Journal:
             self._dirty.add(shard_name(address, entry.kind, entry.period))
 
     def _append(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(self.store.journal_path)
+            raise
         # Rewriting the touched shards takes time at 100,000 resources: wait ten times as long as the
         # last rewrite took, so it never costs more than a tenth of the apply (the journal holds every write).
         if time.monotonic() - self._last_flush > max(self.flush_every, 10 * self._flush_seconds):
             started = time.monotonic()
             self._write(replace(self.snapshot, resources=dict(self.resources)))
             self._fh.close()
-            self._fh = open(self.store.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._fh = _open_journal(self.store.journal_path, "a")
             self._last_flush = time.monotonic()
             self._flush_seconds = self._last_flush - started
 

@@ -62,9 +62,33 @@ class LogsConfig(BaseModel):
     """Run logs (``.billsync/logs/``) older than this are removed when a run starts."""
 
 
+class HttpLimits(BaseModel):
+    """``limits.http``: what one request to Autotask or Cloudmore may cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deadline_seconds: float = Field(default=120.0, gt=0)
+    """Connecting, sending, the headers and the whole body of one request, together."""
+    max_response_mb: float = Field(default=16.0, gt=0)
+    """The largest answer read, in MiB."""
+
+
+class Limits(BaseModel):
+    """``limits:`` in billsync.yaml: bounds on what servers and files may cost (see README, Safety)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    http: HttpLimits = HttpLimits()
+    bundle_file_mb: float = Field(default=512.0, gt=0)
+    """The largest file of an export bundle, in MiB."""
+
+
 class WorkspaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    allow_insecure_http: bool = False
+    """Let credentials go to a non-loopback host over plain http:// (logged as a warning on every run)."""
+    limits: Limits = Limits()
     autotask: AutotaskConfig = AutotaskConfig()
     cloudmore: CloudmoreConfig = CloudmoreConfig()
     settings: str | dict[str, Any] | None = None

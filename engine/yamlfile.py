@@ -1,7 +1,10 @@
 """YAML loading that remembers where each value came from.
 
 Rule and settings files are edited by hand; every error must name the file and the line. PyYAML
-does the parsing; this module only keeps the line of every scalar and mapping.
+does the parsing; this module only keeps the line of every scalar and mapping, and bounds what a file
+can cost: its size, how deeply it nests, and how many values its aliases expand to (a "billion laughs"
+file of a few lines would otherwise expand to billions of values downstream). Aliases that refer to
+the collection holding them (a value that contains itself) are refused too.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import yaml
 
 from engine.errors import RuleError
+from engine.safefile import FileRefused, MiB, read_bounded
 
 
 class LocatedStr(str):
@@ -27,8 +31,78 @@ class LocatedDict(dict[str, Any]):
     key_lines: dict[str, int]
 
 
+MAX_BYTES = 4 * MiB
+"""The largest YAML file billsync reads (rule files and settings are a few kilobytes)."""
+MAX_DEPTH = 64
+"""How deeply collections may nest."""
+MAX_NODES = 200_000
+"""How many values a file may hold once every alias is expanded."""
+
+
+class _Refused(yaml.composer.ComposerError):
+    """A file past one of the limits above."""
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe loader that tags strings and mappings with their line numbers."""
+    """Safe loader that tags strings and mappings with their line numbers, within the limits above."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None:
+                self._count(self._size(anchored, event.start_mark), event.start_mark)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is not None:
+            self._count(1, node.start_mark)
+        return node
+
+    def _count(self, nodes: int, mark: yaml.Mark) -> None:
+        self._nodes += nodes
+        if self._nodes > MAX_NODES:
+            raise _Refused(
+                None,
+                None,
+                f"the file expands to more than {MAX_NODES:,} values (aliases included)",
+                mark,
+            )
+
+    def _size(self, node: yaml.Node, mark: yaml.Mark) -> int:
+        """How many values ``node`` stands for, aliases expanded (memoised, so this costs one walk)."""
+        key = id(node)
+        known = self._sizes.get(key)
+        if known is not None:
+            if known < 0:
+                raise _Refused(None, None, "an alias refers to the collection that holds it", mark)
+            return known
+        self._sizes[key] = -1
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(self._size(child, mark) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(self._size(k, mark) + self._size(v, mark) for k, v in node.value)
+        self._sizes[key] = total
+        if total > MAX_NODES:
+            self._count(total, mark)
+        return total
 
 
 def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> LocatedStr:
@@ -65,14 +139,28 @@ def line_of(value: object, default: int | None = None) -> int | None:
 
 
 def load_yaml_text(text: str, file: str) -> Any:
-    """Parse YAML text; a syntax error becomes a :class:`RuleError` with file and line."""
+    """Parse YAML text; a syntax error or a limit becomes a :class:`RuleError` with file and line."""
+    if len(text) > MAX_BYTES:
+        line = text.count("\n", 0, MAX_BYTES) + 1
+        raise RuleError(
+            f"the file is larger than {MAX_BYTES // MiB} MiB, billsync's limit", file=file, line=line
+        )
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except _Refused as exc:
+        where = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise RuleError(
+            f"YAML refused: {exc.problem}",
+            file=file,
+            line=where,
+            hint="Rule and settings files are small and shallow; check that this is the right file.",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise RuleError(f"YAML syntax error: {problem}", file=file, line=line) from None
+        raise RuleError(
+            f"YAML syntax error: {problem}", file=file, line=mark.line + 1 if mark else None
+        ) from None
     except yaml.YAMLError as exc:
         raise RuleError(f"YAML error: {exc}", file=file) from None
 
@@ -81,9 +169,16 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
     """Read and parse a YAML file, naming it in every error."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise RuleError("file not found", file=name) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read file: {exc}", file=name) from None
+        data = read_bounded(path, name, MAX_BYTES)
+    except FileRefused as exc:
+        raise RuleError(exc.reason, file=name, line=exc.line, hint=exc.hint) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RuleError(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); save it as UTF-8",
+            file=name,
+            line=line,
+        ) from None
     return load_yaml_text(text, name)

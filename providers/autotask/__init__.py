@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from providers._shared.http import check_url
 from providers.autotask.client import AutotaskClient
 from providers.autotask.config import SANDBOX_CREDENTIALS, ClientConfig, Credentials
 from providers.autotask.target import AutotaskTarget
@@ -34,12 +35,19 @@ def make_target(workspace: Workspace) -> AutotaskTarget:
         app = make_app(db=workspace.data_dir / SANDBOX_DB)
         client = AutotaskClient(
             SANDBOX_CREDENTIALS,
-            ClientConfig(base_url=SANDBOX_BASE_URL),
+            ClientConfig(base_url=SANDBOX_BASE_URL, http_limits=workspace.config.limits.http),
             transport=httpx.WSGITransport(app=app),
         )
         return AutotaskTarget(
             client, f"embedded Autotask sandbox ({workspace.display(workspace.data_dir / SANDBOX_DB)})"
         )
+    if url is not None:
+        check_url(
+            url,
+            service="Autotask",
+            setting="autotask.url",
+            allow_insecure_http=workspace.config.allow_insecure_http,
+        )
     credentials = Credentials.from_env()
-    client = AutotaskClient(credentials, ClientConfig(base_url=url))
+    client = AutotaskClient(credentials, ClientConfig(base_url=url, http_limits=workspace.config.limits.http))
     return AutotaskTarget(client, url or "Autotask (zone lookup)")

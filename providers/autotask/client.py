@@ -22,6 +22,8 @@ from typing import Any, Self
 
 import httpx
 
+from engine.scrub import Scrubber
+from providers._shared.http import limited_client
 from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import retry_after_seconds
 from providers.autotask import paths
@@ -54,7 +56,6 @@ __all__ = [
 
 
 _log = logging.getLogger("billsync.autotask")
-_MASK = "**********"
 _ZONE_ENDPOINT = "ZoneInformation"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures before any byte left: safe to repeat even for a write."""
@@ -90,13 +91,16 @@ class AutotaskClient:
         )
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(transport=transport)
+        self._http = (
+            http if http is not None else limited_client(self._config.http_limits, transport=transport)
+        )
         self._base_url = _normalised_base(self._config.base_url) if self._config.base_url else None
         self._zone: ZoneInfo | None = None
         self._zone_lock = threading.Lock()
         self._limits: dict[str, threading.BoundedSemaphore] = {}
         self._limits_lock = threading.Lock()
         self._stats = StatsRecorder()
+        self._scrubber = Scrubber([credentials.secret.get_secret_value(), credentials.integration_code])
 
     def __repr__(self) -> str:
         return f"AutotaskClient(username={self._credentials.username!r}, base_url={self._base_url!r})"
@@ -395,8 +399,8 @@ class AutotaskClient:
         return headers
 
     def _scrub(self, text: str) -> str:
-        """Mask the secret should Autotask ever echo it back in a message."""
-        return text.replace(self._credentials.secret.get_secret_value(), _MASK)
+        """Mask the secret and the integration code should Autotask ever echo them back in a message."""
+        return self._scrubber(text)
 
 
 def _normalised_base(url: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from engine.workspace import HttpLimits
 from providers._shared.env import require_env
 from providers._shared.retry import Attempts, Budget, Delay
 from providers._shared.retry import RetryPolicy as SharedRetryPolicy
@@ -113,6 +114,8 @@ class ClientConfig(BaseModel):
     max_in_flight_per_endpoint: int = Field(default=3, ge=1)
     timeout: float = Field(default=60.0, gt=0, description="seconds per request")
     retry: RetryPolicy = RetryPolicy()
+    http_limits: HttpLimits = HttpLimits()
+    """A total deadline per request and a maximum answer size (``limits.http`` in billsync.yaml)."""
 
     @model_validator(mode="after")
     def _urls_are_http(self) -> ClientConfig:

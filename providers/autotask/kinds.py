@@ -6,7 +6,10 @@ the marker lives. A tenant difference (another marker field) is a one-line chang
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.resources import KindSpec
+from providers.autotask.entities import find_entity
 
 __all__ = ["KINDS", "MARKER_PREFIX", "SUBSCRIPTION_UDF", "marker_for", "key_from_marker"]
 
@@ -115,6 +118,23 @@ KINDS: dict[str, KindSpec] = {
         decimals={"unitQuantity": 4, "unitPrice": 4, "unitCost": 4},
     ),
 }
+
+
+def _with_lengths(kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
+    """Each kind with the length Autotask allows for each of its text fields (from the entity table)."""
+    out = {}
+    for name, spec in kinds.items():
+        entity = find_entity(spec.entity)
+        lengths = {}
+        for field_name, ftype in spec.fields.items():
+            found = entity.field(field_name) if entity is not None else None
+            if ftype == "str" and found is not None and found.length is not None:
+                lengths[field_name] = found.length
+        out[name] = replace(spec, lengths=lengths)
+    return out
+
+
+KINDS = _with_lengths(KINDS)
 
 
 def marker_for(key: tuple[str, ...]) -> str:

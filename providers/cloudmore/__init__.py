@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from engine.errors import ConfigError
+from engine.safefile import MiB
+from providers._shared.http import check_url
 from providers.cloudmore.api_client import CloudmoreClient
 from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportSchedule
 from providers.cloudmore.api_names import Names, load_names
@@ -30,7 +32,8 @@ def make_source(workspace: Workspace) -> BundleSource | ApiSource:
     api = workspace.config.cloudmore.api
     if api is None:
         folder = workspace.bundle_dir()
-        return BundleSource(folder if folder is not None else example_bundle_dir())
+        limit = int(workspace.config.limits.bundle_file_mb * MiB)
+        return BundleSource(folder if folder is not None else example_bundle_dir(), limit)
     if workspace.config.cloudmore.bundle is not None:
         raise ConfigError(
             "billsync.yaml: cloudmore names both a bundle and an api; billsync reads one Cloudmore source",
@@ -49,8 +52,16 @@ def api_client(workspace: Workspace, **options: Any) -> tuple[CloudmoreClient, R
             "billsync.yaml names no Cloudmore API (cloudmore.api)",
             hint="Add cloudmore.api with url and reseller_id to read Cloudmore through its API.",
         )
+    check_url(
+        api.url,
+        service="Cloudmore",
+        setting="cloudmore.api.url",
+        allow_insecure_http=workspace.config.allow_insecure_http,
+    )
     try:
-        config = ApiClientConfig(base_url=api.url, reseller_id=api.reseller_id)
+        config = ApiClientConfig(
+            base_url=api.url, reseller_id=api.reseller_id, http_limits=workspace.config.limits.http
+        )
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise ConfigError(f"billsync.yaml: cloudmore.api: {reason}") from None

@@ -16,7 +16,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from engine.csvsafe import restore
 from engine.errors import SourceError
+from engine.safefile import FileRefused, MiB, TooLarge, read_inside
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -75,8 +77,9 @@ class Row:
         return SourceError(message, file=self.file, line=self.line, column=column)
 
     def text(self, column: str) -> str:
-        """The cell as written, without surrounding spaces; may be empty."""
-        value = self._cells[self._index[column]].strip()
+        """The cell as written, without surrounding spaces; may be empty. A quote billsync put before a
+        formula-like value when it wrote the file (:mod:`engine.csvsafe`) is dropped."""
+        value = restore(self._cells[self._index[column]].strip())
         return self._parsed.texts.setdefault(value, value)
 
     def required(self, column: str) -> str:
@@ -95,6 +98,13 @@ class Row:
                 raise self.error(
                     column,
                     f"expected an amount with '.' as the decimal point (like 12.50 or -3.2500), found {show(value)}",
+                )
+            whole, _, fraction = value.lstrip("+-").partition(".")
+            if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+                raise self.error(
+                    column,
+                    f"expected an amount of at most {MAX_WHOLE_DIGITS} digits before the decimal point and "
+                    f"{MAX_FRACTION_DIGITS} after it, found {show(value)}",
                 )
             amount = self._parsed.amounts[value] = Decimal(value)
         return amount
@@ -174,13 +184,24 @@ class Row:
         return value
 
 
-def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
+MAX_WHOLE_DIGITS = 15
+"""Digits an amount may have before its decimal point: Autotask stores money as a fixed-point decimal
+whose exact size is not published, so billsync takes the strict choice of a trillion-scale bound that
+also keeps every sum within exact decimal arithmetic (28 digits)."""
+MAX_FRACTION_DIGITS = 10
+MAX_FILE_BYTES = 512 * MiB
+"""The largest bundle file read unless billsync.yaml says otherwise (``limits.bundle_file_mb``)."""
+
+
+def read_table(
+    root: Path, file: str, columns: Sequence[str], max_bytes: int = MAX_FILE_BYTES
+) -> Iterator[Row]:
     """Yield the data rows of ``root/file``, checking the header names ``columns``.
 
     Extra columns are ignored; blank lines are skipped; a row with a different number of fields
     than the header, a broken quote, bytes that are not UTF-8 or a missing column is an error.
     """
-    text = _read_text(root, file)
+    text = _read_text(root, file, max_bytes)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     index: dict[str, int] | None = None
     width = 0
@@ -218,22 +239,22 @@ def read_table(root: Path, file: str, columns: Sequence[str]) -> Iterator[Row]:
         )
 
 
-def _read_text(root: Path, file: str) -> str:
-    """The file decoded as UTF-8 (a leading byte order mark is dropped)."""
-    path = root / file
+def _read_text(root: Path, file: str, max_bytes: int) -> str:
+    """The file decoded as UTF-8 (a leading byte order mark is dropped): a regular file inside the
+    bundle reached without following a symbolic link, at most ``max_bytes`` long."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(
-            f"missing file: the export bundle in {root} has no {file}; export the bundle again from Cloudmore "
-            "or add the file",
-            file=file,
-        ) from None
-    except IsADirectoryError:
-        raise SourceError(f"{path} is a folder; expected a CSV file", file=file) from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SourceError(f"cannot read {path}: {reason}", file=file) from None
+        data = read_inside(root, file, file, max_bytes)
+    except FileRefused as exc:
+        if exc.reason == "file not found":
+            raise SourceError(
+                f"missing file: the export bundle in {root} has no {file}; export the bundle again from "
+                "Cloudmore or add the file",
+                file=file,
+            ) from None
+        if isinstance(exc, TooLarge):
+            hint = "Check that it is the right file; raise limits.bundle_file_mb in billsync.yaml if it is."
+            raise SourceError(exc.reason, file=file, line=exc.line, hint=hint) from None
+        raise SourceError(exc.reason, file=file, line=exc.line, hint=exc.hint) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

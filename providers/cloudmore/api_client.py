@@ -38,6 +38,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from pydantic import SecretStr
 
+from engine.scrub import Scrubber
+from providers._shared.http import limited_client
 from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import loads, retry_after_seconds
 from providers.cloudmore import api_mapping as m
@@ -117,6 +119,10 @@ class CloudmoreClient:
         self._stats_lock = threading.Lock()
         self._requests: dict[str, int] = {}
         self._token_requests = 0
+        self._scrubber = Scrubber(
+            value.get_secret_value()
+            for value in (credentials.api_secret, credentials.username, credentials.password)
+        )
 
     def __repr__(self) -> str:
         return f"CloudmoreClient(base_url={self.config.base_url!r}, reseller_id={self.config.reseller_id!r})"
@@ -139,8 +145,11 @@ class CloudmoreClient:
     def _connection(self) -> httpx.Client:
         with self._http_lock:
             if self._http is None:
-                self._http = httpx.Client(
-                    base_url=self.config.base_url, transport=self._transport, timeout=self.config.timeout
+                self._http = limited_client(
+                    self.config.http_limits,
+                    base_url=self.config.base_url,
+                    transport=self._transport,
+                    timeout=self.config.timeout,
                 )
             return self._http
 
@@ -297,7 +306,9 @@ class CloudmoreClient:
                     method,
                     path,
                     response.status_code,
-                    _message(response, self.names.error_message),
+                    self._scrubber.with_secrets([token.get_secret_value()])(
+                        _message(response, self.names.error_message)
+                    ),
                     reseller_id=self.config.reseller_id,
                 )
             return response
@@ -321,7 +332,10 @@ class CloudmoreClient:
             self._token_requests += 1
         form, headers = grant_request(self._credentials)
         response = self._send("POST", paths.TOKEN_PATH, form=form, headers=headers)
-        return read_grant(response.status_code, _json_object(response))
+        data = _json_object(response)
+        if response.status_code >= 300:  # a refusal may echo the password or the Basic header back
+            data = {k: self._scrubber(v) if isinstance(v, str) else v for k, v in data.items()}
+        return read_grant(response.status_code, data)
 
     def _send(
         self,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from engine.workspace import HttpLimits
 from providers._shared.env import require_env
 from providers._shared.retry import Attempts, Budget, Delay
 from providers._shared.retry import RetryPolicy as SharedRetryPolicy
@@ -129,6 +130,8 @@ class ApiClientConfig(BaseModel):
     token_refresh_margin: float = Field(default=300.0, ge=0)
     retry: RetryPolicy = RetryPolicy()
     report: ReportPolicy = ReportPolicy()
+    http_limits: HttpLimits = HttpLimits()
+    """A total deadline per request and a maximum answer size (``limits.http`` in billsync.yaml)."""
 
     @field_validator("base_url")
     @classmethod

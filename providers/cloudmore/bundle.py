@@ -24,7 +24,7 @@ from engine.source import (
     SourceData,
     Subscription,
 )
-from providers.cloudmore._csv import Row, read_table, show
+from providers.cloudmore._csv import MAX_FILE_BYTES, Row, read_table, show
 
 __all__ = [
     "AZURE_KINDS",
@@ -110,27 +110,31 @@ BILLING_COLUMNS: tuple[str, ...] = (
 )
 
 
-def read_bundle(path: Path) -> SourceData:
+def read_bundle(path: Path, max_file_bytes: int = MAX_FILE_BYTES) -> SourceData:
     """Read the export bundle in folder ``path``; raise :class:`SourceError` on any bad input.
+
+    Each file is read without following symbolic links, only if it is a regular file, and only up to
+    ``max_file_bytes`` (see :func:`engine.safefile.read_inside`).
 
     A billing line may name a subscription that is no longer in subscriptions.csv: Cloudmore drops
     cancelled subscriptions from the list while their last month is still billed, so such lines are
     kept. Every other reference (organization, report file) must resolve.
     """
     root = Path(path)
+    limit = max_file_bytes
     if not _is_folder(root):
         raise SourceError(
             "there is no folder here to read a Cloudmore export bundle from; check the path to the bundle",
             file=str(root),
         )
-    organizations = _read_organizations(root)
+    organizations = _read_organizations(root, limit)
     known = {organization.organization_id for organization in organizations}
     return SourceData(
         organizations=organizations,
-        services=_read_services(root, known),
-        subscriptions=_read_subscriptions(root, known),
-        price_list=_read_price_list(root),
-        reports=_read_reports(root, known),
+        services=_read_services(root, limit, known),
+        subscriptions=_read_subscriptions(root, limit, known),
+        price_list=_read_price_list(root, limit),
+        reports=_read_reports(root, limit, known),
         origin=str(root),
     )
 
@@ -142,10 +146,10 @@ def _is_folder(path: Path) -> bool:
         return False
 
 
-def _read_organizations(root: Path) -> tuple[Organization, ...]:
+def _read_organizations(root: Path, limit: int) -> tuple[Organization, ...]:
     seen: dict[str, int] = {}
     result = []
-    for row in read_table(root, _ORGANIZATIONS, ORGANIZATION_COLUMNS):
+    for row in read_table(root, _ORGANIZATIONS, ORGANIZATION_COLUMNS, limit):
         organization_id = row.required("Organization ID")
         _unique(row, "Organization ID", organization_id, seen, "organization")
         result.append(
@@ -161,10 +165,10 @@ def _read_organizations(root: Path) -> tuple[Organization, ...]:
     return tuple(result)
 
 
-def _read_services(root: Path, known: set[str]) -> tuple[OrganizationService, ...]:
+def _read_services(root: Path, limit: int, known: set[str]) -> tuple[OrganizationService, ...]:
     seen: dict[tuple[str, str], int] = {}
     result = []
-    for row in read_table(root, _SERVICES, SERVICE_COLUMNS):
+    for row in read_table(root, _SERVICES, SERVICE_COLUMNS, limit):
         organization_id = _organization(row, known)
         service_name = row.required("Service Name")
         key = (organization_id, service_name)
@@ -186,10 +190,10 @@ def _read_services(root: Path, known: set[str]) -> tuple[OrganizationService, ..
     return tuple(result)
 
 
-def _read_subscriptions(root: Path, known: set[str]) -> tuple[Subscription, ...]:
+def _read_subscriptions(root: Path, limit: int, known: set[str]) -> tuple[Subscription, ...]:
     seen: dict[str, int] = {}
     result = []
-    for row in read_table(root, _SUBSCRIPTIONS, SUBSCRIPTION_COLUMNS):
+    for row in read_table(root, _SUBSCRIPTIONS, SUBSCRIPTION_COLUMNS, limit):
         subscription_id = row.required("Subscription ID")
         _unique(row, "Subscription ID", subscription_id, seen, "subscription")
         organization_id = _organization(row, known)
@@ -227,10 +231,10 @@ def _read_subscriptions(root: Path, known: set[str]) -> tuple[Subscription, ...]
     return tuple(result)
 
 
-def _read_price_list(root: Path) -> tuple[PriceListItem, ...]:
+def _read_price_list(root: Path, limit: int) -> tuple[PriceListItem, ...]:
     seen: dict[str, int] = {}
     result = []
-    for row in read_table(root, _PRICE_LIST, PRICE_LIST_COLUMNS):
+    for row in read_table(root, _PRICE_LIST, PRICE_LIST_COLUMNS, limit):
         product_id = row.required("Product ID")
         _unique(row, "Product ID", product_id, seen, "product")
         result.append(
@@ -248,12 +252,12 @@ def _read_price_list(root: Path) -> tuple[PriceListItem, ...]:
     return tuple(result)
 
 
-def _read_reports(root: Path, known: set[str]) -> tuple[Report, ...]:
+def _read_reports(root: Path, limit: int, known: set[str]) -> tuple[Report, ...]:
     """Each report row with its billing lines; a file named by two rows is read once."""
     seen: dict[tuple[str, date], int] = {}
     files: dict[str, tuple[BillingLine, ...]] = {}
     result = []
-    for row in read_table(root, _REPORTS, REPORT_COLUMNS):
+    for row in read_table(root, _REPORTS, REPORT_COLUMNS, limit):
         period = row.period("Period")
         available_on = row.day("Available On")
         key = (period, available_on)
@@ -266,7 +270,7 @@ def _read_reports(root: Path, known: set[str]) -> tuple[Report, ...]:
         seen[key] = row.line
         file = _report_file(root, row)
         if file not in files:
-            files[file] = _read_billing(root, file, known)
+            files[file] = _read_billing(root, limit, file, known)
         result.append(
             Report(period=period, available_on=available_on, file=file, lines=files[file], origin=row.origin)
         )
@@ -296,9 +300,9 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _read_billing(root: Path, file: str, known: set[str]) -> tuple[BillingLine, ...]:
+def _read_billing(root: Path, limit: int, file: str, known: set[str]) -> tuple[BillingLine, ...]:
     result = []
-    for row in read_table(root, file, BILLING_COLUMNS):
+    for row in read_table(root, file, BILLING_COLUMNS, limit):
         result.append(
             BillingLine(
                 billing_date=row.day("Billing Date"),

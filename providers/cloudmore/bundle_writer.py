@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
+from engine.csvsafe import neutralise_row
 from engine.errors import BillsyncError
 from engine.source import BillingLine, SourceData
 from providers.cloudmore.bundle import (
@@ -148,7 +149,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(map(neutralise_row, rows))
     return buffer.getvalue()
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.source import SourceData
+from providers.cloudmore._csv import MAX_FILE_BYTES
 from providers.cloudmore.bundle import read_bundle
 
 __all__ = ["BundleSource", "example_bundle_dir", "EXAMPLE_DIR"]
@@ -25,10 +26,11 @@ def example_bundle_dir(name: str | None = None) -> Path:
 @dataclass(frozen=True)
 class BundleSource:
     folder: Path
+    max_file_bytes: int = MAX_FILE_BYTES
 
     def load(self, as_of: date | None = None) -> SourceData:
         """The whole bundle: every report it lists, whatever ``as_of`` (the engine picks the due ones)."""
-        return read_bundle(self.folder)
+        return read_bundle(self.folder, self.max_file_bytes)
 
     def describe(self) -> str:
         return str(self.folder)

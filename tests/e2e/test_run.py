@@ -226,7 +226,7 @@ def test_an_undeliverable_notification_is_a_warning_and_never_shows_the_url(make
     _notify(setup.workspace, f"json://billsync:{SECRET}@127.0.0.1:{port}/hook")
     result = setup.workspace.run("run", "--as-of", AS_OF, "--auto-approve")
     assert (
-        f"Warning: a notification could not be delivered (to json://***@127.0.0.1:{port}/***)"
+        f"Warning: a notification could not be delivered (to json://**********@127.0.0.1:{port}/**********)"
         in result.output
     )
     assert SECRET not in result.output + _everything_written(setup.workspace)

@@ -79,7 +79,7 @@ def test_undecodable_file_is_a_rule_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"a: \xff\n")
     with pytest.raises(
-        RuleError, match=r"^rules/bad\.yaml: cannot read file: 'utf-8' codec can't decode byte 0xff"
+        RuleError, match=r"^rules/bad\.yaml:1: the file is not UTF-8 text \(byte 0xff cannot be decoded\)"
     ):
         load_yaml(path, "rules/bad.yaml")
 

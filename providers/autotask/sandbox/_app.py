@@ -23,6 +23,7 @@ from providers.autotask.entities import CONTRACT_CHARGES
 from ._config import SandboxConfig
 from ._errors import ApiError, not_found, throttled
 from ._faults import Fault, FaultInjector
+from ._filters import too_deep
 from ._info import entity_information, field_information, udf_information
 from ._json import dumps, loads
 from ._limits import Counters, RequestBudget, SandboxStats, ThreadLimiter
@@ -252,6 +253,8 @@ def _body(request: Request) -> Any:
         return loads(data)
     except ValueError:
         raise ApiError("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise too_deep() from None
 
 
 def _search(request: Request) -> Any:
@@ -262,6 +265,8 @@ def _search(request: Request) -> Any:
         return loads(search)
     except ValueError:
         raise ApiError("The search parameter is not valid JSON.") from None
+    except RecursionError:
+        raise too_deep() from None
 
 
 def _drop_connection(request: Request) -> None:

@@ -17,6 +17,11 @@ from providers.autotask.entities import Entity, Field, FieldType
 from ._errors import ApiError
 from ._values import Value, coerce
 
+MAX_DEPTH = 32
+"""How deeply ``and``/``or`` groups may nest. Autotask's own limit is not published (NOT FOUND); the
+sandbox takes the strict choice, and answers deeper filters with a 500 and ``errors`` like any other
+filter it refuses, never with a crash."""
+
 MAX_IN_VALUES = 500
 """Autotask allows at most 500 values (OR conditions) in one ``in``/``notIn`` list."""
 
@@ -57,10 +62,17 @@ def parse_filter(entity: Entity, raw: Any) -> Group:
     """Check a request's ``filter`` list against ``entity`` and return it as an AND group."""
     if not isinstance(raw, list) or not raw:
         raise ApiError('A query needs a non-empty filter list, e.g. [{"op":"gte","field":"id","value":0}].')
-    return Group("and", tuple(_node(entity, item) for item in raw))
+    return Group("and", tuple(_node(entity, item, 1) for item in raw))
 
 
-def _node(entity: Entity, raw: Any) -> Node:
+def too_deep() -> ApiError:
+    """The refusal of a filter (or body) nested deeper than :data:`MAX_DEPTH`."""
+    return ApiError(f"The filter is nested more than {MAX_DEPTH} levels deep.")
+
+
+def _node(entity: Entity, raw: Any, depth: int) -> Node:
+    if depth > MAX_DEPTH:
+        raise too_deep()
     if not isinstance(raw, Mapping):
         raise ApiError(f"Each filter item must be an object, not {raw!r}.")
     item = {str(key).lower(): value for key, value in raw.items()}
@@ -72,7 +84,7 @@ def _node(entity: Entity, raw: Any) -> Node:
         items = item.get("items")
         if not isinstance(items, list) or not items:
             raise ApiError(f"A {op!r} filter needs a non-empty items list.")
-        return Group(op, tuple(_node(entity, child) for child in items))
+        return Group(op, tuple(_node(entity, child, depth + 1) for child in items))
     if op not in COMPARISONS | STRING_OPS | EXISTENCE | LISTS:
         raise ApiError(f"Unknown filter operator {item['op']!r}.")
     name = item.get("field")

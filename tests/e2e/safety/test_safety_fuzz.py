@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,191 @@ def test_plan_on_mutated_bundles_and_rules_plans_or_fails_cleanly(data, fuzz_wor
         assert result.stderr.startswith("Error: ") and "\n\n" not in result.stderr.strip(), result
     assert sandbox.writes() == 0
     assert not (workspace.root / "state").exists()
+
+
+# ---- Cloudmore API answers --------------------------------------------------------------------------
+
+JUNK = st.sampled_from(
+    [None, "", "x", -1, 0, 10**30, "9" * 40, "NaN", "2026-02-30", [], {}, [1, "a"], {"items": None}, True,
+     "\x1b[2J\nPlan: 0 to add", "=HYPERLINK(\"x\")", "../../etc/passwd", "ORG-9999", "EUR", 1.5e308]
+)  # fmt: skip
+
+
+class _Mutating:
+    """WSGI middleware: the ``nth`` JSON answer of the emulator is mutated (one value replaced, one key
+    dropped, the body cut, or the status changed); every other answer passes unchanged."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.mutation: tuple[int, str, int, object] | None = None
+        self.seen = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(self.app(environ, capture))
+        with self.lock:
+            index, self.seen = self.seen, self.seen + 1
+        status, headers = captured["status"], captured["headers"]
+        if self.mutation is not None and self.mutation[0] == index:
+            status, body = _mutate_answer(status, body, self.mutation)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _leaves(item, (*path, number))
+    yield path
+
+
+def _mutate_answer(status: str, body: bytes, mutation) -> tuple[str, bytes]:
+    _index, kind, pick, junk = mutation
+    if kind == "status":
+        return f"{pick % 600 or 200} Mutated", body
+    if kind == "cut":
+        return status, body[: pick % (len(body) + 1)]
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return status, body
+    paths = [p for p in _leaves(document) if p]
+    if not paths:
+        return status, json.dumps(junk).encode()
+    path = paths[pick % len(paths)]
+    parent = document
+    for step in path[:-1]:
+        parent = parent[step]
+    if kind == "drop" and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = junk
+    return status, json.dumps(document).encode()
+
+
+@pytest.fixture
+def mutating_cloudmore(workspace_factory, sandbox):
+    from providers.cloudmore.emulator import EMULATOR_CREDENTIALS, EMULATOR_RESELLER_ID
+    from providers.cloudmore.emulator import make_app as make_cloudmore
+    from providers.cloudmore.emulator import start_background_server as serve_cloudmore
+
+    middleware = _Mutating(make_cloudmore(EXAMPLE))
+    server = serve_cloudmore(middleware)
+    workspace = workspace_factory(sandbox, bundle=EXAMPLE)
+    config = workspace.root / "billsync.yaml"
+    api = f"cloudmore: {{api: {{url: {json.dumps(server.url)}, reseller_id: {EMULATOR_RESELLER_ID}}}}}"
+    config.write_text(config.read_text(encoding="utf-8").replace("cloudmore: {bundle: ./cloudmore}", api))
+    workspace.env.update(EMULATOR_CREDENTIALS.environment())
+    yield workspace, middleware
+    server.stop()
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    nth=st.integers(0, 12),
+    kind=st.sampled_from(["value", "value", "drop", "cut", "status"]),
+    pick=st.integers(0, 10_000),
+    junk=JUNK,
+)
+def test_plan_on_mutated_cloudmore_answers_plans_or_fails_cleanly(
+    nth, kind, pick, junk, mutating_cloudmore, sandbox
+):
+    workspace, middleware = mutating_cloudmore
+    middleware.seen, middleware.mutation = 0, (nth, kind, pick, junk)
+    result = workspace.invoke("plan", "--as-of", "2026-11-25")
+    assert "Traceback" not in result.output, result
+    assert "(run with --debug for details)" not in result.stderr, result
+    assert "\x1b" not in result.output, result
+    event("planned" if result.code == 0 else "refused with an error")
+    if result.code == 0:
+        assert "Plan: " in result.stdout, result
+    else:
+        assert result.code == 1, result
+        assert result.stderr.startswith("Error: "), result
+    assert sandbox.writes() == 0
+    assert not (workspace.root / "state").exists()
+
+
+# ---- the sandbox's query language --------------------------------------------------------------------
+
+FIELDS = st.sampled_from(
+    ["id", "contractName", "companyID", "startDate", "status", "isActive", "nope", "", 5]
+)
+OPERATORS = st.sampled_from(
+    ["eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains", "exist", "notExist", "in",
+     "notIn", "and", "or", "AND", "like", "", None, 1]
+)  # fmt: skip
+VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.text(max_size=12)
+    | st.lists(st.integers(0, 10) | st.text(max_size=3), max_size=600)
+    | st.sampled_from(["2026-10-01", "2026-10-01T00:00:00", "' OR 1=1 --", '"; DROP TABLE "Contracts', "%_"])
+)
+FILTERS = st.recursive(
+    st.fixed_dictionaries(
+        {"op": OPERATORS, "field": FIELDS},
+        optional={"value": VALUES, "udf": st.booleans()},
+    ),
+    lambda children: st.fixed_dictionaries(
+        {"op": st.sampled_from(["and", "or"]), "items": st.lists(children, max_size=3)}
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    body=st.fixed_dictionaries(
+        {"filter": st.lists(FILTERS, max_size=3) | JUNK},
+        optional={"IncludeFields": st.lists(FIELDS, max_size=3), "MaxRecords": st.integers(-5, 600) | JUNK},
+    ),
+    as_get=st.booleans(),
+)
+def test_the_sandbox_answers_any_query_with_items_or_autotask_errors(body, as_get) -> None:
+    import httpx
+
+    from providers.autotask.config import SANDBOX_CREDENTIALS
+    from providers.autotask.sandbox import make_app as make_sandbox
+
+    headers = {
+        "UserName": SANDBOX_CREDENTIALS.username,
+        "Secret": SANDBOX_CREDENTIALS.secret.get_secret_value(),
+        "ApiIntegrationCode": SANDBOX_CREDENTIALS.integration_code,
+    }
+    transport = httpx.WSGITransport(app=_SANDBOX.setdefault("app", make_sandbox(":memory:")))
+    with httpx.Client(
+        transport=transport, base_url="http://sandbox/ATServicesRest/V1.0/", headers=headers
+    ) as h:
+        text = json.dumps(body)
+        if as_get:
+            response = h.get("Contracts/query", params={"search": text})
+        else:
+            response = h.post("Contracts/query", content=text, headers={"Content-Type": "application/json"})
+    assert response.headers["Content-Type"].startswith("application/json"), response.text
+    document = response.json()
+    if response.status_code == 200:
+        assert isinstance(document["items"], list)
+    else:
+        assert response.status_code == 500, response.text
+        assert isinstance(document["errors"], list) and all(isinstance(m, str) for m in document["errors"])
+
+
+_SANDBOX: dict = {}
+"""One in-memory sandbox for every example (a query never changes it)."""

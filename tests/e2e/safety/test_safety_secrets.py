@@ -4,8 +4,15 @@ snapshot and its journal, plan files, the lock notes under ``.billsync/`` — no
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote_plus
+
+import pytest
 
 from providers.autotask.sandbox import SandboxCredentials
 
@@ -91,3 +98,134 @@ def test_no_file_output_traceback_or_log_holds_the_secret(sandbox_factory, works
     assert {"state/state.json", "month.plan"} <= names and any(n.startswith("state/contract/") for n in names)
     for path in written:
         _clean(path.read_bytes().decode("utf-8", "replace"), str(path.relative_to(workspace.root)))
+
+
+# ---- servers that echo the credentials back ------------------------------------------------------------
+
+CLOUDMORE = {
+    "CLOUDMORE_API_SECRET": "cm-api-S3cret-5a0f2b",
+    "CLOUDMORE_USERNAME": "api.user.77@partner.example",
+    "CLOUDMORE_PASSWORD": "P@ss w0rd&=!-91c3",
+}
+BASIC = base64.b64encode(f"ro.customer.client:{CLOUDMORE['CLOUDMORE_API_SECRET']}".encode()).decode()
+
+
+def _encodings(secret: str) -> list[str]:
+    """The secret base64-encoded after 0, 1 and 2 other bytes (each alignment), and URL-safe."""
+    return [
+        encode(f"{prefix}{secret}:tail".encode()).decode()
+        for prefix in ("", "u", "us", "user:")
+        for encode in (base64.b64encode, base64.urlsafe_b64encode)
+    ]
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every request with an error quoting what it was sent: headers, form fields, raw and labelled."""
+
+    def do_GET(self) -> None:
+        self._echo()
+
+    def do_POST(self) -> None:
+        self._echo()
+
+    def _echo(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+        headers = " ".join(f"{k}: {v}" for k, v in self.headers.items())
+        if self.path.startswith("/connect/token"):
+            form = {k: v[0] for k, v in parse_qs(body).items()}
+            said = (
+                f"the user {form.get('username')} with password {form.get('password')} and "
+                f"{self.headers.get('Authorization')} (basic {self.headers.get('Authorization', '').split()[-1]}) "
+                f"sent {body} / {headers}"
+            )
+            self._send(400, {"error": "invalid_grant", "error_description": said})
+        else:
+            secret = self.headers.get("Secret", "")
+            said = (
+                f"Integration {self.headers.get('ApiIntegrationCode')} of {self.headers.get('UserName')} with "
+                f"{secret} is not valid ({headers}); encoded: {' '.join(_encodings(secret))}"
+            )
+            self._send(500, {"errors": [said], "message": said})
+
+    def _send(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _in_process_with_debug_log(workspace, *args: str):
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        result = workspace.invoke("--debug", *args)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    return result, log.getvalue()
+
+
+def test_an_autotask_echoing_the_secret_and_integration_code_is_masked(
+    sandbox_factory, workspace_factory, echo_server
+) -> None:
+    sandbox = sandbox_factory(CREDENTIALS)
+    workspace = workspace_factory(sandbox, url=echo_server + "/ATServicesRest/V1.0")
+    result, log = _in_process_with_debug_log(workspace, "plan", *AS_OF)
+    assert result.code == 1, result
+    assert "Integration ********** of secrets@billsync.local with ********** is not valid" in result.stderr, (
+        result
+    )
+    process = workspace.run("--debug", "plan", *AS_OF)
+    assert process.code == 1
+    assert "Traceback" in process.stderr  # --debug shows it, masked
+    assert "; encoded: ********** **********" in result.stderr, result.stderr
+    hidden = [*NEEDLES, *_encodings(CREDENTIALS.secret)]
+    for where, text in (("output", result.output), ("debug log", log), ("process output", process.output)):
+        for needle in hidden:
+            assert needle not in text, f"{needle!r} found in the {where}"
+
+
+def test_a_cloudmore_echoing_password_secret_and_basic_header_is_masked(
+    sandbox_factory, workspace_factory, echo_server
+) -> None:
+    sandbox = sandbox_factory(CREDENTIALS)
+    workspace = workspace_factory(sandbox)
+    config = workspace.root / "billsync.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "cloudmore: {bundle: ./cloudmore}",
+            f"cloudmore: {{api: {{url: '{echo_server}', reseller_id: r1}}}}",
+        )
+    )
+    workspace.env.update(CLOUDMORE)
+    result, log = _in_process_with_debug_log(workspace, "plan", *AS_OF)
+    assert result.code == 1, result
+    opening = "\nError: Cloudmore refused the API user name or password (HTTP 400, invalid_grant: "
+    assert opening in result.stderr, result.stderr
+    assert "with password ********** and Basic ********** (basic **********" in result.stderr, result.stderr
+    process = workspace.run("--debug", "plan", *AS_OF)
+    assert process.code == 1
+    needles = (*CLOUDMORE.values(), BASIC, quote_plus(CLOUDMORE["CLOUDMORE_PASSWORD"]), *NEEDLES)
+    for where, text in (("output", result.output), ("debug log", log), ("process output", process.output)):
+        for needle in needles:
+            assert needle not in text, f"{needle!r} found in the {where}: {text}"
