@@ -23,6 +23,8 @@ from ._bulk import BulkRows
 from ._filters import Condition, Group
 from ._seed import seed_demo_tenant
 from ._sql import quote, where_sql
+from ._tenant import SCHEMA as TENANT_SCHEMA
+from ._tenant import Tenant
 from ._values import Value, decimal_key, from_sql, to_sql
 
 DEFAULT_DB_PATH = Path(".billsync") / "sandbox.db"
@@ -65,6 +67,8 @@ class SandboxStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self.tenant = Tenant(self)
+        """The tenant's configuration (SLAs, UDFs, billing codes): see :mod:`._tenant`."""
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.create_function("sandbox_decimal_key", 1, decimal_key, deterministic=True)
         with self.transaction():
@@ -125,6 +129,7 @@ class SandboxStore:
             for table in tables:
                 self._conn.execute(f"DROP TABLE {quote(table)}")
             self._create_schema()
+        self.tenant.forget()
         if seed:
             seed_demo_tenant(self)
 
@@ -199,7 +204,7 @@ class SandboxStore:
         type-checked and field defaults applied; computed fields (a charge's ``billableAmount``)
         are stored only as given. Rows without ``id`` get new ids. Raises ``ValueError`` on a bad row.
         """
-        target = ENTITIES[entity] if isinstance(entity, str) else entity
+        target = self.tenant.entity(ENTITIES[entity] if isinstance(entity, str) else entity)
         if not target.stored:
             raise ValueError(f"{target.name} is computed, not stored")
         bulk = BulkRows(target)
@@ -266,7 +271,7 @@ class SandboxStore:
                 f"SELECT * FROM {quote(entity.name)} WHERE {sql} ORDER BY id {order}{tail}", params
             )
             rows = self._rows(entity, cursor)
-            if entity.has_udfs and rows:
+            if entity.udfs and rows:
                 self._attach_udfs(entity, rows)
             return rows
 
@@ -332,6 +337,8 @@ class SandboxStore:
             "name TEXT NOT NULL COLLATE NOCASE, value TEXT COLLATE NOCASE, PRIMARY KEY (entity, object_id, name))"
         )
         conn.execute("CREATE INDEX IF NOT EXISTS udf_lookup ON udf_values (entity, name, value)")
+        for statement in TENANT_SCHEMA:
+            conn.execute(statement)
         for entity in ENTITIES.values():
             if entity.stored:
                 self._create_table(entity)
