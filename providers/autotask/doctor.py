@@ -306,13 +306,16 @@ def _check_field(entity: str, name: str, how: set[str], info: FieldInfo | None, 
         return
     if "filter" in how and not info.is_queryable:
         report.add(Level.PROBLEM, f"{where}: billsync filters on it, but this tenant does not allow that")
-    if how & {"create", "update"} and info.is_read_only:
-        if not info.is_required:
-            report.add(Level.PROBLEM, f"{where}: billsync writes it, but it is read-only on this tenant")
-        elif "update" in how:
-            report.add(
-                Level.WARNING, f"{where}: set on create only; a change to it cannot be sent to Autotask"
-            )
+    if not info.is_read_only:
+        return
+    if "update" in how and not info.is_required:
+        report.add(
+            Level.PROBLEM, f"{where}: billsync changes it after create, but it is read-only on this tenant"
+        )
+    elif "update" in how:
+        report.add(Level.WARNING, f"{where}: set on create only; a change to it cannot be sent to Autotask")
+    elif "create" in how and not info.is_required:
+        report.add(Level.WARNING, f"{where}: read-only on this tenant; Autotask may ignore it on create")
 
 
 def _check_udf(meta: TenantMetadata, report: Report) -> None:
