@@ -139,7 +139,8 @@ class AutotaskClient:
         """Every object of ``entity`` matching all ``filters``, following every page, each object once.
 
         With no filter, every object is returned. ``include_fields`` always gains ``id``, which Autotask
-        needs to page past 500 records. ``max_records`` (1–500) caps the result.
+        needs to page past 500 records. ``max_records`` (1–500) caps the result. The query is a POST,
+        and so is each next page: the same body, sent to ``pageDetails.nextPageUrl``.
         """
         if isinstance(filters, dict):
             raise TypeError("filters is a sequence of filters: wrap a single filter in a list")
@@ -159,8 +160,9 @@ class AutotaskClient:
             next_url = (page.get("pageDetails") or {}).get("nextPageUrl")
             if not next_url or (max_records is not None and sum(map(len, pages)) >= max_records):
                 break
-            method, url = "GET", self._page_url(str(next_url), visited)
-            page = self._read(method, entity, url)
+            # the next page of a POST query is POSTed with the same body; a GET there is a 405 (A4)
+            url = self._page_url(str(next_url), visited)
+            page = self._read(method, entity, url, body)
         return union(pages)[:max_records]
 
     def query_in(
@@ -271,7 +273,7 @@ class AutotaskClient:
             raise AutotaskError(
                 f"Autotask returned a next-page link billsync will not follow ({url.host}{url.path}): it "
                 "points to another host or back to a page already read.",
-                method="GET",
+                method="POST",
                 path=url.path,
             )
         visited.add(str(url))

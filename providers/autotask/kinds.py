@@ -2,13 +2,20 @@
 
 One table: what entity a kind is, which fields are managed, which fields are references, and where
 the marker lives. A tenant difference (another marker field) is a one-line change here.
+
+``immutable`` holds the fields Autotask lets a client set on create only (API-FACTS A9: a contract's
+type, period type and company; a service's period type; everything of a contract service but its
+invoice description). They are never written by an update; a plan warns when one of them differs.
+Values Autotask requires on create that are policy rather than billing data (a contract's
+``timeReportingRequiresStartAndStopTimes``, a charge's ``chargeType``, a product's ``isSerialized``)
+are not managed fields: :data:`CREATE_POLICY` names the setting each one comes from.
 """
 
 from __future__ import annotations
 
 from engine.resources import KindSpec
 
-__all__ = ["KINDS", "MARKER_PREFIX", "SUBSCRIPTION_UDF", "marker_for", "key_from_marker"]
+__all__ = ["CREATE_POLICY", "KINDS", "MARKER_PREFIX", "SUBSCRIPTION_UDF", "marker_for", "key_from_marker"]
 
 MARKER_PREFIX = "billsync:"
 """Services, products (``sku``) and charges (``purchaseOrderNumber``) carry ``billsync:<key>``."""
@@ -29,6 +36,7 @@ KINDS: dict[str, KindSpec] = {
             "periodType": "int",
         },
         order=0,
+        immutable=frozenset({"periodType"}),
         decimals={"unitPrice": 4, "unitCost": 4},
     ),
     "product": KindSpec(
@@ -63,7 +71,7 @@ KINDS: dict[str, KindSpec] = {
         order=1,
         orphanable=True,
         end_field="endDate",
-        immutable=frozenset({"contractType"}),
+        immutable=frozenset({"contractType", "contractPeriodType", "companyID"}),
     ),
     "contract_service": KindSpec(
         name="contract_service",
@@ -72,12 +80,11 @@ KINDS: dict[str, KindSpec] = {
             "invoiceDescription": "str",
             "unitPrice": "decimal",
             "unitCost": "decimal",
-            "adjustedPrice": "decimal",
         },
         refs={"contractID": "contract", "serviceID": "service"},
         order=2,
         immutable=frozenset({"unitPrice", "unitCost"}),
-        decimals={"unitPrice": 4, "unitCost": 4, "adjustedPrice": 4},
+        decimals={"unitPrice": 4, "unitCost": 4},
     ),
     "adjustment": KindSpec(
         name="adjustment",
@@ -105,8 +112,6 @@ KINDS: dict[str, KindSpec] = {
             "unitPrice": "decimal",
             "unitCost": "decimal",
             "billingCodeID": "int",
-            "chargeType": "int",
-            "status": "int",
             "isBillableToCompany": "bool",
         },
         refs={"contractID": "contract", "productID": "product"},
@@ -115,6 +120,14 @@ KINDS: dict[str, KindSpec] = {
         decimals={"unitQuantity": 4, "unitPrice": 4, "unitCost": 4},
     ),
 }
+
+
+CREATE_POLICY: dict[str, dict[str, str]] = {
+    "contract": {"timeReportingRequiresStartAndStopTimes": "time_reporting_requires_start_and_stop_times"},
+    "charge": {"chargeType": "charge_type"},
+    "product": {"isSerialized": "product_is_serialized"},
+}
+"""Kind → field sent on create → the setting its value comes from (required by Autotask, A9)."""
 
 
 def marker_for(key: tuple[str, ...]) -> str:
