@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.resources import KindSpec
+from providers.autotask._bulk import MARKER_FIELD, missing_required
 from providers.autotask.client import AutotaskClient
 from providers.autotask.entities import ENTITIES
 from providers.autotask.errors import AutotaskAuthError, AutotaskError
@@ -38,9 +39,6 @@ UDF_HOW_TO = (
     'User-Defined Fields, tab Contracts: New, Name "Subscription ID", Type Text (Single Line)'
 )
 """How to add the contract UDF billsync stores each contract's subscription id in (D12)."""
-
-MARKER_FIELDS = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
-"""Where services, products and charges carry their ``billsync:`` marker; billsync filters on it."""
 
 READ_ONLY_NEEDS: dict[str, dict[str, set[str]]] = {
     "Companies": {"id": {"read", "filter"}, "isActive": {"read"}},
@@ -146,21 +144,12 @@ def field_needs() -> dict[str, dict[str, set[str]]]:
         for name in spec.refs:
             if table.can_query:
                 uses.setdefault(name, set()).add("read")
-        marker = MARKER_FIELDS.get(kind)
+        marker = MARKER_FIELD.get(kind)
         if marker:
             uses.setdefault(marker, set()).update({"create", "read", "filter"})
         for name in EXTRA_FILTERS.get(spec.entity, ()):
             uses.setdefault(name, set()).update({"read", "filter"})
     return needs
-
-
-def sent_on_create(spec: KindSpec) -> set[str]:
-    """Fields a create of ``spec`` carries (lower-case): its payload or fields, references and marker."""
-    names = set(_written(spec)) | set(spec.refs) | set(getattr(spec, "create_fields", ()) or ())
-    marker = MARKER_FIELDS.get(spec.name)
-    if marker:
-        names.add(marker)
-    return {name.lower() for name in names}
 
 
 def diagnose(
@@ -283,15 +272,8 @@ def _check_fields(meta: TenantMetadata, report: Report) -> None:
             continue
         for name, how in sorted(uses.items()):
             _check_field(entity, name, how, fields.get(name.lower()), report)
-        spec = next((s for s in KINDS.values() if s.entity == entity), None)
-        if spec is not None:
-            sent = sent_on_create(spec)
-            for required in meta.required_on_create(entity):
-                if required.lower() not in sent:
-                    report.add(
-                        Level.PROBLEM,
-                        f"field {entity}.{required}: this tenant requires it on create and billsync does not send it",
-                    )
+    for line in missing_required(meta, KINDS):
+        report.add(Level.PROBLEM, f"fields: {line}")
     if len(report.problems) == problems_before:
         count = sum(len(uses) for uses in field_needs().values())
         report.add(

@@ -2,8 +2,9 @@
 
 Each id setting is shown with every valid choice by name (the SLA picklist, the billing codes of the
 right use type, the contract, charge and period type picklists). The value kept is the current one
-when it is valid, else the tenant's default, else the only choice, else the first one: ``--write``
-never invents an id the tenant does not have. The file is edited with ruamel.yaml's round trip, so
+when it is valid, else the one billsync needs by its label (Recurring Service, In Effect, Monthly),
+else the tenant's default, else the first one: ``--write`` never invents an id the tenant does not
+have. The file is edited with ruamel.yaml's round trip, so
 its comments, order and every other key stay as they were.
 """
 
@@ -125,9 +126,13 @@ def write_settings(path: Path, choices: list[Choice]) -> list[str]:
             continue
         if data.get(choice.key) == choice.value and not isinstance(data.get(choice.key), bool):
             continue
-        data[choice.key] = choice.value
-        if choice.label():
-            data.yaml_add_eol_comment(f"# {clean(choice.label())}", choice.key)
+        if choice.key in data:
+            data[choice.key] = choice.value
+            _relabel(data, choice.key, choice.label())
+        else:
+            data[choice.key] = choice.value
+            if choice.label():
+                data.yaml_add_eol_comment(f"# {clean(choice.label())}", choice.key)
         changed.append(choice.key)
     if changed:
         buffer = io.StringIO()
@@ -136,14 +141,42 @@ def write_settings(path: Path, choices: list[Choice]) -> list[str]:
     return changed
 
 
+def _relabel(data: CommentedMap, key: str, label: str) -> None:
+    """Replace the end-of-line comment of ``key`` (the old value's name) by ``label``.
+
+    ruamel keeps the comment lines *below* an entry in the same token as its end-of-line comment, so
+    only the token's first line is changed; a line without a comment is left without one.
+    """
+    token = data.ca.items.get(key, [None, None, None, None])[2]
+    if token is None or not label:
+        return
+    first, newline, rest = token.value.partition("\n")
+    if first.strip().startswith("#"):  # the token keeps its column, so the comment stays aligned
+        token.value = f"# {clean(label)}{newline}{rest}"
+
+
 def _picklist_choice(
     meta: TenantMetadata, current: Any, key: str, title: str, entity: str, field: str, known: set[str]
 ) -> Choice:
     entries = [entry for entry in meta.picklist(entity, field) if entry.is_active]
     options = tuple((entry.value, entry.label) for entry in entries)
-    return Choice(
-        key, title, options, _pick(options, _current(current, key), _default(entries)), key in known
-    )
+    fallback = _preferred(key, entries) or _default(entries)
+    return Choice(key, title, options, _pick(options, _current(current, key), fallback), key in known)
+
+
+_PREFERRED = {
+    "contract_type": "recurring service",
+    "contract_status": "in effect",
+    "contract_period_type": "monthly",
+    "service_period_type": "monthly",
+    "product_period_type": "monthly",
+}
+"""The label billsync needs where a setting is invalid (values are tenant-specific, labels are not)."""
+
+
+def _preferred(key: str, entries: list[PicklistValue]) -> int | None:
+    wanted = _PREFERRED.get(key)
+    return next((entry.value for entry in entries if entry.label.strip().lower() == wanted), None)
 
 
 def _default(entries: list[PicklistValue]) -> int | None:
