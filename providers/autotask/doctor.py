@@ -222,7 +222,8 @@ def _check_budget(client: AutotaskClient, report: Report) -> bool:
     )
     if budget.remaining == 0:
         report.add(Level.PROBLEM, text + "; Autotask refuses requests until the hour clears")
-    elif budget.used_fraction >= BUDGET_WARNING:
+        return False
+    if budget.used_fraction >= BUDGET_WARNING:
         report.add(Level.WARNING, text + "; Autotask slows every call down past half of the budget")
     else:
         report.add(Level.OK, text)
