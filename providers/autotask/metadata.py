@@ -10,6 +10,7 @@ against the tenant: ``doctor``, ``validate`` and ``plan`` all call it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "UdfInfo",
     "check_settings",
     "describe_choices",
+    "shown",
 ]
 
 _T = TypeVar("_T")
@@ -52,6 +54,9 @@ PICKLIST_SETTINGS: dict[str, tuple[str, str]] = {
     "charge_status": ("ContractCharges", "status"),
 }
 """Integer settings that must be a value of a tenant picklist; a setting absent from the model is skipped."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters (terminal escapes, newlines) a hostile name could carry into a message."""
 
 _MATERIAL_LABEL_WORDS = ("material", "product")
 """A product code's ``useType`` label names one of these (the numbers are tenant-specific, A11)."""
@@ -288,8 +293,14 @@ def material_use_types(labels: dict[int, str]) -> frozenset[int]:
 
 def describe_choices(entries: Iterable[tuple[int, str]]) -> str:
     """``1 (Standard), 2 (Premium)``: the valid choices as an error message lists them."""
-    listed = [f"{value} ({label})" if label else str(value) for value, label in entries]
+    listed = [f"{value} ({shown(label)})" if label else str(value) for value, label in entries]
     return ", ".join(listed) if listed else "none"
+
+
+def shown(name: str, limit: int = 80) -> str:
+    """A tenant-supplied name fit for one line of a message: no control characters, at most ``limit`` long."""
+    flat = _CONTROL.sub(" ", name)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _check_picklist(
@@ -308,7 +319,7 @@ def _check_picklist(
     if entry is None:
         return [Problem(f"{setting} {value}: no such {what} on this tenant; {choices}", setting)]
     if not entry.is_active:
-        return [Problem(f"{setting} {value}: the {what} {entry.label!r} is inactive; {choices}", setting)]
+        return [Problem(f"{setting} {value}: the {what} '{shown(entry.label)}' is inactive; {choices}", setting)]
     return []
 
 
@@ -327,13 +338,13 @@ def _check_code(
         return [Problem(f"{setting} {code_id}: no such billing code; {choices}", setting)]
     if not code.is_active:
         return [
-            Problem(f"{setting} {code_id}: the billing code {code.name!r} is inactive; {choices}", setting)
+            Problem(f"{setting} {code_id}: the billing code '{shown(code.name)}' is inactive; {choices}", setting)
         ]
     if code.use_type not in allowed:
         actual = _use_type_text(code.use_type, use_types)
         return [
             Problem(
-                f"{setting} {code_id}: the billing code {code.name!r} has use type {actual}, "
+                f"{setting} {code_id}: the billing code '{shown(code.name)}' has use type {actual}, "
                 f"not {kind}; {choices}",
                 setting,
             )

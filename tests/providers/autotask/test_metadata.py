@@ -200,3 +200,15 @@ def test_billing_codes_are_read_with_one_query(meta: TenantMetadata, client: Aut
 
     assert client.stats.count("BillingCodes") == 2  # one GET for the useType labels, one POST query
     assert client.stats.count("BillingCodes", "POST") == 1
+
+
+def test_hostile_names_reach_messages_as_one_bounded_line(app: SandboxApp, client: AutotaskClient) -> None:
+    app.tenant.set_sla(1, "Std\x1b[2J\nrm -rf /" + "x" * 500, active=False)
+    app.tenant.set_sla(3, "Gold\r\n\x07")
+
+    [problem] = _messages(check_settings(TenantMetadata(client), _settings()))
+
+    assert problem == (
+        "sla_id 1: the Service Level Agreement 'Std [2J rm -rf /" + "x" * 63 + "…' is inactive; "
+        "valid choices: 3 (Gold   )"
+    )
