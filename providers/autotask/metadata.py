@@ -319,7 +319,9 @@ def _check_picklist(
     if entry is None:
         return [Problem(f"{setting} {value}: no such {what} on this tenant; {choices}", setting)]
     if not entry.is_active:
-        return [Problem(f"{setting} {value}: the {what} '{shown(entry.label)}' is inactive; {choices}", setting)]
+        return [
+            Problem(f"{setting} {value}: the {what} '{shown(entry.label)}' is inactive; {choices}", setting)
+        ]
     return []
 
 
@@ -338,7 +340,9 @@ def _check_code(
         return [Problem(f"{setting} {code_id}: no such billing code; {choices}", setting)]
     if not code.is_active:
         return [
-            Problem(f"{setting} {code_id}: the billing code '{shown(code.name)}' is inactive; {choices}", setting)
+            Problem(
+                f"{setting} {code_id}: the billing code '{shown(code.name)}' is inactive; {choices}", setting
+            )
         ]
     if code.use_type not in allowed:
         actual = _use_type_text(code.use_type, use_types)
