@@ -27,6 +27,7 @@ from providers.autotask.errors import (
     AutotaskAuthError,
     AutotaskError,
     AutotaskNotFound,
+    AutotaskOutcomeUnknown,
     AutotaskValidationError,
 )
 from providers.autotask.metadata import TenantMetadata
@@ -274,6 +275,18 @@ def test_a_create_refused_for_a_missing_required_field_raises_and_is_sent_once(
 
     assert "timeReportingRequiresStartAndStopTimes" in str(caught.value)
     assert [(s.method, s.path) for s in replay.seen] == [("POST", "/ATServicesRest/V1.0/Contracts")]
+
+
+def test_a_bare_500_on_a_create_is_an_unknown_outcome_and_never_resent(
+    replay: Replay, client: AutotaskClient
+) -> None:
+    replay.on("POST", "/ATServicesRest/V1.0/Contracts/77/Services", (500, {}))
+
+    with pytest.raises(AutotaskOutcomeUnknown) as caught:
+        client.create("ContractServices", {"contractID": 77, "serviceID": 5}, parent_id=77)
+
+    assert caught.value.status == 500
+    assert len(replay.seen) == 1
 
 
 def test_a_405_message_body_is_an_error_with_its_status_sent_once(
