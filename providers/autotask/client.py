@@ -286,7 +286,7 @@ class AutotaskClient:
             try:
                 payload = self._read("GET", _ZONE_ENDPOINT, str(url))
                 self._zone = ZoneInfo.model_validate(payload)
-            except (AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
+            except (AutotaskAuthError, AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
                 raise AutotaskAuthError(
                     f"Autotask's zone lookup does not know the API user {self._credentials.username!r}.",
                     method="GET",
