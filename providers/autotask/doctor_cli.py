@@ -18,7 +18,14 @@ from engine.settings import Settings
 from engine.workspace import Workspace, open_workspace
 from providers.autotask import make_target
 from providers.autotask.doctor import Level, Report, diagnose
-from providers.autotask.doctor_settings import billing_code_lines, build_choices, render_block, write_settings
+from providers.autotask.doctor_settings import (
+    Choice,
+    billing_code_lines,
+    build_choices,
+    render_block,
+    write_settings,
+)
+from providers.autotask.errors import AutotaskError
 from providers.autotask.metadata import check_settings
 from rules import default_rules_dir
 
@@ -54,13 +61,19 @@ def doctor(ctx: click.Context, write: bool) -> None:
             lookup_zone=url is None or _is_autotask(url),
         )
         _print_findings(console, report)
-        if report.meta is not None and not _connection_failed(report):
-            current = _settings_or_none(workspace)
-            choices = build_choices(report.meta, current, Settings.model_fields)
-            console.print(Text("\nSettings for this tenant:\n", style="bold"))
-            console.print(Text(render_block(choices, billing_code_lines(report.meta))))
-            if write:
-                report = _write(console, workspace, report, choices)
+        if report.meta is None and write:
+            console.print(Text("Nothing was written: the tenant's choices could not be read."))
+        if report.meta is not None:
+            try:
+                choices = build_choices(report.meta, _settings_or_none(workspace), Settings.model_fields)
+                block = render_block(choices, billing_code_lines(report.meta))
+            except AutotaskError as exc:
+                report.add(Level.PROBLEM, f"settings block: {exc}")
+            else:
+                console.print(Text("\nSettings for this tenant:\n", style="bold"))
+                console.print(Text(block))
+                if write:
+                    report = _write(console, workspace, report, choices)
     finally:
         target.close()
     if report.ready:
@@ -72,7 +85,7 @@ def doctor(ctx: click.Context, write: bool) -> None:
     sys.exit(1)
 
 
-def _write(console: Console, workspace: Workspace, report: Report, choices: list) -> Report:  # type: ignore[type-arg]
+def _write(console: Console, workspace: Workspace, report: Report, choices: list[Choice]) -> Report:
     """Write the choices, then check the settings again so the exit code reflects the new file."""
     path = _writable_settings(workspace)
     changed = write_settings(path, choices)
@@ -118,10 +131,6 @@ def _print_findings(console: Console, report: Report) -> None:
         line.append(mark, style=style)
         line.append(" " + finding.text)
         console.print(line)
-
-
-def _connection_failed(report: Report) -> bool:
-    return any(f.text.startswith(("credentials:", "ThresholdInformation:")) for f in report.problems)
 
 
 def _settings_or_none(workspace: Workspace) -> Settings | None:

@@ -315,3 +315,17 @@ def _entity_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
             for table in tables
             if "request" not in table.lower() and "budget" not in table.lower()
         }
+
+
+def test_write_with_wrong_credentials_writes_nothing(workspace: Path, own_settings: Path) -> None:
+    original = own_settings.read_bytes()
+    with start_background_server() as server:
+        (workspace / "billsync.yaml").write_text(
+            f"autotask:\n  url: {server.base_url}\nsettings: ./settings.yaml\n", encoding="utf-8"
+        )
+
+        result = _doctor(workspace, "--write", env={**SANDBOX_ENV, "AUTOTASK_SECRET": "wrong"})
+
+    assert result.exit_code == 1
+    assert "Nothing was written: the tenant's choices could not be read." in result.stdout
+    assert own_settings.read_bytes() == original
