@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.resources import KindSpec
-from providers.autotask._bulk import MARKER_FIELD, missing_required
+from providers.autotask._bulk import MARKER_FIELD, missing_required, read_fields
 from providers.autotask.client import AutotaskClient
 from providers.autotask.entities import ENTITIES
 from providers.autotask.errors import AutotaskAuthError, AutotaskError
@@ -41,12 +41,19 @@ UDF_HOW_TO = (
 """How to add the contract UDF billsync stores each contract's subscription id in (D12)."""
 
 READ_ONLY_NEEDS: dict[str, dict[str, set[str]]] = {
-    "Companies": {"id": {"read", "filter"}, "isActive": {"read"}},
+    "Companies": {
+        "id": {"read", "filter"},
+        "isActive": {"read"},
+        "companyName": {"read"},
+        "companyNumber": {"read"},
+        "companyType": {"read"},
+    },
     "BillingCodes": {"name": {"read"}, "isActive": {"read"}, "useType": {"read"}},
     "ContractServiceUnits": {
         "contractID": {"read"},
         "serviceID": {"read", "filter"},
         "startDate": {"read", "filter"},
+        "endDate": {"read", "filter"},
         "units": {"read"},
         "price": {"read"},
         "cost": {"read"},
@@ -59,6 +66,9 @@ EXTRA_FILTERS: dict[str, set[str]] = {
     "ContractCharges": {"datePurchased"},
 }
 """Fields billsync's bulk reads filter on besides the markers."""
+
+EXTRA_READS: dict[str, set[str]] = {"ContractCharges": {"isBilled"}}
+"""Fields a bulk read names in IncludeFields besides the kind's own (a charge's billed flag)."""
 
 BUDGET_WARNING = 0.5
 """Share of the hourly budget from which Autotask slows every call down (API-FACTS A6)."""
@@ -134,21 +144,19 @@ def field_needs() -> dict[str, dict[str, set[str]]]:
         for name in _written(spec):
             if table.field(name) is not None:
                 uses.setdefault(name, set()).add("create")
+        if table.can_query:  # the IncludeFields of the plan's bulk read of this kind
+            for name in read_fields(spec):
+                uses.setdefault(name, set()).add("read")
         for name in spec.fields:
-            if table.field(name) is None:
-                continue
-            if table.can_query:
-                uses.setdefault(name, set()).add("read")
-            if table.can_update and name not in spec.immutable:
+            if table.field(name) is not None and table.can_update and name not in spec.immutable:
                 uses.setdefault(name, set()).add("update")
-        for name in spec.refs:
-            if table.can_query:
-                uses.setdefault(name, set()).add("read")
         marker = MARKER_FIELD.get(kind)
         if marker:
             uses.setdefault(marker, set()).update({"create", "read", "filter"})
         for name in EXTRA_FILTERS.get(spec.entity, ()):
             uses.setdefault(name, set()).update({"read", "filter"})
+        for name in EXTRA_READS.get(spec.entity, ()):
+            uses.setdefault(name, set()).add("read")
     return needs
 
 
