@@ -26,6 +26,7 @@ from providers.autotask.metadata import FieldInfo, TenantMetadata, check_setting
 
 __all__ = [
     "UDF_HOW_TO",
+    "Access",
     "Finding",
     "Level",
     "Report",

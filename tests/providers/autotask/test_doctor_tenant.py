@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from engine.settings import Settings, load_settings
 from providers.autotask.client import AutotaskClient
 from providers.autotask.config import SANDBOX_CREDENTIALS, ClientConfig, Credentials, RetryPolicy
-from providers.autotask.doctor import Level, Report, diagnose
+from providers.autotask.doctor import Access, Level, Report, diagnose, entity_needs, field_needs
 from providers.autotask.sandbox import BASE_PATH, SandboxApp, SandboxConfig, make_app
 from rules import default_rules_dir
 
@@ -251,3 +251,16 @@ def test_a_settings_file_error_is_a_problem_not_a_crash(
     assert _lines(report, Level.PROBLEM) == [
         "settings: settings.yaml:3: setting 'sla_id': Input should be a valid integer"
     ]
+
+
+def test_the_checked_fields_and_verbs_follow_the_kinds_and_the_entity_table() -> None:
+    fields, entities = field_needs(), entity_needs()
+
+    assert fields["Services"]["sku"] == {"create", "read", "filter"}
+    assert fields["Contracts"]["contractName"] == {"create", "read", "update"}
+    assert fields["Contracts"]["contractType"] == {"create", "read"}  # set on create only
+    assert fields["ContractServiceUnits"]["endDate"] == {"read", "filter"}
+    assert "adjustedPrice" not in fields["ContractServices"]
+    assert entities["ContractServiceAdjustments"] == Access(create=True)
+    assert entities["Contracts"] == Access(query=True, create=True, update=True)
+    assert "ServiceLevelAgreements" not in entities
