@@ -81,10 +81,18 @@ def _lines(report: Report, level: Level) -> list[str]:
 def test_the_seeded_tenant_has_no_problem_and_the_doctor_only_reads(
     app: SandboxApp, connect: Callable[..., AutotaskClient]
 ) -> None:
-    report = diagnose(connect(app), _settings)
+    client = connect(app)
+
+    report = diagnose(client, _settings)
 
     assert _lines(report, Level.PROBLEM) == []
     assert report.ready
+    requests = client.stats.requests
+    assert requests.pop("Contracts") == {"GET": 3, "POST": 1}  # info, fields, UDFs; one count
+    assert requests.pop("BillingCodes") == {"GET": 2, "POST": 2}  # the codes are read with one query
+    assert requests.pop("ContractServiceAdjustments") == {"GET": 2}  # create-only: never queried
+    assert requests.pop("ZoneInformation") == requests.pop("ThresholdInformation") == {"GET": 1}
+    assert requests and all(verbs == {"GET": 2, "POST": 1} for verbs in requests.values())
     kinds = {kind for stats in app.stats().endpoints.values() for kind in stats.requests}
     assert kinds <= {"info", "query", "count", "get"}
     assert "info" in kinds and "count" in kinds
