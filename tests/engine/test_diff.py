@@ -488,7 +488,11 @@ def test_changes_are_sorted_by_kind_order_then_period_then_address() -> None:
 
 def test_kind_spec_table_is_what_the_diff_relies_on() -> None:
     spec: KindSpec = KINDS["contract"]
-    assert (spec.orphanable, spec.immutable, spec.end_field) == (True, frozenset({"contractType"}), "endDate")
+    # read-only after create on Autotask (API-FACTS A9.1, A9.2, A9.6)
+    immutable = frozenset({"contractType", "contractPeriodType", "companyID"})
+    assert (spec.orphanable, spec.immutable, spec.end_field) == (True, immutable, "endDate")
+    assert KINDS["service"].immutable == frozenset({"periodType"})
+    assert KINDS["contract_service"].immutable == frozenset({"unitPrice", "unitCost"})
     assert not KINDS["service"].orphanable
     assert KINDS["adjustment"].period_scoped and KINDS["charge"].period_scoped
 

@@ -31,10 +31,39 @@ AZURE_SUBSCRIPTIONS = ("11", "12", "13")
 @pytest.mark.parametrize(
     ("setting", "value", "problem"),
     [
-        ("sla_id", 999, "sla_id 999: no such Service Level Agreement"),
-        ("sla_id", 2, "sla_id 2: the Service Level Agreement is inactive"),
-        ("service_billing_code_id", 2003, "service_billing_code_id 2003: the billing code is inactive"),
-        ("product_billing_code_id", 777, "product_billing_code_id 777: no such billing code"),
+        (
+            "sla_id",
+            999,
+            "sla_id 999: no such Service Level Agreement on this tenant; valid choices: 1 (Standard)",
+        ),
+        (
+            "sla_id",
+            2,
+            "sla_id 2: the Service Level Agreement 'Legacy SLA' is inactive; valid choices: 1 (Standard)",
+        ),
+        (
+            "service_billing_code_id",
+            2003,
+            "service_billing_code_id 2003: the billing code 'Retired Code' is inactive; "
+            "valid choices: 2001 (Recurring Contract Services)",
+        ),
+        (
+            "service_billing_code_id",
+            2002,
+            "service_billing_code_id 2002: the billing code 'Cloud Products' has use type 4 (Material Cost "
+            "Code), not a Recurring Contract Service code; valid choices: 2001 (Recurring Contract Services)",
+        ),
+        (
+            "product_billing_code_id",
+            777,
+            "product_billing_code_id 777: no such billing code; valid choices: 2002 (Cloud Products)",
+        ),
+        (
+            "charge_type",
+            9,
+            "charge_type 9: no such ContractCharges.chargeType value on this tenant; "
+            "valid choices: 1 (Operational), 2 (Capitalized)",
+        ),
     ],
 )
 def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
