@@ -17,7 +17,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from engine.context import build_render_input
-from engine.diff import diff_state
+from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import due_reports
 from engine.plan import Diagnostic, Plan, PlannedPeriod
@@ -115,6 +115,10 @@ def make_plan(
         desired, actual, inputs.snapshot, kinds, target.comparators(), live, [p.period for p in periods]
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    diagnostics += [
+        Diagnostic("warning", "immutable-field", message)
+        for message in immutable_differences(desired, actual, kinds)
+    ]
     plan = Plan(
         changes=tuple(changes),
         as_of=as_of.isoformat(),

@@ -37,6 +37,10 @@ KINDS: dict[str, KindSpec] = {
         },
         order=0,
         immutable=frozenset({"periodType"}),
+        immutable_hint=(
+            "Autotask fixes a service's period type when it is created; keep the old service_period_type, "
+            "or deactivate the service in Autotask and let billsync create a new one"
+        ),
         decimals={"unitPrice": 4, "unitCost": 4},
     ),
     "product": KindSpec(
@@ -72,6 +76,10 @@ KINDS: dict[str, KindSpec] = {
         orphanable=True,
         end_field="endDate",
         immutable=frozenset({"contractType", "contractPeriodType", "companyID"}),
+        immutable_hint=(
+            "Autotask fixes a contract's type, period type and company when it is created; keep the "
+            "old setting, or end this contract (removal_policy: end) and bill a new subscription"
+        ),
     ),
     "contract_service": KindSpec(
         name="contract_service",
@@ -84,6 +92,10 @@ KINDS: dict[str, KindSpec] = {
         refs={"contractID": "contract", "serviceID": "service"},
         order=2,
         immutable=frozenset({"unitPrice", "unitCost"}),
+        immutable_hint=(
+            "a contract service's price is fixed when it is created; each month's price is billed by "
+            "that month's service adjustment (adjustedUnitPrice), so nothing needs doing"
+        ),
         decimals={"unitPrice": 4, "unitCost": 4},
     ),
     "adjustment": KindSpec(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from engine.diff import changed_fields, diff_state
+from engine.diff import changed_fields, diff_state, immutable_differences
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update, change_key
 from engine.provider import ActualState, CompareInput
 from engine.render import DesiredState
@@ -514,3 +514,39 @@ def test_field_newly_managed_by_the_rules_is_not_reported_as_drift() -> None:
             rule="rules/x.yaml:3",
         )
     ]
+
+
+# -- fields the target fixes on create ------------------------------------------------------------------
+
+
+def test_a_changed_create_only_field_is_never_written_and_the_plan_says_so() -> None:
+    """Autotask fixes a contract's period type and company on create (API-FACTS A9.1): no update is
+    planned for them, and the plan warns with what the user can do instead of dropping it silently."""
+    wanted = {**CONTRACT_ATTRS, "contractPeriodType": 2, "companyID": 102, "contractName": "Renamed"}
+    found = actual(CONTRACT, "contract", 40001, {**CONTRACT_ATTRS, "contractPeriodType": 1})
+    desired = resource(CONTRACT, "contract", wanted)
+    changes = diff([desired], [found], {CONTRACT: entry("contract", 40001, CONTRACT_ATTRS)})
+    assert [(c.action, c.after) for c in changes if isinstance(c, Update)] == [
+        ("update", {"contractName": "Renamed"})
+    ]
+    warnings = immutable_differences(
+        DesiredState({CONTRACT: desired}), ActualState({CONTRACT: found}, fingerprint="f"), KINDS
+    )
+    hint = KINDS["contract"].immutable_hint
+    assert warnings == [
+        f"{CONTRACT}: companyID is 101 in the target and the rules now give 102, but it cannot be changed "
+        f"after create, so billsync leaves it: {hint}.",
+        f"{CONTRACT}: contractPeriodType is 1 in the target and the rules now give 2, but it cannot be "
+        f"changed after create, so billsync leaves it: {hint}.",
+    ]
+
+
+def test_an_unchanged_create_only_field_gives_no_warning() -> None:
+    found = actual(
+        CSERVICE, "contract_service", 50001, {"unitPrice": Decimal("12.5"), "unitCost": Decimal(10)}
+    )
+    desired = resource(
+        CSERVICE, "contract_service", {"unitPrice": Decimal("12.5000"), "unitCost": Decimal(10)}
+    )
+    state = ActualState({CSERVICE: found}, fingerprint="f")
+    assert immutable_differences(DesiredState({CSERVICE: desired}), state, KINDS) == []
