@@ -121,6 +121,8 @@ class _AdjustmentRule(EntityRule):
             values["contractID"] = found["contractID"] if found else None
         if values.get("contractID") is None:
             raise ApiError("A contract service adjustment needs a contractID (or a contractServiceID).")
+        if all(values.get(name) is None for name in ("unitChange", "adjustedUnitPrice", "adjustedUnitCost")):
+            raise ApiError("A contract service adjustment needs a unitChange or a new unit price or cost.")
         contract = _recurring_contract(ctx, values["contractID"], "A contract service adjustment")
         effective = parse_date(str(values["effectiveDate"]))
         start, end = parse_date(contract["startDate"]), parse_date(contract["endDate"])
@@ -136,7 +138,7 @@ class _AdjustmentRule(EntityRule):
             contract_service["id"],
             _adjustment_events(ctx.store, contract_service["id"]),
             effective,
-            int(values["unitChange"] or 0),
+            int(values.get("unitChange") or 0),
         )
 
 

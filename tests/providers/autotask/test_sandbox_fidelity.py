@@ -337,3 +337,29 @@ def test_billing_codes_can_be_deactivated_retyped_and_added(app: SandboxApp, htt
     assert "is inactive" in _errors(refused)[0]
     with pytest.raises(LookupError):
         app.tenant.deactivate_billing_code(999)
+
+
+def test_one_user_defined_field_per_query(app: SandboxApp, http: httpx.Client) -> None:
+    app.tenant.add_udf("Contracts", "Tenant Code")
+    one = {"filter": [{"op": "exist", "field": "Subscription ID", "udf": True}]}
+    assert http.post("Contracts/query", json=one).status_code == 200
+    two = {"filter": [*one["filter"], {"op": "eq", "field": "Tenant Code", "value": "x", "udf": True}]}
+    assert _errors(http.post("Contracts/query", json=two)) == [
+        "You can only query by one user-defined field at a time."
+    ]
+
+
+def test_an_adjustment_needs_only_an_effective_date_by_metadata_but_must_change_something(
+    http: httpx.Client,
+) -> None:
+    contract = _create(http, "Contracts", CONTRACT)
+    service = _create(http, "Services", {"name": "S", "billingCodeID": 2001, "periodType": 1, "unitPrice": 2})
+    path = f"Contracts/{contract}/ServiceAdjustments"
+    assert _errors(http.post(path, json={"serviceID": service})) == [
+        "ContractServiceAdjustments is missing required field(s): effectiveDate."
+    ]
+    assert _errors(http.post(path, json={"serviceID": service, "effectiveDate": "2026-03-01"})) == [
+        "A contract service adjustment needs a unitChange or a new unit price or cost."
+    ]
+    price_only = {"serviceID": service, "effectiveDate": "2026-03-01", "adjustedUnitPrice": 3}
+    assert http.post(path, json=price_only).status_code == 200
