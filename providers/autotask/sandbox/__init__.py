@@ -32,6 +32,7 @@ from ._routes import BASE_PATH
 from ._seed import demo_rows
 from ._server import BackgroundServer, make_app, reset, serve, start_background_server
 from ._store import DEFAULT_DB_PATH, SandboxStore
+from ._tenant import Sla, Tenant
 
 __all__ = [
     "BASE_PATH",
@@ -45,6 +46,8 @@ __all__ = [
     "SandboxCredentials",
     "SandboxStats",
     "SandboxStore",
+    "Sla",
+    "Tenant",
     "demo_rows",
     "make_app",
     "reset",
