@@ -86,6 +86,30 @@ def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
     assert env.api.marked_contracts() == {}
 
 
+def test_a_new_contract_period_type_is_a_warning_and_never_an_update(env: Env, october: Path) -> None:
+    """Autotask fixes a contract's period type on create (API-FACTS A9.1): after a settings change the
+    plan updates nothing for it, warns once per contract, and Autotask keeps the old value."""
+    env.configure(october)
+    env.apply("2026-10-07")
+    env.configure(october, settings={"contract_period_type": 2})
+
+    plan = env.plan("2026-10-07", "--period", "2026-09")
+
+    assert plan.changes("update", "contract") == []
+    warnings = [d for d in plan.diagnostics if d["code"] == "immutable-field"]
+    contracts = sorted(env.api.marked_contracts())
+    assert len(warnings) == len(contracts) > 0
+    assert warnings[0] == {
+        "severity": "warning",
+        "code": "immutable-field",
+        "message": f'contract["{contracts[0]}"]: contractPeriodType is 1 in the target and the rules now give '
+        "2, but it cannot be changed after create, so billsync leaves it: Autotask fixes a contract's type, "
+        "period type and company when it is created; keep the old setting, or end this contract "
+        "(removal_policy: end) and bill a new subscription.",
+    }
+    assert {c["contractPeriodType"] for rows in env.api.marked_contracts().values() for c in rows} == {1}
+
+
 def test_d4_a_setting_left_out_stops_the_plan_naming_file_and_setting(env: Env, october: Path) -> None:
     env.init()
     env.configure(october)
