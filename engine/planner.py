@@ -107,8 +107,9 @@ def make_plan(
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
-            hint="Fix the ids in the settings file (D4): find them in Autotask under Admin > Service Level "
-            "Agreements and Admin > Billing Codes (an active code of the right type).",
+            hint="Fix the settings file (D4; each setting's line lists this tenant's valid choices) or the "
+            "tenant; `billsync doctor` checks the whole tenant, and `billsync doctor --write` puts its "
+            "choices into the settings file.",
         )
     kinds = target.kinds()
     changes = diff_state(

@@ -78,8 +78,9 @@ def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
     assert result.stderr == (
         "Error: Autotask does not accept these settings:\n"
         f"  - {problem}\n"
-        "Fix the ids in the settings file (D4): find them in Autotask under Admin > Service Level "
-        "Agreements and Admin > Billing Codes (an active code of the right type).\n"
+        "Fix the settings file (D4; each setting's line lists this tenant's valid choices) or the tenant; "
+        "`billsync doctor` checks the whole tenant, and `billsync doctor --write` puts its choices into the "
+        "settings file.\n"
     )
     env.billsync("apply", "--auto-approve", "--as-of", "2026-10-07", exit_code=1)
     assert env.api.writes() == {}
