@@ -23,7 +23,7 @@ from engine.snapshot import Snapshot
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
 from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF
-from providers.autotask.metadata import TenantMetadata, check_settings
+from providers.autotask.metadata import TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
 
@@ -165,9 +165,9 @@ def missing_required(metadata: TenantMetadata, kinds: Iterable[str]) -> list[str
         sent |= {MARKER_FIELD[kind].lower()} if kind in MARKER_FIELD else set()
         sent |= {"contractid", "isactive"}  # the parent path; the target sends isActive on services
         missing = [name for name in metadata.required_on_create(spec.entity) if name.lower() not in sent]
-        if missing:
+        if missing:  # the names come from the tenant: shown as one bounded line each
             problems.append(
-                f"{spec.entity}: this tenant requires {', '.join(missing)} on create, and billsync has no "
+                f"{spec.entity}: this tenant requires {', '.join(map(shown, missing))} on create, and billsync has no "
                 "value for it (a tenant-specific required field: make it optional in Autotask)"
             )
     return problems

@@ -172,3 +172,16 @@ def test_settings_are_checked_against_the_tenants_picklists(app: SandboxApp, tar
         "service_billing_code_id 2001: the billing code 'Recurring Contract Services' has use type 4 "
         "(Material Cost Code), not a Recurring Contract Service code; valid choices: none",
     )
+
+
+def test_a_hostile_required_field_name_is_shown_as_one_plain_bounded_line(target: AutotaskTarget) -> None:
+    fields = target.metadata.fields("Contracts")
+    name = "x\x1b[31m\nred" + "y" * 200
+    fields[name.lower()] = fields["contractcategory"].model_copy(update={"name": name, "is_required": True})
+    desired = DesiredState(
+        {'contract["S-1"]': Resource('contract["S-1"]', "contract", {"contractName": "x", "companyID": 101})}
+    )
+    (problem,) = target.read(desired, EMPTY, [], SETTINGS).problems
+    shown = problem.split(" requires ")[1].split(" on create")[0]
+    assert shown == "x [31m red" + "y" * 69 + "…"
+    assert "\x1b" not in problem and "\n" not in problem
