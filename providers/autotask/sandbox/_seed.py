@@ -85,3 +85,29 @@ def seed_demo_tenant(store: SandboxStore) -> None:
         store.tenant.add_udf(CONTRACTS.name, SUBSCRIPTION_UDF)
         for entity_name, rows in demo_rows().items():
             store.insert_many(entity_name, rows)
+
+
+OLD_USE_TYPES = {3: USE_TYPE_MATERIAL, 4: USE_TYPE_RECURRING_SERVICE}
+"""``useType`` numbers of databases written before the published numbering (A9.10): old → new."""
+
+
+def upgrade_tenant(store: SandboxStore) -> None:
+    """Bring a database written before the tenant's configuration had tables up to date: its SLAs
+    (from the old ``ServiceLevelAgreements`` table when there is one, else the demo ones), the
+    "Subscription ID" UDF, and the billing codes' use types in the published numbering."""
+    conn = store.connection
+    with store.transaction():
+        old = conn.execute("SELECT name FROM sqlite_master WHERE name = 'ServiceLevelAgreements'").fetchone()
+        rows = (
+            [
+                (int(i), str(n), bool(a))
+                for i, n, a in conn.execute('SELECT id, name, isActive FROM "ServiceLevelAgreements"')
+            ]
+            if old
+            else list(SLAS)
+        )
+        for sla_id, name, active in rows:
+            store.tenant.set_sla(sla_id, name, active=active)
+        store.tenant.add_udf(CONTRACTS.name, SUBSCRIPTION_UDF)
+        for before, after in sorted(OLD_USE_TYPES.items(), reverse=True):  # 4→5 first, then 3→4
+            conn.execute('UPDATE "BillingCodes" SET useType = ? WHERE useType = ?', (after, before))

@@ -21,7 +21,7 @@ from providers.autotask.entities import ENTITIES, Entity, Field, FieldType
 from . import _units
 from ._bulk import BulkRows
 from ._filters import Condition, Group
-from ._seed import seed_demo_tenant
+from ._seed import seed_demo_tenant, upgrade_tenant
 from ._sql import quote, where_sql
 from ._tenant import SCHEMA as TENANT_SCHEMA
 from ._tenant import Tenant
@@ -72,7 +72,10 @@ class SandboxStore:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.create_function("sandbox_decimal_key", 1, decimal_key, deterministic=True)
         with self.transaction():
+            older = self._predates_tenant_config()
             fresh = self._create_schema()
+            if older and not fresh:
+                upgrade_tenant(self)
         if fresh and seed:
             seed_demo_tenant(self)
         self.analyze()
@@ -325,6 +328,13 @@ class SandboxStore:
             ]
 
     # ---- schema ----------------------------------------------------------------------------------
+
+    def _predates_tenant_config(self) -> bool:
+        """A database written before the tenant's configuration had its own tables."""
+        conn = self._conn
+        has_meta = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
+        has_tenant = conn.execute("SELECT name FROM sqlite_master WHERE name = 'tenant_slas'").fetchone()
+        return has_meta is not None and has_tenant is None
 
     def _create_schema(self) -> bool:
         """Create missing tables, columns and indexes; True when the database was empty."""

@@ -300,3 +300,30 @@ def test_the_public_surface_is_declared_in_all() -> None:
 
     public = sorted(name for name in vars(sandbox) if not name.startswith("_"))
     assert public == sorted(sandbox.__all__)
+
+
+def test_a_database_from_before_the_tenant_tables_is_upgraded_in_place(tmp_path: Path) -> None:
+    """An embedded sandbox written by an older billsync keeps its objects and gains the tenant's
+    configuration: SLAs from its old ServiceLevelAgreements table, the UDF, published use types."""
+    db = tmp_path / "sandbox.db"
+    store = SandboxStore(db)
+    conn = store.connection
+    conn.execute("DROP TABLE tenant_slas")
+    conn.execute("DROP TABLE tenant_udfs")
+    conn.execute(
+        'CREATE TABLE "ServiceLevelAgreements" (id INTEGER PRIMARY KEY, name TEXT, isActive INTEGER)'
+    )
+    conn.execute("""INSERT INTO "ServiceLevelAgreements" VALUES (1, 'Standard', 1), (7, 'Gold', 0)""")
+    conn.execute('UPDATE "BillingCodes" SET useType = 4 WHERE useType = 5')
+    conn.execute('UPDATE "BillingCodes" SET useType = 3 WHERE id = 2002')
+    store.close()
+
+    upgraded = SandboxStore(db)
+    assert [(s.id, s.name, s.is_active) for s in upgraded.tenant.slas()] == [
+        (1, "Standard", True),
+        (7, "Gold", False),
+    ]
+    assert [u.name for u in upgraded.tenant.udfs("Contracts")] == ["Subscription ID"]
+    codes = upgraded.connection.execute('SELECT id, useType FROM "BillingCodes" ORDER BY id').fetchall()
+    assert codes == [(2001, 5), (2002, 4), (2003, 5), (2004, 1)]
+    upgraded.close()
