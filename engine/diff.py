@@ -19,10 +19,18 @@ from engine.drift import NOT_FOUND, changed_fields, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update
 from engine.provider import ActualState, Comparator, CompareInput
 from engine.render import DesiredState
-from engine.resources import ActualObject, KindSpec, Resource
+from engine.resources import ActualObject, KindSpec, Resource, same_value
 from engine.snapshot import Entry, Snapshot
 
-__all__ = ["RESTORED", "changed_fields", "compare_default", "compare_found", "diff_state", "find_orphans"]
+__all__ = [
+    "RESTORED",
+    "changed_fields",
+    "compare_default",
+    "compare_found",
+    "diff_state",
+    "find_orphans",
+    "immutable_differences",
+]
 
 RESTORED = "put back to what billsync last wrote (no planned month renders it)"
 
@@ -153,6 +161,31 @@ def compare_found(
             )
         )
     return changes
+
+
+def immutable_differences(
+    desired: DesiredState, actual: ActualState, kinds: Mapping[str, KindSpec]
+) -> list[str]:
+    """One message per field the target sets on create only whose desired value now differs from the
+    target's: such a field is never sent (the target would ignore or refuse it), so the plan says so
+    and what to do, instead of dropping the change silently."""
+    messages: list[str] = []
+    for address in sorted(desired.resources):
+        resource = desired.resources[address]
+        spec = kinds.get(resource.kind)
+        found = actual.objects.get(address)
+        if spec is None or found is None or not spec.immutable:
+            continue
+        for name in sorted(spec.immutable & resource.attributes.keys()):
+            wanted, current = resource.attributes[name], found.attributes.get(name)
+            if name not in found.attributes or same_value(current, wanted):
+                continue
+            hint = spec.immutable_hint or "keep the rule's old value, or recreate the object in the target"
+            messages.append(
+                f"{address}: {name} is {current} in the target and the rules now give {wanted}, but it "
+                f"cannot be changed after create, so billsync leaves it: {hint}."
+            )
+    return messages
 
 
 def find_orphans(

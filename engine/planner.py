@@ -18,7 +18,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from engine.context import build_render_input
-from engine.diff import diff_state
+from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
 from engine.plan import Diagnostic, Plan, PlannedPeriod
@@ -108,8 +108,9 @@ def make_plan(
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
-            hint="Fix the ids in the settings file (D4): find them in Autotask under Admin > Service Level "
-            "Agreements and Admin > Billing Codes (an active code of the right type).",
+            hint="Fix the settings file (D4; each setting's line lists this tenant's valid choices) or the "
+            "tenant; `billsync doctor` checks the whole tenant, and `billsync doctor --write` puts its "
+            "choices into the settings file.",
         )
     kinds = target.kinds()
     changes = diff_state(
@@ -123,6 +124,10 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    diagnostics += [
+        Diagnostic("warning", "immutable-field", message)
+        for message in immutable_differences(desired, actual, kinds)
+    ]
     plan = Plan(
         changes=tuple(changes),
         as_of=as_of.isoformat(),

@@ -33,7 +33,9 @@ class KindSpec:
     period_scoped: bool = False
     """One resource per billing month; out-of-scope months are left alone, never orphaned."""
     immutable: frozenset[str] = frozenset()
-    """Fields sent on create only: never compared afterwards, never written by an update."""
+    """Fields sent on create only: never written by an update; a plan warns when one differs."""
+    immutable_hint: str = ""
+    """What the user can do when an ``immutable`` field's desired value changes (shown in that warning)."""
     decimals: dict[str, int] = field(default_factory=dict)
     """Decimal places the target keeps per decimal field (D22)."""
     payload_fields: dict[str, FieldType] = field(default_factory=dict)

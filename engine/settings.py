@@ -51,6 +51,13 @@ class Settings(BaseModel):
     contract_status: int = 1
     contract_period_type: int = 1
     service_period_type: int = 1
+    product_period_type: int = 1
+    time_reporting_requires_start_and_stop_times: int = 0
+    """Contracts: required on create by Autotask; policy, not data (picklist value, tenant-specific)."""
+    charge_type: int = 1
+    """ContractCharges ``chargeType``: required on create (Operational on the sandbox)."""
+    product_is_serialized: bool = False
+    """Products ``isSerialized``: required on create; cloud products are not serialized."""
     ongoing_contract_years: int = Field(default=10, ge=1, le=100)
     removal_policy: Literal["keep", "end"] = "keep"
     rounding: Literal["charge", "none"] = "charge"

@@ -1,7 +1,8 @@
 """The bulk reads of a plan that need no desired state, started at once, side by side.
 
 Autotask limits requests in flight per endpoint, not per tenant, so each endpoint's chain of pages
-runs on its own thread: the SLA and billing codes (D4), services and products by their marker,
+runs on its own thread: the settings check against the tenant's metadata (D4: the SLA picklist,
+billing codes, picklist settings, required fields), services and products by their marker,
 contracts by their "Subscription ID", and — as soon as the services are known — contract services,
 the months' unit rows and the months' charges. :class:`AutotaskTarget` starts them before the rules
 are rendered (``prefetching``) and matches the rows to addresses in ``read``; nothing here knows
@@ -10,7 +11,7 @@ about addresses. Every result is a future; :meth:`BulkReads.close` waits for the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -21,7 +22,8 @@ from engine.settings import Settings
 from engine.snapshot import Snapshot
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF
+from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF
+from providers.autotask.metadata import TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
 
@@ -42,6 +44,7 @@ class BulkReads:
         snapshot: Snapshot,
         periods: Sequence[str],
         settings: Settings,
+        metadata: TenantMetadata,
         prepare_contracts: Callable[[Rows], Any] = lambda rows: rows,
     ) -> None:
         self.client = client
@@ -50,11 +53,7 @@ class BulkReads:
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="autotask-read")
         submit = self._pool.submit
-        codes = [settings.service_billing_code_id, settings.product_billing_code_id]
-        self.slas: Future[Rows] = submit(
-            client.query, "ServiceLevelAgreements", [F.eq("id", settings.sla_id)]
-        )
-        self.codes: Future[Rows] = submit(client.query, "BillingCodes", [F.in_("id", codes)])
+        self.problems: Future[list[str]] = submit(settings_problems, metadata, settings)
         self.services: Future[Rows] = submit(self.query_marked, "service")
         self.products: Future[Rows] = submit(self.query_marked, "product")
         self.contracts: Future[Any] = submit(lambda: prepare_contracts(self.query_contracts()))
@@ -98,6 +97,8 @@ class BulkReads:
         return self.client.query_in(spec.entity, "serviceID", service_ids, include_fields=read_fields(spec))
 
     def query_units(self, service_ids: list[int]) -> Rows:
+        """The unit rows overlapping the months: rows follow the contract's billing periods and split
+        at adjustments (A9.4), so a month's row may start before the month or inside it."""
         if not service_ids or not self.periods:
             return []
         first, last = month_start(min(self.periods)), month_end(max(self.periods))
@@ -105,8 +106,8 @@ class BulkReads:
             "ContractServiceUnits",
             "serviceID",
             service_ids,
-            filters=[F.gte("startDate", wire_date(first)), F.lte("startDate", wire_date(last))],
-            include_fields=["contractID", "startDate", "units", "price", "cost"],
+            filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
+            include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
         )
 
     def query_charges(self) -> Rows:
@@ -135,10 +136,41 @@ class BulkReads:
 
 def read_fields(spec: KindSpec, *extra: str) -> list[str]:
     """``IncludeFields`` of a bulk read: the managed fields, references, the marker or UDF named in
-    ``extra``, and the last-modified time where the entity has one (Autotask adds ``id``)."""
+    ``extra``, and the last-modified time where the entity has one (its name differs per entity and
+    Products have none, A9). Only names the entity table has are sent; Autotask adds ``id``."""
     entity = ENTITIES[spec.entity]
-    names = [*spec.fields, *spec.refs, "lastModifiedDateTime"]
+    names = [*spec.fields, *spec.refs, *([entity.modified_field] if entity.modified_field else [])]
     return [n for n in names if entity.field(n) is not None] + list(extra)
+
+
+def settings_problems(metadata: TenantMetadata, settings: Settings) -> list[str]:
+    """D4 at plan time, against the tenant's own metadata: the SLA, billing codes and picklist settings
+    (:func:`~providers.autotask.metadata.check_settings`). Reads the field metadata of every entity
+    billsync creates too, so :func:`missing_required` later finds it cached."""
+    problems = [str(problem) for problem in check_settings(metadata, settings)]
+    for spec in KINDS.values():
+        metadata.fields(spec.entity)
+    return problems
+
+
+def missing_required(metadata: TenantMetadata, kinds: Iterable[str]) -> list[str]:
+    """Fields this tenant requires on create of ``kinds``' entities which no managed field, reference,
+    marker, policy setting or parent path fills: each is a plan error, not a failed apply."""
+    problems: list[str] = []
+    for kind in sorted(set(kinds)):
+        spec = KINDS[kind]
+        sent = {
+            n.lower() for n in (*spec.fields, *spec.refs, *spec.payload_fields, *CREATE_POLICY.get(kind, {}))
+        }
+        sent |= {MARKER_FIELD[kind].lower()} if kind in MARKER_FIELD else set()
+        sent |= {"contractid", "isactive"}  # the parent path; the target sends isActive on services
+        missing = [name for name in metadata.required_on_create(spec.entity) if name.lower() not in sent]
+        if missing:  # the names come from the tenant: shown as one bounded line each
+            problems.append(
+                f"{spec.entity}: this tenant requires {', '.join(map(shown, missing))} on create, and billsync has no "
+                "value for it (a tenant-specific required field: make it optional in Autotask)"
+            )
+    return problems
 
 
 def wire_date(day: date) -> str:

@@ -58,7 +58,7 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
 
 
 def error_messages(response: httpx.Response) -> list[str]:
-    """Autotask's ``errors`` list (or a ``message``), tolerating bodies that are not JSON."""
+    """Autotask's ``errors`` list (or a ``Message``), tolerating bodies that are not JSON."""
     try:
         data = json_object(response)
     except ValueError:
@@ -66,7 +66,10 @@ def error_messages(response: httpx.Response) -> list[str]:
     errors = data.get("errors")
     if isinstance(errors, list):
         return [str(error) for error in errors if error]
-    return [str(data["message"])] if data.get("message") else []
+    for key in ("message", "Message"):  # ASP.NET's 405 body is {"Message": ...} (A2)
+        if data.get(key):
+            return [str(data[key])]
+    return []
 
 
 def list_of(payload: dict[str, Any], key: str, method: str, url: str) -> list[dict[str, Any]]:

@@ -150,7 +150,8 @@ class AutotaskClient:
         """Every object of ``entity`` matching all ``filters``, following every page, each object once.
 
         With no filter, every object is returned. ``include_fields`` always gains ``id``, which Autotask
-        needs to page past 500 records. ``max_records`` (1–500) caps the result.
+        needs to page past 500 records. ``max_records`` (1–500) caps the result. The query is a POST,
+        and so is each next page: the same body, sent to ``pageDetails.nextPageUrl``.
         """
         if isinstance(filters, dict):
             raise TypeError("filters is a sequence of filters: wrap a single filter in a list")
@@ -170,8 +171,9 @@ class AutotaskClient:
             next_url = (page.get("pageDetails") or {}).get("nextPageUrl")
             if not next_url or (max_records is not None and sum(map(len, pages)) >= max_records):
                 break
-            method, url = "GET", self._page_url(str(next_url), visited)
-            page = self._read(method, entity, url)
+            # the next page of a POST query is POSTed with the same body; a GET there is a 405 (A4)
+            url = self._page_url(str(next_url), visited)
+            page = self._read(method, entity, url, body)
         return union(pages)[:max_records]
 
     def query_in(
@@ -282,7 +284,7 @@ class AutotaskClient:
             raise AutotaskError(
                 f"Autotask returned a next-page link billsync will not follow ({url.host}{url.path}): it "
                 "points to another host or back to a page already read.",
-                method="GET",
+                method="POST",
                 path=url.path,
             )
         visited.add(str(url))
@@ -295,7 +297,7 @@ class AutotaskClient:
             try:
                 payload = self._read("GET", _ZONE_ENDPOINT, str(url))
                 self._zone = ZoneInfo.model_validate(payload)
-            except (AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
+            except (AutotaskAuthError, AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
                 raise AutotaskAuthError(
                     f"Autotask's zone lookup does not know the API user {self._credentials.username!r}.",
                     method="GET",

@@ -1,9 +1,11 @@
 """The Autotask entity table: every entity billsync touches, its REST path and its fields.
 
-This table is the one place a tenant difference is fixed (a picklist value, a field length, a child
-path). The sandbox emulator builds its storage, validation and ``entityInformation`` answers from
-it, and the client adapter reads paths and field kinds from it. Picklist values marked as such in
-AUTOTASK.md are unverified; a real tenant's ``entityInformation/fields`` is the authority.
+The fields, flags and lengths follow the published API (API-FACTS A9: the swagger copies and live
+``entityInformation/fields`` metadata). The sandbox builds its storage, validation and
+``entityInformation`` answers from this table, and the client reads field names from it. Picklist
+*numbers* are tenant-specific and mostly unpublished (A11): the ones here are the sandbox's demo
+tenant, and billsync reads the real ones from ``entityInformation/fields`` at plan time. The tenant's
+own configuration (its SLAs, user-defined fields and billing codes) lives in the sandbox store, not here.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Field:
     required: bool = False
     read_only: bool = False
     read_only_after_create: bool = False
+    """Set on create, immutable afterwards (reported ``isReadOnly`` by Autotask, A8)."""
     reference: str | None = None
     picklist: tuple[PicklistValue, ...] = ()
     length: int | None = None
@@ -80,6 +83,11 @@ class Entity:
     can_update: bool = False
     can_query: bool = True
     udfs: tuple[UserDefinedField, ...] = ()
+    """The tenant's user-defined fields (empty in the table; the sandbox tenant fills them in)."""
+    allows_udfs: bool = False
+    """The entity can carry user-defined fields (``hasUserDefinedFields``)."""
+    modified_field: str | None = None
+    """The read-only last-modified time, where the entity has one (A9: names differ per entity)."""
     stored: bool = True
     """False for entities computed from others (ContractServiceUnits)."""
     _by_name: dict[str, Field] = _dataclass_field(init=False, repr=False, compare=False)
@@ -89,7 +97,7 @@ class Entity:
 
     @property
     def has_udfs(self) -> bool:
-        return bool(self.udfs)
+        return self.allows_udfs
 
     def field(self, name: str) -> Field | None:
         """The field called ``name`` (case-insensitive, as Autotask matches names), or None."""
@@ -112,25 +120,35 @@ def _id() -> Field:
     return Field("id", _INT, read_only=True)
 
 
-def _modified(name: str = "lastModifiedDateTime") -> Field:
-    return Field(name, _DT, read_only=True)
+def _ro(
+    name: str, kind: FieldType = _DT, *, reference: str | None = None, default: bool | None = None
+) -> Field:
+    """A field Autotask sets and never lets a client write."""
+    return Field(name, kind, read_only=True, reference=reference, default=default)
 
 
 def _picklist(*values: tuple[int, str], default: int | None = None) -> tuple[PicklistValue, ...]:
     return tuple(PicklistValue(value, label, is_default=value == default) for value, label in values)
 
 
-PERIOD_TYPES = _picklist((1, "Monthly"), (2, "Quarterly"), (3, "Semi-Annual"), (4, "Yearly"))
-"""Billing period picklist shared by Contracts.contractPeriodType and Services/Products.periodType."""
+PERIOD_TYPES = _picklist((1, "Monthly"), (2, "Quarterly"), (3, "Semi-Annually"), (4, "Yearly"))
+"""Billing periods of Contracts.contractPeriodType and Services/Products.periodType (labels A11;
+numbers unpublished: the sandbox's assumption)."""
+
+PERIOD_MONTHS = {1: 1, 2: 3, 3: 6, 4: 12}
+"""Months in one billing period of each :data:`PERIOD_TYPES` value (the sandbox's unit rows)."""
 
 RECURRING_SERVICE_CONTRACT = 7
-"""``contractType`` of a Recurring Service contract, the only type that holds contract services."""
+"""``contractType`` of a Recurring Service contract, the only type that holds contract services (A9.1)."""
 
-USE_TYPE_MATERIAL = 3
-"""BillingCodes ``useType`` of a material (product) cost code."""
+USE_TYPE_MATERIAL = 4
+"""BillingCodes ``useType`` of a Material Cost code (INFERRED from the label order, A9.10)."""
 
-USE_TYPE_RECURRING_SERVICE = 4
-"""BillingCodes ``useType`` of a recurring contract service allocation code."""
+USE_TYPE_RECURRING_SERVICE = 5
+"""BillingCodes ``useType`` of a Recurring Contract Service code (live capture, A9.10)."""
+
+SLA_FIELD = "serviceLevelAgreementID"
+"""SLAs have no REST entity: their ids and names are this field's picklist on Contracts/Services (A9.9)."""
 
 COMPANIES = Entity(
     "Companies",
@@ -155,21 +173,19 @@ COMPANIES = Entity(
             ),
         ),
         Field("isActive", _BOOL, default=True),
-        Field("phone", _STR, length=25),
+        Field("phone", _STR, required=True, length=25),
+        Field("ownerResourceID", _INT, required=True),
         Field("address1", _STR, length=128),
-        Field("city", _STR, length=50),
-        Field("postalCode", _STR, length=20),
+        Field("city", _STR, length=30),
+        Field("postalCode", _STR, length=10),
         Field("webAddress", _STR, length=255),
-        _modified("lastTrackedModifiedDateTime"),
+        _ro("createDate"),
+        _ro("lastTrackedModifiedDateTime"),
     ),
     can_create=True,
     can_update=True,
-)
-
-SERVICE_LEVEL_AGREEMENTS = Entity(
-    "ServiceLevelAgreements",
-    "ServiceLevelAgreements",
-    (_id(), Field("name", _STR, required=True, length=100), Field("isActive", _BOOL, default=True)),
+    allows_udfs=True,
+    modified_field="lastTrackedModifiedDateTime",
 )
 
 BILLING_CODES = Entity(
@@ -177,21 +193,40 @@ BILLING_CODES = Entity(
     "BillingCodes",
     (
         _id(),
-        Field("name", _STR, required=True, length=200),
+        Field("name", _STR, length=200),
         Field("description", _STR, length=500),
-        Field("isActive", _BOOL, default=True),
+        Field("externalNumber", _STR, length=100),
+        Field("isActive", _BOOL, required=True),
+        Field("isExcludedFromNewContracts", _BOOL, default=False),
+        Field("unitCost", _DEC, required=True),
+        Field("unitPrice", _DEC, required=True),
+        _ro("markupRate", _DEC),
         Field(
             "useType",
             _PICK,
-            required=True,
             picklist=_picklist(
-                (1, "Work Type"),
-                (2, "Expense"),
-                (USE_TYPE_MATERIAL, "Material (product)"),
-                (USE_TYPE_RECURRING_SERVICE, "Recurring Contract Service"),
-                (5, "Internal Allocation"),
+                (1, "General Allocation Code"),
+                (2, "Expense Code"),
+                (3, "Internal Allocation Code"),
+                (USE_TYPE_MATERIAL, "Material Cost Code"),
+                (USE_TYPE_RECURRING_SERVICE, "Recurring Contract Service Code"),
+                (6, "Milestone Code"),
+                (7, "Product Code"),
+                (8, "Use type 8 (label not published)"),
+                (9, "Use type 9 (label not published)"),
+                (10, "Use type 10 (label not published)"),
             ),
         ),
+        Field(
+            "billingCodeType",
+            _PICK,
+            default=0,
+            picklist=_picklist((0, "Normal"), (1, "System"), (2, "Non-Billable"), default=0),
+        ),
+        Field("department", _INT),
+        Field("afterHoursWorkType", _INT),
+        Field("generalLedgerAccount", _INT),
+        Field("taxCategoryID", _INT),
     ),
 )
 
@@ -200,7 +235,7 @@ CONTRACTS = Entity(
     "Contracts",
     (
         _id(),
-        Field("companyID", _INT, required=True, reference="Companies"),
+        Field("companyID", _INT, required=True, read_only_after_create=True, reference="Companies"),
         Field("contractName", _STR, required=True, length=100),
         Field("contractNumber", _STR, length=50),
         Field(
@@ -220,15 +255,23 @@ CONTRACTS = Entity(
         Field("status", _PICK, required=True, picklist=_picklist((0, "Inactive"), (1, "In Effect"))),
         Field("startDate", _DT, required=True),
         Field("endDate", _DT, required=True),
-        Field("serviceLevelAgreementID", _INT, reference="ServiceLevelAgreements"),
-        Field("contractPeriodType", _PICK, picklist=PERIOD_TYPES),
+        Field(
+            "timeReportingRequiresStartAndStopTimes",
+            _PICK,
+            required=True,
+            picklist=_picklist((0, "No"), (1, "Yes")),
+        ),
+        Field(SLA_FIELD, _PICK),
+        Field("contractPeriodType", _PICK, read_only_after_create=True, picklist=PERIOD_TYPES),
+        Field("contractCategory", _INT),
         Field("description", _STR, length=2000),
         Field("purchaseOrderNumber", _STR, length=50),
-        _modified(),
+        _ro("lastModifiedDateTime"),
     ),
     can_create=True,
     can_update=True,
-    udfs=(UserDefinedField("Subscription ID"),),
+    allows_udfs=True,
+    modified_field="lastModifiedDateTime",
 )
 
 SERVICES = Entity(
@@ -241,15 +284,20 @@ SERVICES = Entity(
         Field("invoiceDescription", _STR, length=1000),
         Field("unitPrice", _DEC, required=True),
         Field("unitCost", _DEC),
+        _ro("markupRate", _DEC),
         Field("billingCodeID", _INT, required=True, reference="BillingCodes"),
-        Field("periodType", _PICK, required=True, picklist=PERIOD_TYPES),
+        Field("periodType", _PICK, required=True, read_only_after_create=True, picklist=PERIOD_TYPES),
         Field("isActive", _BOOL, default=True),
-        Field("serviceLevelAgreementID", _INT, reference="ServiceLevelAgreements"),
+        Field(SLA_FIELD, _PICK),
         Field("sku", _STR, length=50),
-        _modified(),
+        Field("vendorCompanyID", _INT, reference="Companies"),
+        _ro("createDate"),
+        _ro("lastModifiedDate"),
     ),
     can_create=True,
     can_update=True,
+    allows_udfs=True,
+    modified_field="lastModifiedDate",
 )
 
 PRODUCTS = Entity(
@@ -261,20 +309,26 @@ PRODUCTS = Entity(
         Field("description", _STR, length=2000),
         Field("unitPrice", _DEC),
         Field("unitCost", _DEC),
+        Field("msrp", _DEC),
+        _ro("markupRate", _DEC),
         Field("productBillingCodeID", _INT, required=True, reference="BillingCodes"),
         Field("periodType", _PICK, picklist=PERIOD_TYPES),
         Field("isActive", _BOOL, required=True),
+        Field("isSerialized", _BOOL, required=True),
         Field("sku", _STR, length=50),
+        Field("manufacturerName", _STR, length=100),
         Field(
             "billingType",
             _PICK,
+            read_only=True,
             default=1,
             picklist=_picklist((1, "Standard"), (2, "Per Contact"), (3, "Per Asset"), default=1),
         ),
-        _modified(),
+        _ro("createdTime"),
     ),
     can_create=True,
     can_update=True,
+    allows_udfs=True,
 )
 
 CONTRACT_SERVICES = Entity(
@@ -286,9 +340,10 @@ CONTRACT_SERVICES = Entity(
         Field("serviceID", _INT, required=True, read_only_after_create=True, reference="Services"),
         Field("unitPrice", _DEC, read_only_after_create=True),
         Field("unitCost", _DEC, read_only_after_create=True),
-        Field("adjustedPrice", _DEC),
         Field("invoiceDescription", _STR, length=1000),
-        Field("internalDescription", _STR, read_only_after_create=True, length=1000),
+        Field("internalDescription", _STR, read_only_after_create=True, length=100),
+        _ro("internalCurrencyUnitPrice", _DEC),
+        _ro("internalCurrencyAdjustedPrice", _DEC),
     ),
     parent="Contracts",
     child_path="Services",
@@ -301,11 +356,11 @@ CONTRACT_SERVICE_ADJUSTMENTS = Entity(
     "ContractServiceAdjustments",
     (
         _id(),
-        Field("contractID", _INT, required=True, reference="Contracts"),
+        Field("contractID", _INT, reference="Contracts"),
         Field("contractServiceID", _INT, reference="ContractServices"),
         Field("serviceID", _INT, reference="Services"),
         Field("effectiveDate", _DT, required=True),
-        Field("unitChange", _INT, required=True),
+        Field("unitChange", _INT),
         Field("adjustedUnitPrice", _DEC),
         Field("adjustedUnitCost", _DEC),
         Field("allowRepeatService", _BOOL, default=False),
@@ -321,15 +376,19 @@ CONTRACT_SERVICE_UNITS = Entity(
     "ContractServiceUnits",
     (
         _id(),
-        Field("contractID", _INT, reference="Contracts"),
-        Field("contractServiceID", _INT, reference="ContractServices"),
-        Field("serviceID", _INT, reference="Services"),
-        Field("startDate", _DT),
-        Field("endDate", _DT),
-        Field("units", _INT),
-        Field("price", _DEC),
-        Field("cost", _DEC),
+        _ro("contractID", _INT, reference="Contracts"),
+        _ro("contractServiceID", _INT, reference="ContractServices"),
+        _ro("serviceID", _INT, reference="Services"),
+        _ro("startDate"),
+        _ro("endDate"),
+        _ro("units", _INT),
+        _ro("price", _DEC),
+        _ro("cost", _DEC),
+        _ro("internalCurrencyPrice", _DEC),
+        _ro("approveAndPostDate"),
     ),
+    parent="Contracts",
+    child_path="ServiceUnits",
     stored=False,
 )
 
@@ -350,20 +409,33 @@ CONTRACT_CHARGES = Entity(
         Field(
             "chargeType",
             _PICK,
-            default=1,
-            picklist=_picklist((1, "Operational"), (2, "Capitalized"), default=1),
+            required=True,
+            picklist=_picklist((1, "Operational"), (2, "Capitalized")),
         ),
         Field(
             "status",
             _PICK,
+            read_only=True,
             default=1,
-            picklist=_picklist((1, "Ready to Bill"), (2, "Pending Approval"), default=1),
+            picklist=_picklist(
+                (1, "Pending"),
+                (2, "Waiting Approval"),
+                (3, "Need to Order/Fulfill"),
+                (4, "On Order"),
+                (5, "Ready to Deliver/Ship"),
+                (6, "Delivered/Shipped Full"),
+                (7, "Canceled"),
+                default=1,
+            ),
         ),
-        Field("isBilled", _BOOL, read_only=True, default=False),
+        Field("isBillableToCompany", _BOOL),
+        _ro("isBilled", _BOOL, default=False),
         Field("purchaseOrderNumber", _STR, length=50),
-        Field("billableAmount", _DEC, read_only=True),
-        Field("extendedCost", _DEC, read_only=True),
-        Field("createDate", _DT, read_only=True),
+        Field("internalPurchaseOrderNumber", _STR, length=50),
+        Field("notes", _STR, length=2000),
+        _ro("billableAmount", _DEC),
+        _ro("extendedCost", _DEC),
+        _ro("createDate"),
     ),
     parent="Contracts",
     child_path="Charges",
@@ -375,7 +447,6 @@ ENTITIES: dict[str, Entity] = {
     entity.name: entity
     for entity in (
         COMPANIES,
-        SERVICE_LEVEL_AGREEMENTS,
         BILLING_CODES,
         CONTRACTS,
         SERVICES,

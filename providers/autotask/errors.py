@@ -80,7 +80,10 @@ class AutotaskUnreachable(AutotaskError):
 
 _LOOK_AGAIN = "Run plan again: it finds anything already written through its identity marker."
 _AUTH_WORDS = ("integrationcode", "integration code", "tracking identifier", "username", "user name",
-               "api user", "authenticat", "unauthori", "credential")  # fmt: skip
+               "api user", "authenticat", "unauthori", "credential",
+               "zone information could not be determined")  # fmt: skip
+"""Words of Autotask's 500s for bad credentials: an unknown user gets "Zone information could not be
+determined", a wrong integration code "IntegrationCode is invalid." (A1)."""
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 """Gateway answers: the request may not have reached Autotask, so a read is worth repeating."""
 

@@ -2,6 +2,13 @@
 
 One table: what entity a kind is, which fields are managed, which fields are references, and where
 the marker lives. A tenant difference (another marker field) is a one-line change here.
+
+``immutable`` holds the fields Autotask lets a client set on create only (API-FACTS A9: a contract's
+type, period type and company; a service's period type; everything of a contract service but its
+invoice description). They are never written by an update; a plan warns when one of them differs.
+Values Autotask requires on create that are policy rather than billing data (a contract's
+``timeReportingRequiresStartAndStopTimes``, a charge's ``chargeType``, a product's ``isSerialized``)
+are not managed fields: :data:`CREATE_POLICY` names the setting each one comes from.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from dataclasses import replace
 from engine.resources import KindSpec
 from providers.autotask.entities import find_entity
 
-__all__ = ["KINDS", "MARKER_PREFIX", "SUBSCRIPTION_UDF", "marker_for", "key_from_marker"]
+__all__ = ["CREATE_POLICY", "KINDS", "MARKER_PREFIX", "SUBSCRIPTION_UDF", "marker_for", "key_from_marker"]
 
 MARKER_PREFIX = "billsync:"
 """Services, products (``sku``) and charges (``purchaseOrderNumber``) carry ``billsync:<key>``."""
@@ -32,6 +39,11 @@ KINDS: dict[str, KindSpec] = {
             "periodType": "int",
         },
         order=0,
+        immutable=frozenset({"periodType"}),
+        immutable_hint=(
+            "Autotask fixes a service's period type when it is created; keep the old service_period_type, "
+            "or deactivate the service in Autotask and let billsync create a new one"
+        ),
         decimals={"unitPrice": 4, "unitCost": 4},
     ),
     "product": KindSpec(
@@ -66,7 +78,11 @@ KINDS: dict[str, KindSpec] = {
         order=1,
         orphanable=True,
         end_field="endDate",
-        immutable=frozenset({"contractType"}),
+        immutable=frozenset({"contractType", "contractPeriodType", "companyID"}),
+        immutable_hint=(
+            "Autotask fixes a contract's type, period type and company when it is created; keep the "
+            "old setting, or end this contract (removal_policy: end) and bill a new subscription"
+        ),
     ),
     "contract_service": KindSpec(
         name="contract_service",
@@ -75,12 +91,15 @@ KINDS: dict[str, KindSpec] = {
             "invoiceDescription": "str",
             "unitPrice": "decimal",
             "unitCost": "decimal",
-            "adjustedPrice": "decimal",
         },
         refs={"contractID": "contract", "serviceID": "service"},
         order=2,
         immutable=frozenset({"unitPrice", "unitCost"}),
-        decimals={"unitPrice": 4, "unitCost": 4, "adjustedPrice": 4},
+        immutable_hint=(
+            "a contract service's price is fixed when it is created; each month's price is billed by "
+            "that month's service adjustment (adjustedUnitPrice), so nothing needs doing"
+        ),
+        decimals={"unitPrice": 4, "unitCost": 4},
     ),
     "adjustment": KindSpec(
         name="adjustment",
@@ -108,8 +127,6 @@ KINDS: dict[str, KindSpec] = {
             "unitPrice": "decimal",
             "unitCost": "decimal",
             "billingCodeID": "int",
-            "chargeType": "int",
-            "status": "int",
             "isBillableToCompany": "bool",
         },
         refs={"contractID": "contract", "productID": "product"},
@@ -118,6 +135,14 @@ KINDS: dict[str, KindSpec] = {
         decimals={"unitQuantity": 4, "unitPrice": 4, "unitCost": 4},
     ),
 }
+
+
+CREATE_POLICY: dict[str, dict[str, str]] = {
+    "contract": {"timeReportingRequiresStartAndStopTimes": "time_reporting_requires_start_and_stop_times"},
+    "charge": {"chargeType": "charge_type"},
+    "product": {"isSerialized": "product_is_serialized"},
+}
+"""Kind → field sent on create → the setting its value comes from (required by Autotask, A9)."""
 
 
 def _with_lengths(kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:

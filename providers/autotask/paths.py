@@ -1,8 +1,8 @@
 """Every Autotask REST path billsync uses, built from one table.
 
 Child entities are written through their parent contract while reads go to the root entity. The
-child path names are not confirmed by Autotask's documentation, so they live in
-:data:`CHILD_WRITE_PATHS` alone: a tenant that spells one differently is a one-line fix there.
+child paths (``Contracts/{id}/Services|ServiceAdjustments|Charges``) are those of Autotask's published
+swagger (API-FACTS A2) and live in :data:`CHILD_WRITE_PATHS` alone.
 All paths are relative to the REST base URL (the one ending in ``V1.0/``).
 """
 

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.billing import period_of
+from engine.billing import month_start
 from engine.budget import Budget
 from engine.plan import Create, Replace, Update
 from engine.provider import ActualState, Comparator, WriteResult
@@ -29,10 +29,12 @@ from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.settings import Settings
 from engine.snapshot import Snapshot
 from engine.types import Address, Attributes, make_address, parse_address
-from providers.autotask._bulk import MARKER_FIELD, BulkReads, wire_date
+from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
-from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+from providers.autotask.entities import ENTITIES
+from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+from providers.autotask.metadata import TenantMetadata
 
 __all__ = ["AutotaskTarget"]
 
@@ -47,6 +49,9 @@ class AutotaskTarget:
         self.client = client
         self._description = description
         self._prefetched: BulkReads | None = None
+        self.metadata = TenantMetadata(client)
+        """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
+        self._policy: dict[str, dict[str, Any]] = create_policy(None)
 
     def describe(self) -> str:
         return self._description
@@ -73,7 +78,7 @@ class AutotaskTarget:
     def prefetching(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> Iterator[None]:
         """Start the bulk reads that need no desired state (:class:`BulkReads`) for the block, where the
         plan renders its rules; :meth:`read` with the same snapshot, months and settings uses them."""
-        reads = BulkReads(self.client, snapshot, periods, settings, _contract_objects)
+        reads = self._reads(snapshot, periods, settings)
         self._prefetched = reads
         try:
             yield
@@ -89,11 +94,15 @@ class AutotaskTarget:
         prefetched = self._prefetched
         if prefetched is not None and prefetched.matches(snapshot, periods, settings):
             return self._read(prefetched, desired)
-        reads = BulkReads(self.client, snapshot, periods, settings, _contract_objects)
+        reads = self._reads(snapshot, periods, settings)
         try:
             return self._read(reads, desired)
         finally:
             reads.close()
+
+    def _reads(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> BulkReads:
+        self._policy = create_policy(settings)
+        return BulkReads(self.client, snapshot, periods, settings, self.metadata, _contract_objects)
 
     def _read(self, reads: BulkReads, desired: DesiredState) -> ActualState:
         snapshot, periods, settings = reads.snapshot, reads.periods, reads.settings
@@ -124,25 +133,12 @@ class AutotaskTarget:
         return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
 
     def _check_settings(self, settings: Settings, desired: DesiredState, reads: BulkReads) -> list[str]:
-        """D4: the SLA and billing codes must exist and be active; contracts' companies must exist."""
-        problems: list[str] = []
-        slas = {s["id"]: s for s in reads.slas.result()}
-        sla = slas.get(settings.sla_id)
-        if sla is None:
-            problems.append(f"sla_id {settings.sla_id}: no such Service Level Agreement")
-        elif sla.get("isActive") is False:
-            problems.append(f"sla_id {settings.sla_id}: the Service Level Agreement is inactive")
-        wanted = {
-            settings.service_billing_code_id: "service_billing_code_id",
-            settings.product_billing_code_id: "product_billing_code_id",
-        }
-        codes = {c["id"]: c for c in reads.codes.result()}
-        for code_id, name in wanted.items():
-            code = codes.get(code_id)
-            if code is None:
-                problems.append(f"{name} {code_id}: no such billing code")
-            elif code.get("isActive") is False:
-                problems.append(f"{name} {code_id}: the billing code is inactive")
+        """D4 against the tenant's metadata: the SLA (a value of the ``serviceLevelAgreementID``
+        picklist), the billing codes (active, of the right use type) and the picklist settings, each
+        error listing the valid choices; every field the tenant requires on create of a desired kind;
+        and the contracts' companies must exist."""
+        problems = list(reads.problems.result())
+        problems += missing_required(self.metadata, {r.kind for r in desired.resources.values()})
         company_ids = sorted(
             {
                 int(v)
@@ -269,25 +265,33 @@ class AutotaskTarget:
         periods: Sequence[str],
         objects: dict[Address, ActualObject],
     ) -> None:
-        wanted = set(periods)
-        for row in sorted(rows, key=lambda r: str(r.get("startDate"))):
-            start = coerce(row.get("startDate"), "date")
+        """The units in force for month M are the row covering the 1st of M.
+
+        Autotask writes one row per billing period of the contract (anchored on its start date) and
+        splits a row at each adjustment's effective date (A9.4), so a row may start on any day and
+        cover several months. ``price``/``cost`` are per unit (the sandbox's documented choice: the
+        meaning is unpublished, FIDELITY.md).
+        """
+        firsts = sorted((month_start(period), period) for period in set(periods))
+        for row in rows:
             subscription = contracts.get(int(row["contractID"]))
-            if subscription is None or not isinstance(start, date) or start.day != 1:
+            start = coerce(row.get("startDate"), "date")
+            end = coerce(row.get("endDate"), "date")
+            if subscription is None or not isinstance(start, date) or not isinstance(end, date):
                 continue
-            period = period_of(start)
-            if period not in wanted:
-                continue
-            address = make_address("adjustment", subscription, period)
-            attributes: Attributes = {
-                "effectiveDate": start,
-                "units": coerce(row.get("units"), "int"),
-                "unitPrice": coerce(row.get("price"), "decimal", 4),
-                "unitCost": coerce(row.get("cost"), "decimal", 4),
-            }
-            objects[address] = ActualObject(
-                address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
-            )
+            for first, period in firsts:
+                if not start <= first <= end:
+                    continue
+                address = make_address("adjustment", subscription, period)
+                attributes: Attributes = {
+                    "effectiveDate": first,
+                    "units": coerce(row.get("units"), "int"),
+                    "unitPrice": coerce(row.get("price"), "decimal", 4),
+                    "unitCost": coerce(row.get("cost"), "decimal", 4),
+                }
+                objects[address] = ActualObject(
+                    address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
+                )
 
     def _map_charges(
         self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
@@ -318,6 +322,8 @@ class AutotaskTarget:
             body["userDefinedFields"] = [{"name": SUBSCRIPTION_UDF, "value": key[0]}]
         if change.kind == "service":
             body.setdefault("isActive", True)
+        for name, value in self._policy.get(change.kind, {}).items():
+            body.setdefault(name, value)
         parent = refs.get("contractID") if change.kind in _CHILD else None
         target_id = self.client.create(spec.entity, body, parent_id=parent)
         return WriteResult(target_id)
@@ -333,6 +339,19 @@ class AutotaskTarget:
         parent = refs.get("contractID") if change.kind in _CHILD else None
         self.client.update(spec.entity, body, parent_id=parent)
         return WriteResult(change.target_id)
+
+
+def create_policy(settings: Settings | None) -> dict[str, dict[str, Any]]:
+    """Kind → field → value of the create-only fields that come from settings (:data:`CREATE_POLICY`);
+    the settings' defaults before a plan has read the workspace's settings."""
+    defaults = {name: info.default for name, info in Settings.model_fields.items()}
+    return {
+        kind: {
+            name: getattr(settings, setting) if settings is not None else defaults[setting]
+            for name, setting in fields.items()
+        }
+        for kind, fields in CREATE_POLICY.items()
+    }
 
 
 def _has_marker(kind: str, row: dict[str, Any]) -> bool:
@@ -364,7 +383,8 @@ def _actual(
                 attributes[name] = coerce(row[name], ftype, spec.decimals.get(name))
             except ValueError:
                 attributes[name] = str(row[name])
-    stamp = str(row.get("lastModifiedDateTime") or "")
+    modified = ENTITIES[spec.entity].modified_field
+    stamp = str(row.get(modified) or "") if modified else ""
     return ActualObject(
         address,
         spec.name,

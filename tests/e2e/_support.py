@@ -134,7 +134,7 @@ class SandboxApi:
             next_url = page["pageDetails"]["nextPageUrl"]
             if not next_url:
                 return items
-            response = self.client.get(next_url)
+            response = self.client.post(next_url, json=body)  # a POST query's next page (A4)
 
     def count(self, entity: str, filters: Sequence[Mapping[str, Any]] = ()) -> int:
         body = {"filter": list(filters) or [{"op": "exist", "field": "id"}]}

@@ -52,12 +52,34 @@ def _pages(objects: int) -> int:
     return max(1, math.ceil(objects / PAGE))
 
 
+METADATA = {
+    entity: 1
+    for entity in (
+        "BillingCodes",
+        "ContractCharges",
+        "ContractServiceAdjustments",
+        "ContractServices",
+        "Contracts",
+        "Products",
+        "Services",
+    )
+}
+"""One ``entityInformation/fields`` read per entity billsync creates, cached for the run: the tenant's
+picklists for the settings check and its required fields (D4)."""
+
+
+def _reads(requests: dict[str, int]) -> dict[str, int]:
+    """Requests per endpoint without the metadata reads (an endpoint left with none is dropped)."""
+    left = {endpoint: count - METADATA.get(endpoint, 0) for endpoint, count in requests.items()}
+    return {endpoint: count for endpoint, count in left.items() if count}
+
+
 @pytest.mark.parametrize("step", ["plan", "replan"])
 def test_each_plan_reads_exactly_the_pages_its_records_fill(bench: dict[str, Any], step: str) -> None:
     objects: dict[str, int] = bench[step]["objects_read"]
     requests: dict[str, int] = bench[step]["requests"]
     # at 1,000 subscriptions every "in" list (companies, services) fits in one query
-    assert requests == {endpoint: _pages(count) for endpoint, count in objects.items()}
+    assert _reads(requests) == {endpoint: _pages(count) for endpoint, count in objects.items()}
 
 
 def test_the_first_plan_reads_an_empty_tenant_in_one_request_per_entity(bench: dict[str, Any]) -> None:
@@ -65,14 +87,13 @@ def test_the_first_plan_reads_an_empty_tenant_in_one_request_per_entity(bench: d
     companies = plan["objects_read"]["Companies"]  # those the contracts bill
     assert bench["organizations"] * 9 // 10 < companies <= bench["organizations"]
     assert plan["objects_read"] == {
-        "BillingCodes": 2,
+        "BillingCodes": 4,  # the tenant's billing codes, for the settings check (D4)
         "Companies": companies,
         "Contracts": 0,
         "Products": 0,
-        "ServiceLevelAgreements": 1,
         "Services": 0,
     }
-    assert plan["requests_total"] == 6
+    assert plan["requests_total"] == 5 + sum(METADATA.values())
 
 
 def test_a_plan_needs_a_hundred_times_fewer_requests_than_one_get_per_object(bench: dict[str, Any]) -> None:
@@ -93,12 +114,14 @@ def test_apply_sends_exactly_one_write_request_per_planned_change(bench: dict[st
         endpoint: kinds["create"] for endpoint, kinds in apply["requests"].items() if "create" in kinds
     }
     assert creates == {ENTITY[kind]: count for kind, count in plan["writes_planned_by_kind"].items()}
-    assert all(set(kinds) <= {"query", "create"} for kinds in apply["requests"].values())
+    assert all(set(kinds) <= {"query", "create", "info"} for kinds in apply["requests"].values())
     assert apply["writes"] == plan["writes_planned"]
     assert apply["writes_per_change"] == 1
     # before writing, apply plans again to check the saved plan is fresh: the same bulk reads
     reads = {endpoint: kinds["query"] for endpoint, kinds in apply["requests"].items() if "query" in kinds}
-    assert reads == plan["requests"]
+    assert reads == _reads(plan["requests"])
+    metadata = {endpoint: kinds["info"] for endpoint, kinds in apply["requests"].items() if "info" in kinds}
+    assert metadata == METADATA
 
 
 def test_apply_keeps_at_most_three_requests_in_flight_per_endpoint(bench: dict[str, Any]) -> None:

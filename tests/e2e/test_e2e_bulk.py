@@ -46,7 +46,7 @@ def test_plan_reads_in_pages_of_500_and_an_apply_without_changes_writes_nothing(
     # full pages: fewer requests than one per 500 contracts wherever the records are fewer
     chunks = -(-len(contracts) // PAGE)
     assert chunks == subscriptions // PAGE
-    assert reads["Contracts"] == {"query": chunks}
+    assert reads["Contracts"] == {"query": chunks, "info": 1}
     assert month_reads["ContractCharges"]["query"] < chunks or chunks == 1
 
     api.reset_stats()
@@ -65,9 +65,11 @@ def _bulk_reads(
 ) -> dict[str, dict[str, int]]:
     """The requests a plan needs per endpoint for the records the sandbox holds now.
 
-    Settings checks (D4) read one SLA and two billing codes; services and products are read by their
+    Settings checks (D4) read the field metadata of each entity billsync creates (the SLA picklist,
+    picklist settings, required fields) and the billing codes; services and products are read by their
     marker, contracts by their "Subscription ID"; contract services and ``period``'s unit rows by
-    ``serviceID in`` billsync's services (fewer than 500 here), and ``period``'s charges by their
+    ``serviceID in`` billsync's services (fewer than 500 here; unit rows overlapping the month, as
+    they follow the contract's billing periods), and ``period``'s charges by their
     marker, when a month is planned.
     """
     marked = [{"op": "beginsWith", "field": "sku", "value": "billsync:"}]
@@ -76,7 +78,6 @@ def _bulk_reads(
     by_service = [{"op": "in", "field": "serviceID", "value": services}]
     companies = {c["companyID"] for c in contracts}
     reads = {
-        "ServiceLevelAgreements": 1,
         "BillingCodes": 1,
         "Companies": pages(len(companies)),
         "Services": pages(len(services)),
@@ -87,7 +88,7 @@ def _bulk_reads(
     if period is not None:
         first, last = (f"{d.isoformat()}T00:00:00" for d in month_bounds(period))
         starting = [
-            {"op": "gte", "field": "startDate", "value": first},
+            {"op": "gte", "field": "endDate", "value": first},
             {"op": "lte", "field": "startDate", "value": last},
         ]
         reads["ContractServiceUnits"] = pages(api.count("ContractServiceUnits", [*by_service, *starting]))
@@ -101,4 +102,19 @@ def _bulk_reads(
                 ],
             )
         )
-    return {endpoint: {"query": count} for endpoint, count in reads.items()}
+    found: dict[str, dict[str, int]] = {endpoint: {"query": count} for endpoint, count in reads.items()}
+    for entity in METADATA:
+        found.setdefault(entity, {})["info"] = 1
+    return found
+
+
+METADATA = (
+    "BillingCodes",
+    "ContractCharges",
+    "ContractServiceAdjustments",
+    "ContractServices",
+    "Contracts",
+    "Products",
+    "Services",
+)
+"""Entities whose ``entityInformation/fields`` a plan reads once (D4 against the tenant's metadata)."""

@@ -47,15 +47,18 @@ CREATES_BY_KIND = {
     "charge": 10,  # 4 Azure/Marketplace × 2 months (D16) + …08's rounding cent × 2 months
 }
 FRESH_PLAN_READS = {
-    "ServiceLevelAgreements": {"query": 1},
-    "BillingCodes": {"query": 1},
+    "BillingCodes": {"query": 1, "info": 1},
     "Companies": {"query": 1},
-    "Services": {"query": 1},
-    "Products": {"query": 1},
-    "Contracts": {"query": 1},
+    "Services": {"query": 1, "info": 1},
+    "Products": {"query": 1, "info": 1},
+    "Contracts": {"query": 1, "info": 1},
+    "ContractServices": {"info": 1},
+    "ContractServiceAdjustments": {"info": 1},
+    "ContractCharges": {"info": 1},
 }
-"""A plan on an empty tenant: the settings' ids (D4), the contracts' companies, and one bulk query per
-marked entity; with no contract yet there is nothing to read under contracts."""
+"""A plan on an empty tenant: the tenant's field metadata of every entity billsync creates (picklists
+for the settings, required fields) and its billing codes (D4), the contracts' companies, and one bulk
+query per marked entity; with no contract yet there is nothing to read under contracts."""
 
 
 def _created_by_kind(output: str) -> Counter[str]:

@@ -92,7 +92,14 @@ def _run(root: Path, *args: str, expect: int = 0, input: str | None = None) -> R
 
 def _add_company(autotask: SandboxServer, name: str, number: str, active: bool = True) -> int:
     """A company added in Autotask through its REST API, as a user would."""
-    body = {"companyName": name, "companyNumber": number, "companyType": 1, "isActive": active}
+    body = {
+        "companyName": name,
+        "companyNumber": number,
+        "companyType": 1,
+        "phone": "555-0100",
+        "ownerResourceID": 29682885,
+        "isActive": active,
+    }
     with httpx.Client(
         transport=httpx.WSGITransport(app=autotask.app),
         base_url="http://sandbox/ATServicesRest/V1.0/",

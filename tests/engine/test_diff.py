@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from engine.diff import RESTORED, changed_fields, diff_state
+from engine.diff import RESTORED, changed_fields, diff_state, immutable_differences
 from engine.drift import NOT_FOUND, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update, change_key
 from engine.provider import ActualState, CompareInput
@@ -492,7 +492,11 @@ def test_changes_are_sorted_by_kind_order_then_period_then_address() -> None:
 
 def test_kind_spec_table_is_what_the_diff_relies_on() -> None:
     spec: KindSpec = KINDS["contract"]
-    assert (spec.orphanable, spec.immutable, spec.end_field) == (True, frozenset({"contractType"}), "endDate")
+    # read-only after create on Autotask (API-FACTS A9.1, A9.2, A9.6)
+    immutable = frozenset({"contractType", "contractPeriodType", "companyID"})
+    assert (spec.orphanable, spec.immutable, spec.end_field) == (True, immutable, "endDate")
+    assert KINDS["service"].immutable == frozenset({"periodType"})
+    assert KINDS["contract_service"].immutable == frozenset({"unitPrice", "unitCost"})
     assert not KINDS["service"].orphanable
     assert KINDS["adjustment"].period_scoped and KINDS["charge"].period_scoped
 
@@ -580,3 +584,39 @@ def test_an_orphan_or_a_month_is_never_put_back() -> None:
     ]
     changes = diff([], found, recorded, live={"S-1"})
     assert [change_key(c) for c in changes] == [("orphan", orphan), ("drift", orphan), ("drift", month)]
+
+
+# -- fields the target fixes on create ------------------------------------------------------------------
+
+
+def test_a_changed_create_only_field_is_never_written_and_the_plan_says_so() -> None:
+    """Autotask fixes a contract's period type and company on create (API-FACTS A9.1): no update is
+    planned for them, and the plan warns with what the user can do instead of dropping it silently."""
+    wanted = {**CONTRACT_ATTRS, "contractPeriodType": 2, "companyID": 102, "contractName": "Renamed"}
+    found = actual(CONTRACT, "contract", 40001, {**CONTRACT_ATTRS, "contractPeriodType": 1})
+    desired = resource(CONTRACT, "contract", wanted)
+    changes = diff([desired], [found], {CONTRACT: entry("contract", 40001, CONTRACT_ATTRS)})
+    assert [(c.action, c.after) for c in changes if isinstance(c, Update)] == [
+        ("update", {"contractName": "Renamed"})
+    ]
+    warnings = immutable_differences(
+        DesiredState({CONTRACT: desired}), ActualState({CONTRACT: found}, fingerprint="f"), KINDS
+    )
+    hint = KINDS["contract"].immutable_hint
+    assert warnings == [
+        f"{CONTRACT}: companyID is 101 in the target and the rules now give 102, but it cannot be changed "
+        f"after create, so billsync leaves it: {hint}.",
+        f"{CONTRACT}: contractPeriodType is 1 in the target and the rules now give 2, but it cannot be "
+        f"changed after create, so billsync leaves it: {hint}.",
+    ]
+
+
+def test_an_unchanged_create_only_field_gives_no_warning() -> None:
+    found = actual(
+        CSERVICE, "contract_service", 50001, {"unitPrice": Decimal("12.5"), "unitCost": Decimal(10)}
+    )
+    desired = resource(
+        CSERVICE, "contract_service", {"unitPrice": Decimal("12.5000"), "unitCost": Decimal(10)}
+    )
+    state = ActualState({CSERVICE: found}, fingerprint="f")
+    assert immutable_differences(DesiredState({CSERVICE: desired}), state, KINDS) == []

@@ -1,7 +1,9 @@
 """The Autotask sandbox: an emulator of the Autotask REST API over a local SQLite tenant.
 
-It is billsync's embedded default Autotask and the test double for every test, and follows
-AUTOTASK.md Part 1. One app, three ways to run it::
+It is billsync's embedded default Autotask and the test double for every test. It holds billsync to
+the published API: each behaviour, its source and the assumptions taken where nothing is published
+are listed in ``FIDELITY.md`` next to this file. The tenant's configuration (SLAs, UDFs, billing
+codes) is changed from tests through ``app.tenant`` (:mod:`._tenant`). One app, three ways to run it::
 
     app = make_app(":memory:")                      # or a file, default .billsync/sandbox.db
     httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://sandbox" + BASE_PATH,
@@ -18,7 +20,7 @@ Control endpoints (same auth headers; neither counted nor limited): ``GET /_sand
 Benchmarks seed large tenants with :meth:`SandboxStore.insert_many`.
 
 The billing conventions (ContractServiceUnits rows, charge totals) are documented in one place,
-:mod:`providers.autotask.sandbox._units`; entity fields and picklists in
+:mod:`providers.autotask.sandbox._billing`; entity fields and picklists in
 :mod:`providers.autotask.entities`.
 """
 
@@ -30,6 +32,7 @@ from ._routes import BASE_PATH
 from ._seed import demo_rows
 from ._server import BackgroundServer, make_app, reset, serve, start_background_server
 from ._store import DEFAULT_DB_PATH, SandboxStore
+from ._tenant import Sla, Tenant
 
 __all__ = [
     "BASE_PATH",
@@ -43,6 +46,8 @@ __all__ = [
     "SandboxCredentials",
     "SandboxStats",
     "SandboxStore",
+    "Sla",
+    "Tenant",
     "demo_rows",
     "make_app",
     "reset",

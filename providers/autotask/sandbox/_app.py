@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 from providers.autotask.entities import CONTRACT_CHARGES
 
 from ._config import SandboxConfig
-from ._errors import ApiError, not_found, throttled
+from ._errors import IIS_NOT_FOUND, ApiError, not_found, throttled
 from ._faults import Fault, FaultInjector
 from ._filters import too_deep
 from ._info import entity_information, field_information, udf_information
@@ -30,6 +30,7 @@ from ._limits import Counters, RequestBudget, SandboxStats, ThreadLimiter
 from ._queries import parse_query, present, resume_query, run_count, run_query
 from ._routes import BASE_PATH, Route, resolve
 from ._store import SandboxStore
+from ._tenant import Tenant
 from ._writes import create_object, update_object
 
 
@@ -48,6 +49,11 @@ class SandboxApp:
 
     def __repr__(self) -> str:
         return f"SandboxApp({self.store!r})"
+
+    @property
+    def tenant(self) -> Tenant:
+        """The tenant's configuration (SLAs, UDFs, billing codes) for tests to change: :mod:`._tenant`."""
+        return self.store.tenant
 
     # ---- in-process control ----------------------------------------------------------------------
 
@@ -101,7 +107,7 @@ class SandboxApp:
         try:
             response = self._handle(request)
         except ApiError as error:
-            response = _json(error.status, {"errors": error.messages})
+            response = _error(error)
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
@@ -149,9 +155,9 @@ class SandboxApp:
         code = request.headers.get("ApiIntegrationCode", "")
         secret = request.headers.get("Secret", "")
         if username.lower() != creds.username.lower():
-            raise ApiError("The user name is not a valid API user; check the UserName header.")
+            raise ApiError("Zone information could not be determined")
         if not hmac.compare_digest(code.encode(), creds.integration_code.encode()):
-            raise ApiError("The API integration code is not valid; check the ApiIntegrationCode header.")
+            raise ApiError("IntegrationCode is invalid.")
         if not hmac.compare_digest(secret.encode(), creds.secret.encode()):
             raise ApiError("Authentication failed: the secret does not match the user.", 401)
         return code
@@ -159,13 +165,13 @@ class SandboxApp:
     def _zone(self, request: Request) -> Response:
         user = request.args.get("user", "")
         if user.lower() != self.config.credentials.username.lower():
-            raise ApiError("No zone is known for this user; check the user parameter.")
+            raise ApiError("Zone information could not be determined")
         root = request.url_root
         return _json(200, {"zoneName": "Sandbox", "url": f"{root}ATServicesRest/", "webUrl": root, "ci": 0})
 
     def _operate(self, request: Request, route: Route) -> Response:
-        entity = route.entity
-        assert entity is not None
+        assert route.entity is not None
+        entity = self.store.tenant.entity(route.entity)
         base_url = request.url_root.rstrip("/") + BASE_PATH
         op = route.operation
         if op == "info":
@@ -176,7 +182,7 @@ class SandboxApp:
             return _json(200, udf_information(entity))
         if op in ("query", "count"):
             body = _body(request) if request.method == "POST" else _search(request)
-            spec = parse_query(entity, body)
+            spec = parse_query(entity, body, request.method)
             return _json(
                 200,
                 run_query(self.store, spec, base_url=base_url)
@@ -184,13 +190,17 @@ class SandboxApp:
                 else run_count(self.store, spec),
             )
         if op == "next":
-            spec, after, before = resume_query(request.args.get("paging", ""))
-            if spec.entity is not entity:
+            body = _body(request) if request.method == "POST" else None
+            view = self.store.tenant.entity
+            spec, after, before = resume_query(request.args.get("paging", ""), view, request.method, body)
+            if spec.entity.name != entity.name:
                 raise ApiError("The paging token belongs to another entity.")
             return _json(200, run_query(self.store, spec, base_url=base_url, after=after, before=before))
+        if op == "children":
+            assert route.parent_id is not None
+            query = {"filter": [{"op": "eq", "field": "contractID", "value": route.parent_id}]}
+            return _json(200, run_query(self.store, parse_query(entity, query, "GET"), base_url=base_url))
         if op == "get":
-            if not entity.can_query:
-                raise ApiError(f"{entity.name} cannot be queried.", 405)
             assert route.object_id is not None
             row = self.store.get(entity, route.object_id)
             if row is None or (route.parent_id is not None and row.get("contractID") != route.parent_id):
@@ -243,6 +253,15 @@ class SandboxApp:
 
 def _json(status: int, payload: Any) -> Response:
     return Response(dumps(payload), status=status, mimetype="application/json")
+
+
+def _error(error: ApiError) -> Response:
+    """The error in the shape Autotask answers it with (see :mod:`._errors`)."""
+    if error.shape == "html":
+        return Response(IIS_NOT_FOUND, status=error.status, mimetype="text/html")
+    if error.shape == "message":
+        return _json(error.status, {"Message": error.messages[0]})
+    return _json(error.status, {"errors": error.messages})
 
 
 def _body(request: Request) -> Any:

@@ -2,18 +2,23 @@
 
 ContractServiceUnits (derived in :mod:`._units`):
 
-- Every contract service has one row per monthly billing period of its contract, whatever the
-  contract's ``contractPeriodType``. Periods are calendar months clipped to the contract: the first
-  runs from the contract's ``startDate`` to the end of that month, the last ends on its ``endDate``.
+- Every contract service has one row per billing period of its contract, as Autotask writes them
+  (API-FACTS A9.4, A10): periods follow the contract's ``contractPeriodType`` (Monthly, Quarterly,
+  Semi-Annually, Yearly = 1, 3, 6, 12 months; none set counts as Monthly) and are anchored on the
+  contract's ``startDate``: a contract starting 15 January has monthly periods 15 Jan–14 Feb,
+  15 Feb–14 Mar, … A start on the 31st keeps to the last day of shorter months. The last period is
+  cut at the contract's ``endDate``.
 - A new contract service starts at 0 units, with ``price``/``cost`` equal to the contract service's
-  ``unitPrice``/``unitCost`` (taken from the Service when the create omits them). The contract
-  service's ``adjustedPrice`` does not change the rows.
+  ``unitPrice``/``unitCost`` (taken from the Service when the create omits them). REST has no
+  ``adjustedPrice`` on contract services (A9.2): prices change only by adjustments.
 - A ContractServiceAdjustment effective on date D (within the contract's dates) adds ``unitChange``
   to ``units`` in every row from D on, and when ``adjustedUnitPrice``/``adjustedUnitCost`` are given
   sets ``price``/``cost`` from D on. A row whose period contains D (and does not start on D) is split
   at D. Several adjustments on one date stack in creation order (units add up, the last price wins).
   An adjustment that would leave fewer than zero units on any date is refused.
-- What Autotask bills for a row is ``units × price``.
+- ``price`` and ``cost`` are per unit; what Autotask bills for a row is ``units × price``. Whether
+  Autotask's ``price`` is per unit or extended is unpublished (A9.4); billsync reads it per unit,
+  and this sandbox agrees (FIDELITY.md).
 - Row ids are ``contractServiceID × 100000 + days from the contract start to the row start``: stable
   across queries while the data is unchanged, and ordered like the rows.
 

@@ -62,7 +62,16 @@ def parse_filter(entity: Entity, raw: Any) -> Group:
     """Check a request's ``filter`` list against ``entity`` and return it as an AND group."""
     if not isinstance(raw, list) or not raw:
         raise ApiError('A query needs a non-empty filter list, e.g. [{"op":"gte","field":"id","value":0}].')
-    return Group("and", tuple(_node(entity, item, 1) for item in raw))
+    group = Group("and", tuple(_node(entity, item, 1) for item in raw))
+    if len(set(_udf_names(group))) > 1:  # A3: "You can only query by one user-defined field at a time."
+        raise ApiError("You can only query by one user-defined field at a time.")
+    return group
+
+
+def _udf_names(node: Node) -> list[str]:
+    if isinstance(node, Group):
+        return [name for item in node.items for name in _udf_names(item)]
+    return [node.udf.lower()] if node.udf is not None else []
 
 
 def too_deep() -> ApiError:

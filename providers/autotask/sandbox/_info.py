@@ -1,7 +1,9 @@
 """``entityInformation`` answers, built from the entity table.
 
-Picklist values are returned as strings (``"7"``), as Autotask does; ``isReadOnly`` is true only for
-fields that can never be written (fields that lock after create are writable on create).
+Picklist values are returned as strings (``"7"``), as Autotask does (A8). ``isReadOnly`` is true for
+fields that can never be written *and* for fields set on create and immutable afterwards (Autotask
+reports those ``isRequired`` + ``isReadOnly``, e.g. Services ``periodType``). Entities are the
+tenant's views, so the SLA picklist and the UDFs are the tenant's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def entity_information(entity: Entity) -> dict[str, Any]:
             "canDelete": False,
             "canQuery": entity.can_query,
             "canUpdate": entity.can_update,
-            "hasUserDefinedFields": entity.has_udfs,
+            "hasUserDefinedFields": entity.allows_udfs,
             "supportsWebhookCallouts": False,
             "userAccessForCreate": "All" if entity.can_create else "None",
             "userAccessForDelete": "None",
@@ -47,7 +49,7 @@ def _field(field: Field) -> dict[str, Any]:
         "dataType": data_type,
         "length": field.length or 0,
         "isRequired": field.required,
-        "isReadOnly": field.read_only,
+        "isReadOnly": field.read_only or field.read_only_after_create,
         "isQueryable": True,
         "isReference": field.reference is not None,
         "referenceEntityType": field.reference or "",
@@ -59,17 +61,25 @@ def _field(field: Field) -> dict[str, Any]:
                 "isActive": entry.is_active,
                 "isDefaultValue": entry.is_default,
                 "sortOrder": index,
+                "parentValue": "",
+                "isSystem": False,
             }
             for index, entry in enumerate(field.picklist)
         ]
         if field.is_picklist
         else None,
+        "picklistParentValueField": "",
+        "isSupportedWebhookField": False,
     }
 
 
 def _udf(udf: UserDefinedField) -> dict[str, Any]:
     return {
         "name": udf.name,
+        "label": udf.name,
+        "type": "string",
+        "description": "",
+        "defaultValue": None,
         "dataType": "string",
         "length": udf.length,
         "isRequired": False,

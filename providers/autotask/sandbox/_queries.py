@@ -1,8 +1,10 @@
 """Query requests: body parsing, keyset pages with ``nextPageUrl``/``prevPageUrl``, item shaping.
 
-Pages hold 500 items (or ``MaxRecords``), sorted by id. A page link carries an opaque token with
-the query and the id it continues from (``id > last`` forward, ``id < first`` back), so following
-links is stable while data changes and needs no server-side state.
+Pages hold 500 items (or ``MaxRecords``), sorted by id. A page link (``…/{E}/query/next?paging=…``)
+carries an opaque token with the query, the verb it was made with and the id it continues from
+(``id > last`` forward, ``id < first`` back), so following links is stable while data changes and
+needs no server-side state. As on Autotask (A4), the next page of a POST query is fetched by POSTing
+the same body to the link, and a GET there is refused; a GET query's link is followed with GET.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote as url_quote
 
 from providers.autotask.entities import Entity, find_entity
 
-from ._errors import ApiError
+from ._errors import ApiError, not_allowed
 from ._filters import Group, parse_filter
 from ._json import dumps, loads
 from ._store import Row, SandboxStore
@@ -38,16 +40,16 @@ class QuerySpec:
     """UDFs to return: None for all, empty for none."""
     max_records: int | None
     raw_include: list[str] | None = None
+    via: str = "POST"
+    """The verb the query was asked with; its page links must be followed with the same one."""
 
     @property
     def page_size(self) -> int:
         return self.max_records or PAGE_SIZE
 
 
-def parse_query(entity: Entity, body: Any) -> QuerySpec:
+def parse_query(entity: Entity, body: Any, via: str = "POST") -> QuerySpec:
     """Check a query body ``{"filter", "IncludeFields", "MaxRecords"}`` (keys case-insensitive)."""
-    if not entity.can_query:
-        raise ApiError(f"{entity.name} cannot be queried.", 405)
     if not isinstance(body, Mapping):
         raise ApiError("A query body must be a JSON object with a filter list.")
     keys = {str(key).lower(): value for key, value in body.items()}
@@ -61,7 +63,7 @@ def parse_query(entity: Entity, body: Any) -> QuerySpec:
     include, include_udfs = _include_fields(entity, keys.get("includefields"))
     assert isinstance(raw_filter, list)
     raw_include = keys.get("includefields") or None
-    return QuerySpec(entity, raw_filter, where, include, include_udfs, max_records, raw_include)
+    return QuerySpec(entity, raw_filter, where, include, include_udfs, max_records, raw_include, via)
 
 
 def run_query(
@@ -105,8 +107,15 @@ def run_count(store: SandboxStore, spec: QuerySpec) -> dict[str, Any]:
     return {"queryCount": store.count(spec.entity, spec.where)}
 
 
-def resume_query(token: str) -> tuple[QuerySpec, int | None, int | None]:
-    """The query, ``after`` and ``before`` ids a page token stands for."""
+def resume_query(
+    token: str, view: Callable[[Entity], Entity], method: str, body: Any
+) -> tuple[QuerySpec, int | None, int | None]:
+    """The query, ``after`` and ``before`` ids a page link stands for, followed with ``method``.
+
+    ``body`` is the request's JSON (None for a GET). A POST query's link needs a POST repeating the
+    query's body; a GET on it is ASP.NET's 405, a different body a 500. ``view`` gives the entity as
+    the tenant has it now.
+    """
     try:
         data = loads(zlib.decompress(base64.urlsafe_b64decode(token.encode("ascii") + b"==")))
     except (ValueError, binascii.Error, zlib.error, UnicodeError):
@@ -116,12 +125,24 @@ def resume_query(token: str) -> tuple[QuerySpec, int | None, int | None]:
     entity = find_entity(data["e"])
     if entity is None:
         raise ApiError("The paging token is not valid; start the query again.")
-    body: dict[str, Any] = {"filter": data.get("f")}
+    via = data.get("v", "GET")
+    if method != via:
+        raise not_allowed(method)
+    query: dict[str, Any] = {"filter": data.get("f")}
     if data.get("i") is not None:
-        body["IncludeFields"] = data["i"]
+        query["IncludeFields"] = data["i"]
     if data.get("m") is not None:
-        body["MaxRecords"] = data["m"]
-    return parse_query(entity, body), data.get("a"), data.get("b")
+        query["MaxRecords"] = data["m"]
+    spec = parse_query(view(entity), query, via)
+    if via == "POST":
+        sent = parse_query(view(entity), body, via)
+        if (sent.raw_filter, sent.raw_include, sent.max_records) != (
+            spec.raw_filter,
+            spec.raw_include,
+            spec.max_records,
+        ):
+            raise ApiError("The body of a next-page request must repeat the query that returned the link.")
+    return spec, data.get("a"), data.get("b")
 
 
 def present(entity: Entity, row: Row, spec: QuerySpec | None = None) -> dict[str, Any]:
@@ -129,7 +150,7 @@ def present(entity: Entity, row: Row, spec: QuerySpec | None = None) -> dict[str
     include = spec.include if spec else None
     item = {f.name: row.get(f.name) for f in entity.fields if include is None or f.name in include}
     wanted = spec.include_udfs if spec else None
-    if entity.has_udfs and (wanted is None or wanted):
+    if entity.has_udfs:  # rows carry the list even when no UDF was asked for (A3)
         item["userDefinedFields"] = [
             udf for udf in row.get("userDefinedFields", []) if wanted is None or udf["name"] in wanted
         ]
@@ -166,6 +187,7 @@ def _page_url(base_url: str, spec: QuerySpec, *, after: int | None = None, befor
         "m": spec.max_records,
         "a": after,
         "b": before,
+        "v": spec.via,
     }
     token = base64.urlsafe_b64encode(zlib.compress(dumps(data).encode("utf-8"))).decode("ascii").rstrip("=")
     return f"{base_url}{spec.entity.path}/query/next?paging={url_quote(token)}"

@@ -19,7 +19,6 @@ from providers.autotask.entities import (
     CONTRACTS,
     PRODUCTS,
     RECURRING_SERVICE_CONTRACT,
-    SERVICE_LEVEL_AGREEMENTS,
     SERVICES,
     USE_TYPE_MATERIAL,
     USE_TYPE_RECURRING_SERVICE,
@@ -60,35 +59,26 @@ class EntityRule:
 
 
 class _ContractRule(EntityRule):
+    """The SLA is a picklist value, checked (active, known) with every other picklist value."""
+
     def on_create(self, ctx: WriteContext, values: dict[str, Value]) -> None:
-        _check_sla(ctx, values.get("serviceLevelAgreementID"))
         _check_dates(values)
 
     def on_update(
         self, ctx: WriteContext, current: Row, merged: dict[str, Any], changes: dict[str, Value]
     ) -> None:
-        if "serviceLevelAgreementID" in changes and changes["serviceLevelAgreementID"] != current.get(
-            "serviceLevelAgreementID"
-        ):
-            _check_sla(ctx, changes["serviceLevelAgreementID"])
         _check_dates(merged)
 
 
 class _ServiceRule(EntityRule):
     def on_create(self, ctx: WriteContext, values: dict[str, Value]) -> None:
         _check_billing_code(ctx, values["billingCodeID"], USE_TYPE_RECURRING_SERVICE, "billingCodeID")
-        _check_sla(ctx, values.get("serviceLevelAgreementID"))
 
     def on_update(
         self, ctx: WriteContext, current: Row, merged: dict[str, Any], changes: dict[str, Value]
     ) -> None:
         if changes.get("billingCodeID", current["billingCodeID"]) != current["billingCodeID"]:
             _check_billing_code(ctx, changes["billingCodeID"], USE_TYPE_RECURRING_SERVICE, "billingCodeID")
-        if (
-            changes.get("serviceLevelAgreementID", current["serviceLevelAgreementID"])
-            != current["serviceLevelAgreementID"]
-        ):
-            _check_sla(ctx, changes["serviceLevelAgreementID"])
 
 
 class _ProductRule(EntityRule):
@@ -126,6 +116,13 @@ class _ContractServiceRule(EntityRule):
 
 class _AdjustmentRule(EntityRule):
     def on_create(self, ctx: WriteContext, values: dict[str, Value]) -> None:
+        if values.get("contractID") is None and values.get("contractServiceID") is not None:
+            found = ctx.store.get(CONTRACT_SERVICES, _as_id(values["contractServiceID"]))
+            values["contractID"] = found["contractID"] if found else None
+        if values.get("contractID") is None:
+            raise ApiError("A contract service adjustment needs a contractID (or a contractServiceID).")
+        if all(values.get(name) is None for name in ("unitChange", "adjustedUnitPrice", "adjustedUnitCost")):
+            raise ApiError("A contract service adjustment needs a unitChange or a new unit price or cost.")
         contract = _recurring_contract(ctx, values["contractID"], "A contract service adjustment")
         effective = parse_date(str(values["effectiveDate"]))
         start, end = parse_date(contract["startDate"]), parse_date(contract["endDate"])
@@ -141,7 +138,7 @@ class _AdjustmentRule(EntityRule):
             contract_service["id"],
             _adjustment_events(ctx.store, contract_service["id"]),
             effective,
-            int(values["unitChange"] or 0),
+            int(values.get("unitChange") or 0),
         )
 
 
@@ -191,14 +188,6 @@ RULES: dict[str, EntityRule] = {
     "ContractCharges": _ChargeRule(),
 }
 """The rule of each entity that has one."""
-
-
-def _check_sla(ctx: WriteContext, sla_id: Value) -> None:
-    if sla_id is None:
-        return
-    sla = ctx.store.get(SERVICE_LEVEL_AGREEMENTS, _as_id(sla_id))
-    if sla is None or not sla["isActive"]:
-        raise ApiError(f"serviceLevelAgreementID {sla_id} is not an active service level agreement.")
 
 
 def _check_dates(values: dict[str, Any]) -> None:

@@ -21,8 +21,10 @@ from providers.autotask.entities import ENTITIES, Entity, Field, FieldType
 from . import _units
 from ._bulk import BulkRows
 from ._filters import Condition, Group
-from ._seed import seed_demo_tenant
+from ._seed import seed_demo_tenant, upgrade_tenant
 from ._sql import quote, where_sql
+from ._tenant import SCHEMA as TENANT_SCHEMA
+from ._tenant import Tenant
 from ._values import Value, decimal_key, from_sql, to_sql
 
 DEFAULT_DB_PATH = Path(".billsync") / "sandbox.db"
@@ -65,10 +67,15 @@ class SandboxStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self.tenant = Tenant(self)
+        """The tenant's configuration (SLAs, UDFs, billing codes): see :mod:`._tenant`."""
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.create_function("sandbox_decimal_key", 1, decimal_key, deterministic=True)
         with self.transaction():
+            older = self._predates_tenant_config()
             fresh = self._create_schema()
+            if older and not fresh:
+                upgrade_tenant(self)
         if fresh and seed:
             seed_demo_tenant(self)
         self.analyze()
@@ -125,6 +132,7 @@ class SandboxStore:
             for table in tables:
                 self._conn.execute(f"DROP TABLE {quote(table)}")
             self._create_schema()
+        self.tenant.forget()
         if seed:
             seed_demo_tenant(self)
 
@@ -199,7 +207,7 @@ class SandboxStore:
         type-checked and field defaults applied; computed fields (a charge's ``billableAmount``)
         are stored only as given. Rows without ``id`` get new ids. Raises ``ValueError`` on a bad row.
         """
-        target = ENTITIES[entity] if isinstance(entity, str) else entity
+        target = self.tenant.entity(ENTITIES[entity] if isinstance(entity, str) else entity)
         if not target.stored:
             raise ValueError(f"{target.name} is computed, not stored")
         bulk = BulkRows(target)
@@ -266,7 +274,7 @@ class SandboxStore:
                 f"SELECT * FROM {quote(entity.name)} WHERE {sql} ORDER BY id {order}{tail}", params
             )
             rows = self._rows(entity, cursor)
-            if entity.has_udfs and rows:
+            if entity.udfs and rows:
                 self._attach_udfs(entity, rows)
             return rows
 
@@ -321,6 +329,13 @@ class SandboxStore:
 
     # ---- schema ----------------------------------------------------------------------------------
 
+    def _predates_tenant_config(self) -> bool:
+        """A database written before the tenant's configuration had its own tables."""
+        conn = self._conn
+        has_meta = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
+        has_tenant = conn.execute("SELECT name FROM sqlite_master WHERE name = 'tenant_slas'").fetchone()
+        return has_meta is not None and has_tenant is None
+
     def _create_schema(self) -> bool:
         """Create missing tables, columns and indexes; True when the database was empty."""
         conn = self._conn
@@ -332,6 +347,8 @@ class SandboxStore:
             "name TEXT NOT NULL COLLATE NOCASE, value TEXT COLLATE NOCASE, PRIMARY KEY (entity, object_id, name))"
         )
         conn.execute("CREATE INDEX IF NOT EXISTS udf_lookup ON udf_values (entity, name, value)")
+        for statement in TENANT_SCHEMA:
+            conn.execute(statement)
         for entity in ENTITIES.values():
             if entity.stored:
                 self._create_table(entity)

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from providers.autotask.entities import CONTRACT_SERVICE_UNITS
+from providers.autotask.entities import CONTRACT_SERVICE_UNITS, PERIOD_MONTHS
 
 from ._billing import ROW_ID_FACTOR
 from ._filters import Condition, Group
@@ -59,6 +59,8 @@ class _ContractService:
     cost: Decimal | None
     start: date
     end: date
+    months: int = 1
+    """Months in one billing period of the contract."""
 
 
 @dataclass
@@ -102,23 +104,29 @@ def count_units(store: SandboxStore, where: Group) -> int:
 def generate_rows(
     service: _ContractService, adjustments: list[_Adjustment], bounds: _Bounds
 ) -> Iterator[tuple[Any, ...]]:
-    """The unit rows of one contract service that may fall inside the bounds' date window."""
+    """The unit rows of one contract service that may fall inside the bounds' date window.
+
+    One row per billing period of the contract (``contractPeriodType``: 1, 3, 6 or 12 months,
+    counted from the contract's start date), split at each adjustment's effective date (A9.4, A10).
+    """
     start, end = service.start, service.end
     if bounds.last_day is not None:
         end = min(end, bounds.last_day)
-    cursor = start
+    step = service.months
+    index = 0
     if bounds.first_day is not None and bounds.first_day > start:
-        cursor = max(start, bounds.first_day.replace(day=1))
+        elapsed = (bounds.first_day.year - start.year) * 12 + bounds.first_day.month - start.month
+        index = max(0, elapsed // step - 1)
     pending = iter(adjustments)
     upcoming = next(pending, None)
     units, price, cost = 0, service.price, service.cost
+    cursor = add_months(start, index * step)
     while cursor <= end:
-        month_end = cursor.replace(day=calendar.monthrange(cursor.year, cursor.month)[1])
-        period_end = min(month_end, service.end)
+        period_end = min(add_months(start, (index + 1) * step) - timedelta(days=1), service.end)
         splits = sorted({a.effective for a in adjustments if cursor < a.effective <= period_end})
         starts = [cursor, *splits]
-        for index, segment_start in enumerate(starts):
-            segment_end = starts[index + 1] - timedelta(days=1) if index + 1 < len(starts) else period_end
+        for number, segment_start in enumerate(starts):
+            segment_end = starts[number + 1] - timedelta(days=1) if number + 1 < len(starts) else period_end
             while upcoming is not None and upcoming.effective <= segment_start:
                 units += upcoming.unit_change
                 price = upcoming.price if upcoming.price is not None else price
@@ -140,7 +148,15 @@ def generate_rows(
                 None if price is None else str(price),
                 None if cost is None else str(cost),
             )
+        index += 1
         cursor = period_end + timedelta(days=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months, kept to the last day of a shorter month (Jan 31 + 1 → Feb 28)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _chunks(
@@ -185,7 +201,8 @@ def _contract_services(
         clauses.append("cs.id < ?" if descending else "cs.id > ?")
         params.append(last)
     sql = (
-        "SELECT cs.id, cs.contractID, cs.serviceID, cs.unitPrice, cs.unitCost, c.startDate, c.endDate "
+        "SELECT cs.id, cs.contractID, cs.serviceID, cs.unitPrice, cs.unitCost, c.startDate, c.endDate, "
+        "c.contractPeriodType "
         'FROM "ContractServices" cs JOIN "Contracts" c ON c.id = cs.contractID '
         f"WHERE {' AND '.join(clauses) or '1'} ORDER BY cs.id {'DESC' if descending else 'ASC'} LIMIT {_CHUNK}"
     )
@@ -198,6 +215,7 @@ def _contract_services(
             cost=None if row[4] is None else Decimal(row[4]),
             start=parse_date(row[5]),
             end=parse_date(row[6]),
+            months=PERIOD_MONTHS.get(row[7] or 1, 1),
         )
         for row in store.connection.execute(sql, params)
         if row[5] is not None and row[6] is not None

@@ -41,9 +41,12 @@ def coerce(field: Field, raw: Any, *, entity: str) -> Value:
         return raw
     if kind in (FieldType.INTEGER, FieldType.PICKLIST):
         number = _integer(raw, field, entity)
-        if kind is FieldType.PICKLIST and field.picklist_value(number) is None:
-            allowed = ", ".join(f"{v.value} ({v.label})" for v in field.picklist if v.is_active)
-            raise ApiError(f"{number} is not a valid value for {entity}.{field.name}; use one of {allowed}.")
+        if kind is FieldType.PICKLIST:
+            entry = field.picklist_value(number)
+            if entry is None or not entry.is_active:
+                allowed = ", ".join(f"{v.value} ({v.label})" for v in field.picklist if v.is_active)
+                what = "not a valid value" if entry is None else f"an inactive value ({entry.label})"
+                raise ApiError(f"{number} is {what} for {entity}.{field.name}; use one of {allowed}.")
         return number
     if kind is FieldType.DECIMAL:
         return _decimal(raw, field, entity)

@@ -1,9 +1,14 @@
 """Create and update: the checks every entity shares, then its own business rules.
 
-A create or update body is checked field by field against the entity table (unknown field, wrong
-type, read-only field, missing required field, dangling reference), then the entity's rule from
+A create body is checked field by field against the entity table (unknown field, wrong type,
+read-only field, missing required field, dangling reference), then the entity's rule from
 :mod:`._rules` runs, all inside one store transaction so a refused write leaves nothing behind.
 Every refusal is an :class:`ApiError` answered as HTTP 500 with the reason, as Autotask does.
+
+A PATCH, like Autotask's, silently ignores properties the entity does not have and properties that
+are read-only or read-only after create (API-FACTS A2, WYRE #87): HTTP 200, those fields unchanged.
+Unknown or read-only properties in a *create* are refused: what Autotask does with them is not
+published, so the sandbox takes the stricter choice.
 """
 
 from __future__ import annotations
@@ -14,13 +19,15 @@ from typing import Any
 
 from providers.autotask.entities import ENTITIES, Entity
 
-from ._errors import ApiError, not_found
+from ._errors import ApiError, not_allowed, not_found
 from ._rules import RULES, WriteContext
 from ._store import SandboxStore
 from ._values import Value, coerce, format_datetime
 
-TIMESTAMP_FIELDS = ("lastModifiedDateTime", "lastTrackedModifiedDateTime")
+TIMESTAMP_FIELDS = ("lastModifiedDateTime", "lastModifiedDate", "lastTrackedModifiedDateTime")
 """Read-only fields set to the current time on every create and update."""
+CREATED_FIELDS = ("createDate", "createdTime")
+"""Read-only fields set to the current time on create."""
 
 
 def create_object(
@@ -28,8 +35,8 @@ def create_object(
 ) -> int:
     """Create one object from a request body and return its id."""
     if not entity.can_create:
-        raise ApiError(f"{entity.name} cannot be created.", 405)
-    values, udfs = _read_body(entity, body)
+        raise not_allowed("POST")
+    values, udfs = _read_body(entity, body, strict=True)
     for name, value in values.items():
         field = entity.field(name)
         if field is not None and field.read_only and value is not None and not (name == "id" and value == 0):
@@ -49,6 +56,7 @@ def create_object(
         if rule is not None:
             rule.on_create(context, values)
         _stamp(entity, values, context.now)
+        values.update({name: context.now for name in CREATED_FIELDS if entity.field(name) is not None})
         return store.insert(entity, values, udfs)
 
 
@@ -57,8 +65,8 @@ def update_object(
 ) -> int:
     """Apply a partial update (``PATCH``; the body carries ``id``) and return the object's id."""
     if not entity.can_update:
-        raise ApiError(f"{entity.name} cannot be updated.", 405)
-    changes, udfs = _read_body(entity, body)
+        raise not_allowed("PATCH")
+    changes, udfs = _read_body(entity, body, strict=False)
     object_id = changes.pop("id", None)
     if not isinstance(object_id, int):
         raise ApiError(f"An update of {entity.name} needs the object's id in the body.")
@@ -76,11 +84,11 @@ def update_object(
         rule = RULES.get(entity.name)
         if rule is not None:
             rule.before_update(context, current, changes)
-        for name, value in changes.items():
+        for name in list(changes):
             field = entity.field(name)
             assert field is not None
-            if (field.read_only or field.read_only_after_create) and value != current.get(name):
-                raise ApiError(_read_only_message(entity, name))
+            if field.read_only or field.read_only_after_create:
+                del changes[name]  # ignored, as Autotask ignores it
         merged = {**current, **changes}
         merged.pop("userDefinedFields", None)
         blank = [
@@ -101,7 +109,8 @@ def update_object(
         return object_id
 
 
-def _read_body(entity: Entity, body: Any) -> tuple[dict[str, Value], dict[str, str | None]]:
+def _read_body(entity: Entity, body: Any, *, strict: bool) -> tuple[dict[str, Value], dict[str, str | None]]:
+    """The body's values by field name; unknown properties refused (``strict``) or skipped (PATCH)."""
     if not isinstance(body, Mapping):
         raise ApiError(f"The body of a {entity.name} write must be a JSON object.")
     values: dict[str, Value] = {}
@@ -112,7 +121,11 @@ def _read_body(entity: Entity, body: Any) -> tuple[dict[str, Value], dict[str, s
             continue
         field = entity.field(str(name))
         if field is None:
-            raise ApiError(f"Unknown field {name!r} for {entity.name}.")
+            if strict:
+                raise ApiError(f"Unable to find {name} in the {entity.name} Entity")
+            continue
+        if not strict and field.name != "id" and (field.read_only or field.read_only_after_create):
+            continue  # never checked: a PATCH ignores it
         values[field.name] = coerce(field, raw, entity=entity.name)
     return values, udfs
 
@@ -129,7 +142,7 @@ def _read_udfs(entity: Entity, raw: Any) -> dict[str, str | None]:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise ApiError(f"{entity.name}.userDefinedFields items need a name, got {item!r}.")
         udf = entity.udf(item["name"])
-        if udf is None:
+        if udf is None:  # refused on PATCH too: what Autotask does is not published (stricter choice)
             raise ApiError(f"{entity.name} has no user-defined field {item['name']!r}.")
         value = item.get("value")
         if value is not None and not isinstance(value, str):
@@ -167,11 +180,3 @@ def _stamp(entity: Entity, values: dict[str, Value], now: str) -> None:
     for name in TIMESTAMP_FIELDS:
         if entity.field(name) is not None:
             values[name] = now
-
-
-def _read_only_message(entity: Entity, name: str) -> str:
-    writable = [f.name for f in entity.fields if not (f.read_only or f.read_only_after_create)]
-    return (
-        f"{entity.name}.{name} is read-only and cannot be changed after create; "
-        f"only {', '.join(writable)} can be updated."
-    )

@@ -83,7 +83,7 @@ class Autotask:
         page = self._json(self.http.post(f"{entity}/query", json=body))
         rows = list(page["items"])
         while page["pageDetails"].get("nextPageUrl"):
-            page = self._json(self.http.get(page["pageDetails"]["nextPageUrl"]))
+            page = self._json(self.http.post(page["pageDetails"]["nextPageUrl"], json=body))  # A4
             rows.extend(page["items"])
         return rows
 

@@ -75,10 +75,13 @@ def test_d16_each_month_of_an_azure_or_marketplace_subscription_is_one_contract_
         "unitCost": Decimal("4.104"),
         "productID": products["billsync:marketplace"],
         "billingCodeID": None,
-        "chargeType": 1,
-        "status": 1,
+        "chargeType": 1,  # the charge_type setting: required on create (A9.5)
+        "status": 1,  # read-only: the tenant's default
+        "isBillableToCompany": None,
         "isBilled": False,
         "purchaseOrderNumber": "billsync:2026-09",
+        "internalPurchaseOrderNumber": None,
+        "notes": None,
         "billableAmount": Decimal("228"),
         "extendedCost": Decimal("205.2"),
     }

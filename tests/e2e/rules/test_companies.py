@@ -15,7 +15,14 @@ EX = "6f1c2d3e-0a1b-4c5d-8e9f-0000000000"
 
 
 def _company(env: Env, name: str, number: str, active: bool = True) -> int:
-    body = {"companyName": name, "companyNumber": number, "companyType": 1, "isActive": active}
+    body = {
+        "companyName": name,
+        "companyNumber": number,
+        "companyType": 1,
+        "phone": "555-0100",
+        "ownerResourceID": 29682885,
+        "isActive": active,
+    }
     company_id: int = env.api.create("Companies", body)
     return company_id
 

@@ -18,7 +18,7 @@ def _without(
     rows: dict[str, dict[int, dict[str, Any]]], *fields: str
 ) -> dict[str, dict[int, dict[str, Any]]]:
     """Every object with ``fields`` (and the modification stamp) left out, for "nothing else changed"."""
-    drop = {*fields, "lastModifiedDateTime"}
+    drop = {*fields, "lastModifiedDateTime", "lastModifiedDate"}
     return {
         e: {i: {k: v for k, v in r.items() if k not in drop} for i, r in by_id.items()}
         for e, by_id in rows.items()

@@ -33,17 +33,21 @@ def test_d10_each_billed_csp_product_becomes_a_service_priced_from_the_price_lis
 
     services = env.api.services()
     standard = services[STANDARD]
-    assert {k: v for k, v in standard.items() if k not in ("id", "lastModifiedDateTime")} == {
+    volatile = ("id", "lastModifiedDate", "createDate")
+    assert {k: v for k, v in standard.items() if k not in volatile} == {
         "name": "Microsoft 365 Business Standard",
         "description": "Microsoft CSP 365: Microsoft 365 Business Standard (CFQ7TTC0LDPB:0001)",
         "invoiceDescription": "Microsoft 365 Business Standard (CFQ7TTC0LDPB:0001)",
         "unitPrice": Decimal("12.5"),
         "unitCost": Decimal("10.625"),
+        "markupRate": None,
         "billingCodeID": 2001,
         "periodType": 1,
         "isActive": True,
         "serviceLevelAgreementID": None,
         "sku": STANDARD,
+        "vendorCompanyID": None,
+        "userDefinedFields": [],
     }
     defender = services["billsync:csp365:CFQ7TTC0LHSF:0001"]
     assert (defender["unitPrice"], defender["unitCost"]) == (Decimal("3.3333"), Decimal("2.8333"))
@@ -128,11 +132,13 @@ def test_d12_every_subscription_has_its_own_recurring_service_contract(env: Env,
         "contractName": "CM - Northwind Traders - Microsoft 365 E3",
         "contractNumber": None,
         "contractType": 7,
+        "timeReportingRequiresStartAndStopTimes": 0,
         "status": 1,
         "startDate": "2025-09-01T00:00:00",
         "endDate": "2027-09-30T00:00:00",
         "serviceLevelAgreementID": 1,
         "contractPeriodType": 1,
+        "contractCategory": None,
         "description": f"Cloudmore subscription {EX}03",
         "purchaseOrderNumber": None,
         "userDefinedFields": [{"name": "Subscription ID", "value": f"{EX}03"}],
@@ -253,8 +259,11 @@ def test_d14_cents_a_unit_price_cannot_carry_are_billed_as_a_rounding_charge(env
         "billingCodeID": 2002,
         "chargeType": 1,
         "status": 1,
+        "isBillableToCompany": None,
         "isBilled": False,
         "purchaseOrderNumber": "billsync:2026-09/rounding",
+        "internalPurchaseOrderNumber": None,
+        "notes": None,
         "billableAmount": Decimal("0.01"),
         "extendedCost": Decimal("0.01"),
     }

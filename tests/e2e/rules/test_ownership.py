@@ -32,6 +32,7 @@ def _contract(company: int, name: str, **fields: Any) -> dict[str, Any]:
         "companyID": company,
         "contractName": name,
         "contractType": 7,
+        "timeReportingRequiresStartAndStopTimes": 0,
         "status": 1,
         "startDate": "2025-01-01T00:00:00",
         "endDate": "2026-12-31T00:00:00",

@@ -31,10 +31,39 @@ AZURE_SUBSCRIPTIONS = ("11", "12", "13")
 @pytest.mark.parametrize(
     ("setting", "value", "problem"),
     [
-        ("sla_id", 999, "sla_id 999: no such Service Level Agreement"),
-        ("sla_id", 2, "sla_id 2: the Service Level Agreement is inactive"),
-        ("service_billing_code_id", 2003, "service_billing_code_id 2003: the billing code is inactive"),
-        ("product_billing_code_id", 777, "product_billing_code_id 777: no such billing code"),
+        (
+            "sla_id",
+            999,
+            "sla_id 999: no such Service Level Agreement on this tenant; valid choices: 1 (Standard)",
+        ),
+        (
+            "sla_id",
+            2,
+            "sla_id 2: the Service Level Agreement 'Legacy SLA' is inactive; valid choices: 1 (Standard)",
+        ),
+        (
+            "service_billing_code_id",
+            2003,
+            "service_billing_code_id 2003: the billing code 'Retired Code' is inactive; "
+            "valid choices: 2001 (Recurring Contract Services)",
+        ),
+        (
+            "service_billing_code_id",
+            2002,
+            "service_billing_code_id 2002: the billing code 'Cloud Products' has use type 4 (Material Cost "
+            "Code), not a Recurring Contract Service code; valid choices: 2001 (Recurring Contract Services)",
+        ),
+        (
+            "product_billing_code_id",
+            777,
+            "product_billing_code_id 777: no such billing code; valid choices: 2002 (Cloud Products)",
+        ),
+        (
+            "charge_type",
+            9,
+            "charge_type 9: no such ContractCharges.chargeType value on this tenant; "
+            "valid choices: 1 (Operational), 2 (Capitalized)",
+        ),
     ],
 )
 def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
@@ -49,12 +78,37 @@ def test_d4_missing_or_inactive_id_in_autotask_stops_the_plan(
     assert result.stderr == (
         "Error: Autotask does not accept these settings:\n"
         f"  - {problem}\n"
-        "Fix the ids in the settings file (D4): find them in Autotask under Admin > Service Level "
-        "Agreements and Admin > Billing Codes (an active code of the right type).\n"
+        "Fix the settings file (D4; each setting's line lists this tenant's valid choices) or the tenant; "
+        "`billsync doctor` checks the whole tenant, and `billsync doctor --write` puts its choices into the "
+        "settings file.\n"
     )
     env.billsync("apply", "--auto-approve", "--as-of", "2026-10-07", exit_code=1)
     assert env.api.writes() == {}
     assert env.api.marked_contracts() == {}
+
+
+def test_a_new_contract_period_type_is_a_warning_and_never_an_update(env: Env, october: Path) -> None:
+    """Autotask fixes a contract's period type on create (API-FACTS A9.1): after a settings change the
+    plan updates nothing for it, warns once per contract, and Autotask keeps the old value."""
+    env.configure(october)
+    env.apply("2026-10-07")
+    env.configure(october, settings={"contract_period_type": 2})
+
+    plan = env.plan("2026-10-07", "--period", "2026-09")
+
+    assert plan.changes("update", "contract") == []
+    warnings = [d for d in plan.diagnostics if d["code"] == "immutable-field"]
+    contracts = sorted(env.api.marked_contracts())
+    assert len(warnings) == len(contracts) > 0
+    assert warnings[0] == {
+        "severity": "warning",
+        "code": "immutable-field",
+        "message": f'contract["{contracts[0]}"]: contractPeriodType is 1 in the target and the rules now give '
+        "2, but it cannot be changed after create, so billsync leaves it: Autotask fixes a contract's type, "
+        "period type and company when it is created; keep the old setting, or end this contract "
+        "(removal_policy: end) and bill a new subscription.",
+    }
+    assert {c["contractPeriodType"] for rows in env.api.marked_contracts().values() for c in rows} == {1}
 
 
 def test_d4_a_setting_left_out_stops_the_plan_naming_file_and_setting(env: Env, october: Path) -> None:

@@ -64,7 +64,14 @@ MANAGED_TABLES = (
     "ContractCharges",
 )
 """Entities billsync writes; the demo tenant seeds none of them, so every row is billsync's."""
-_VOLATILE = {"id", "lastModifiedDateTime", "createDate", "lastActivityDate"}
+_VOLATILE = {
+    "id",
+    "lastModifiedDateTime",
+    "lastModifiedDate",
+    "createDate",
+    "createdTime",
+    "lastActivityDate",
+}
 _DEFAULT_CREDENTIALS = SandboxCredentials()
 
 

@@ -105,7 +105,7 @@ def test_budget_pace_spreads_the_writes_and_completes(
     window = _WindowClock()
     sandbox = sandbox_factory(hourly_limit=1200, window_seconds=60.0, monotonic=window)
     workspace = workspace_factory(sandbox)
-    _use_budget(sandbox, 1190)
+    _use_budget(sandbox, 1180)  # leaves room for the plan's reads (metadata included), not for the writes
     # hold the first write until the requests spent above have left the window (as an hour passing would)
     sandbox.app.inject_fault(endpoint="Services", verb="create", nth=1, delay=60)
     process = workspace.start(*APPLY, "--budget", "pace")

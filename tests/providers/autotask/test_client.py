@@ -163,17 +163,24 @@ def test_query_follows_next_page_urls_and_returns_every_item_once(wire: Callable
             "pageDetails": {"nextPageUrl": page2},
         },
         # the second page overlaps the first by one object, as a page boundary can shift between reads
-        ("GET", page2): {"items": _companies(500, 1000), "pageDetails": {"nextPageUrl": page3}},
-        ("GET", page3): {"items": _companies(1001, 1111), "pageDetails": {"nextPageUrl": None}},
+        ("POST", page2): {"items": _companies(500, 1000), "pageDetails": {"nextPageUrl": page3}},
+        ("POST", page3): {"items": _companies(1001, 1111), "pageDetails": {"nextPageUrl": None}},
     }
     h = wire(lambda request: ok(pages[(request.method, str(request.url))]))
     items = h.client.query("Companies", [F.eq("isActive", True)], include_fields=["companyName"])
     assert [item["id"] for item in items] == list(range(1, 1112))
-    assert h.calls() == [("POST", BASE + "Companies/query"), ("GET", page2), ("GET", page3)]
-    assert h.bodies()[0] == {
-        "filter": [{"op": "eq", "field": "isActive", "value": True}],
-        "IncludeFields": ["id", "companyName"],
-    }
+    # the next pages of a POST query are POSTed with the same body (a GET there is a 405, A4)
+    assert h.calls() == [("POST", BASE + "Companies/query"), ("POST", page2), ("POST", page3)]
+    assert (
+        h.bodies()
+        == [
+            {
+                "filter": [{"op": "eq", "field": "isActive", "value": True}],
+                "IncludeFields": ["id", "companyName"],
+            }
+        ]
+        * 3
+    )
     assert all(r.headers["Secret"] == SECRET for r in h.requests)
 
 

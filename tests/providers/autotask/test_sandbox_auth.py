@@ -77,9 +77,7 @@ def test_unknown_user_is_500_with_errors(
     with _client(base_url_and_transport, headers) as client:
         response = client.post("Companies/query", json=ALL_COMPANIES)
     assert response.status_code == 500
-    assert response.json() == {
-        "errors": ["The user name is not a valid API user; check the UserName header."]
-    }
+    assert response.json() == {"errors": ["Zone information could not be determined"]}  # A1
 
 
 def test_wrong_integration_code_is_500(
@@ -89,9 +87,7 @@ def test_wrong_integration_code_is_500(
     with _client(base_url_and_transport, headers) as client:
         response = client.post("Companies/query", json=ALL_COMPANIES)
     assert response.status_code == 500
-    assert response.json() == {
-        "errors": ["The API integration code is not valid; check the ApiIntegrationCode header."]
-    }
+    assert response.json() == {"errors": ["IntegrationCode is invalid."]}  # A1
 
 
 def test_missing_headers_are_refused(base_url_and_transport: tuple[str, httpx.BaseTransport | None]) -> None:

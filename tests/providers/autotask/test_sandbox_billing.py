@@ -48,6 +48,7 @@ def _contract(
         "companyID": 101,
         "contractName": "Contoso M365",
         "contractType": contract_type,
+        "timeReportingRequiresStartAndStopTimes": 0,
         "status": 1,
         "startDate": start,
         "endDate": end,
@@ -93,10 +94,11 @@ def test_a_new_contract_service_has_zero_units_every_month_at_the_service_price(
         "serviceID": service,
         "unitPrice": 10.5,
         "unitCost": 8.25,
-        "adjustedPrice": None,
         "invoiceDescription": None,
         "internalDescription": None,
-    }
+        "internalCurrencyUnitPrice": None,
+        "internalCurrencyAdjustedPrice": None,
+    }  # no adjustedPrice: REST has none (A9.2)
 
 
 def test_adjustments_plus_5_then_minus_2_on_one_date_leave_3_units_from_that_date(
@@ -175,20 +177,21 @@ def test_unit_rows_have_stable_ids_and_honour_date_filters_and_paging(client: ht
         "MaxRecords": 2,
     }
     first = client.post("ContractServiceUnits/query", json=query).json()
-    second = client.get(first["pageDetails"]["nextPageUrl"]).json()
+    second = client.post(first["pageDetails"]["nextPageUrl"], json=query).json()
     rows = first["items"] + second["items"]
+    # monthly periods anchored on the contract's start (the 15th), split at the adjustment (A9.4)
     assert [(r["startDate"][:10], r["endDate"][:10], r["units"]) for r in rows] == [
-        ("2026-06-01", "2026-06-19", 0),
-        ("2026-06-20", "2026-06-30", 4),
-        ("2026-07-01", "2026-07-31", 4),
+        ("2026-06-15", "2026-06-19", 0),
+        ("2026-06-20", "2026-07-14", 4),
+        ("2026-07-15", "2026-08-14", 4),
     ]
     assert second["pageDetails"]["nextPageUrl"] is None
     again = client.post("ContractServiceUnits/query", json={**query, "MaxRecords": 500}).json()["items"]
     assert [r["id"] for r in again] == [r["id"] for r in rows]
     assert client.get(f"ContractServiceUnits/{rows[1]['id']}").json()["item"] == rows[1]
     everything = _units(client, contract)
-    assert everything[0][:2] == ("2026-01-15", "2026-01-31")
-    assert everything[-1][:2] == ("2027-01-01", "2027-01-14")
+    assert everything[0][:2] == ("2026-01-15", "2026-02-14")
+    assert everything[-1][:2] == ("2026-12-15", "2027-01-14")
     count = client.post("ContractServiceUnits/query/count", json={"filter": query["filter"]}).json()
     assert count == {"queryCount": 3}
 
@@ -200,15 +203,16 @@ def test_adjustments_cannot_be_queried_read_or_updated(client: httpx.Client) -> 
         f"Contracts/{contract}/ServiceAdjustments",
         {"serviceID": service, "effectiveDate": "2026-01-01", "unitChange": 1},
     )
+    # no query or get route exists for adjustments (A2): IIS's 404 page; PATCH is not a verb there: 405
     query = client.post("ContractServiceAdjustments/query", json={"filter": [{"op": "exist", "field": "id"}]})
-    assert query.status_code == 405
-    assert query.json() == {"errors": ["ContractServiceAdjustments cannot be queried."]}
-    assert client.get(f"ContractServiceAdjustments/{adjustment}").status_code == 405
+    assert query.status_code == 404
+    assert "404 - File or directory not found." in query.text
+    assert client.get(f"ContractServiceAdjustments/{adjustment}").status_code == 404
     update = client.patch(
         f"Contracts/{contract}/ServiceAdjustments", json={"id": adjustment, "unitChange": 2}
     )
     assert update.status_code == 405
-    assert update.json() == {"errors": ["ContractServiceAdjustments cannot be updated."]}
+    assert update.json() == {"Message": "The requested resource does not support http method 'PATCH'."}
 
 
 def test_adjustment_rules(client: httpx.Client) -> None:
@@ -233,27 +237,29 @@ def test_adjustment_rules(client: httpx.Client) -> None:
     )
 
 
-def test_contract_service_update_allows_only_adjusted_price_and_invoice_description(
-    client: httpx.Client,
-) -> None:
+def test_contract_service_update_changes_only_the_invoice_description(client: httpx.Client) -> None:
+    """On update every field but invoiceDescription is read-only (A9.2); a PATCH ignores read-only and
+    unknown properties (``adjustedPrice`` is not a REST field) and answers 200, as Autotask does (A2)."""
     contract, service = _contract(client), _service(client)
     cs = _create(
         client, f"Contracts/{contract}/Services", {"serviceID": service, "internalDescription": "seat"}
     )
-    refused = client.patch(f"Contracts/{contract}/Services", json={"id": cs, "unitPrice": 11})
-    assert _refused(refused) == (
-        "ContractServices.unitPrice is read-only and cannot be changed after create; "
-        "only adjustedPrice, invoiceDescription can be updated."
-    )
-    same = client.patch(
+    ignored = client.patch(
         f"Contracts/{contract}/Services",
-        json={"id": cs, "unitPrice": "10.50", "invoiceDescription": "E3 seats"},
+        json={
+            "id": cs,
+            "unitPrice": 11,
+            "unitCost": 1,
+            "adjustedPrice": -1.25,
+            "invoiceDescription": "E3 seats",
+        },
     )
-    assert same.json() == {"itemId": cs}
-    discount = client.patch("ContractServices", json={"id": cs, "adjustedPrice": -1.25})
-    assert discount.status_code == 200
+    assert ignored.json() == {"itemId": cs}
     item = client.get(f"ContractServices/{cs}").json()["item"]
-    assert (item["unitPrice"], item["invoiceDescription"], item["adjustedPrice"]) == (10.5, "E3 seats", -1.25)
+    assert (item["unitPrice"], item["unitCost"], item["invoiceDescription"]) == (10.5, 8.25, "E3 seats")
+    assert "adjustedPrice" not in item
+    root = client.patch("ContractServices", json={"id": cs, "invoiceDescription": "x"})
+    assert root.json() == {"Message": "The requested resource does not support http method 'PATCH'."}
 
 
 def test_contract_service_rules(client: httpx.Client) -> None:
@@ -265,7 +271,7 @@ def test_contract_service_rules(client: httpx.Client) -> None:
     )
     contract = _contract(client)
     _create(client, f"Contracts/{contract}/Services", {"serviceID": service})
-    twice = client.post("ContractServices", json={"contractID": contract, "serviceID": service})
+    twice = client.post(f"Contracts/{contract}/Services", json={"contractID": contract, "serviceID": service})
     assert "already on contract" in _refused(twice)
     missing = client.post(f"Contracts/{contract}/Services", json={"serviceID": 999})
     assert (
@@ -281,7 +287,7 @@ def test_services_need_an_active_recurring_service_billing_code(client: httpx.Cl
     )
     material = client.post("Services", json={**body, "billingCodeID": 2002})
     assert _refused(material) == (
-        "Services.billingCodeID 2002 (Cloud Products) is not a Recurring Contract Service billing code."
+        "Services.billingCodeID 2002 (Cloud Products) is not a Recurring Contract Service Code billing code."
     )
     missing = client.post("Services", json={"name": "Backup"})
     assert _refused(missing) == "Services is missing required field(s): unitPrice, billingCodeID, periodType."
@@ -291,7 +297,7 @@ def test_services_need_an_active_recurring_service_billing_code(client: httpx.Cl
     renamed = client.patch("Services", json={"id": service, "name": "M365 E3", "sku": "CSP-E3"})
     assert renamed.status_code == 200
     item = client.get(f"Services/{service}").json()["item"]
-    assert (item["name"], item["sku"], item["isActive"], item["lastModifiedDateTime"]) == (
+    assert (item["name"], item["sku"], item["isActive"], item["lastModifiedDate"]) == (
         "M365 E3",
         "CSP-E3",
         True,
@@ -300,8 +306,8 @@ def test_services_need_an_active_recurring_service_billing_code(client: httpx.Cl
 
 
 def test_products_need_an_active_material_billing_code(client: httpx.Client) -> None:
-    body = {"name": "Azure plan", "isActive": True, "unitPrice": 0}
-    assert "is not a Material (product) billing code" in _refused(
+    body = {"name": "Azure plan", "isActive": True, "isSerialized": False, "unitPrice": 0}
+    assert "is not a Material Cost Code billing code" in _refused(
         client.post("Products", json={**body, "productBillingCodeID": 2001})
     )
     product = _create(client, "Products", {**body, "productBillingCodeID": 2002, "sku": "AZ"})
@@ -318,6 +324,7 @@ def test_charges_compute_amounts_and_lock_once_billed(app: SandboxApp, client: h
             "name": "Azure",
             "productBillingCodeID": 2002,
             "isActive": True,
+            "isSerialized": False,
             "unitPrice": "1.0005",
             "unitCost": "0.5",
         },
@@ -327,6 +334,7 @@ def test_charges_compute_amounts_and_lock_once_billed(app: SandboxApp, client: h
         "datePurchased": "2026-09-30",
         "unitQuantity": "1234.5",
         "productID": product,
+        "chargeType": 1,
     }
     charge = _create(client, f"Contracts/{contract}/Charges", body)
     item = client.get(f"ContractCharges/{charge}").json()["item"]
@@ -358,21 +366,27 @@ def test_charges_compute_amounts_and_lock_once_billed(app: SandboxApp, client: h
     assert changed.status_code == 200
     assert client.get(f"ContractCharges/{charge}").json()["item"]["billableAmount"] == 10.01
     app.bill_charge(charge)
-    locked = client.patch("ContractCharges", json={"id": charge, "description": "late fix"})
+    locked = client.patch(f"Contracts/{contract}/Charges", json={"id": charge, "description": "late fix"})
     assert _refused(locked) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
     assert client.get(f"ContractCharges/{charge}").json()["item"]["isBilled"] is True
 
 
 def test_a_charge_is_billed_over_http_and_needs_a_product_or_billing_code(client: httpx.Client) -> None:
     contract = _contract(client)
-    base = {"name": "Setup", "datePurchased": "2026-09-30", "unitQuantity": 1, "unitPrice": 150}
+    base = {
+        "name": "Setup",
+        "datePurchased": "2026-09-30",
+        "unitQuantity": 1,
+        "unitPrice": 150,
+        "chargeType": 1,
+    }
     assert _refused(client.post(f"Contracts/{contract}/Charges", json=base)) == (
         "A contract charge needs a productID or a billingCodeID."
     )
     charge = _create(client, f"Contracts/{contract}/Charges", {**base, "billingCodeID": 2002})
     assert client.post(f"http://sandbox/_sandbox/charges/{charge}/bill").json() == {"itemId": charge}
     assert "cannot be changed" in _refused(
-        client.patch("ContractCharges", json={"id": charge, "unitQuantity": 2})
+        client.patch(f"Contracts/{contract}/Charges", json={"id": charge, "unitQuantity": 2})
     )
     read_only = client.post(
         f"Contracts/{contract}/Charges", json={**base, "billingCodeID": 2002, "isBilled": True}
@@ -385,6 +399,7 @@ def test_contract_rules_and_udfs(client: httpx.Client) -> None:
         "companyID": 101,
         "contractName": "X",
         "contractType": 7,
+        "timeReportingRequiresStartAndStopTimes": 0,
         "status": 1,
         "startDate": "2026-05-01",
         "endDate": "2026-04-30",
@@ -397,16 +412,19 @@ def test_contract_rules_and_udfs(client: httpx.Client) -> None:
     assert _refused(client.post("Contracts", json={**body, "companyID": 999})) == (
         "Contracts.companyID 999 does not reference an existing Companies object."
     )
+    # SLAs are the serviceLevelAgreementID picklist (A9.9): an inactive or unknown value is refused
     assert _refused(client.post("Contracts", json={**body, "serviceLevelAgreementID": 2})) == (
-        "serviceLevelAgreementID 2 is not an active service level agreement."
+        "2 is an inactive value (Legacy SLA) for Contracts.serviceLevelAgreementID; use one of 1 (Standard)."
     )
     udfs = [{"name": "subscription id", "value": "9f3c"}]
     contract = _create(client, "Contracts", {**body, "serviceLevelAgreementID": 1, "userDefinedFields": udfs})
     item = client.get(f"Contracts/{contract}").json()["item"]
     assert item["userDefinedFields"] == [{"name": "Subscription ID", "value": "9f3c"}]
     assert item["lastModifiedDateTime"] == "2026-10-01T09:30:15"
-    type_change = client.patch("Contracts", json={"id": contract, "contractType": 1})
-    assert "contractType is read-only" in _refused(type_change)
+    type_change = client.patch("Contracts", json={"id": contract, "contractType": 1, "contractPeriodType": 2})
+    assert type_change.json() == {"itemId": contract}  # ignored: read-only after create (A9.1)
+    item = client.get(f"Contracts/{contract}").json()["item"]
+    assert (item["contractType"], item["contractPeriodType"]) == (7, None)
     cleared = client.patch(
         "Contracts", json={"id": contract, "userDefinedFields": [{"name": "Subscription ID", "value": None}]}
     )
@@ -417,10 +435,10 @@ def test_contract_rules_and_udfs(client: httpx.Client) -> None:
 
 
 def test_unknown_fields_wrong_types_and_bad_dates_are_named(client: httpx.Client) -> None:
-    base = {"companyName": "New Co", "companyType": 1}
+    base = {"companyName": "New Co", "companyType": 1, "phone": "555-0100", "ownerResourceID": 29682885}
     assert (
         _refused(client.post("Companies", json={**base, "colour": "red"}))
-        == "Unknown field 'colour' for Companies."
+        == "Unable to find colour in the Companies Entity"
     )
     assert _refused(client.post("Companies", json={**base, "isActive": "yes"})) == (
         "Companies.isActive must be true or false, not 'yes'."
@@ -433,6 +451,7 @@ def test_unknown_fields_wrong_types_and_bad_dates_are_named(client: httpx.Client
         "companyID": 101,
         "contractName": "X",
         "contractType": 7,
+        "timeReportingRequiresStartAndStopTimes": 0,
         "status": 1,
         "startDate": "01/05/2026",
         "endDate": "2026-12-31",

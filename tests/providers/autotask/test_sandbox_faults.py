@@ -45,7 +45,17 @@ def test_the_nth_create_fails_without_executing(app: SandboxApp, client: httpx.C
     codes = []
     for name in ("First", "Second", "Third"):
         client.post("Companies/query", json=CREATED)  # queries do not count towards a create fault
-        codes.append(client.post("Companies", json={"companyName": name, "companyType": 1}))
+        codes.append(
+            client.post(
+                "Companies",
+                json={
+                    "companyName": name,
+                    "companyType": 1,
+                    "phone": "555-0100",
+                    "ownerResourceID": 29682885,
+                },
+            )
+        )
     assert [r.status_code for r in codes] == [200, status, 200]
     assert codes[1].json() == {"errors": ["Simulated outage."]}
     assert _names(client) == ["First", "Third"]
@@ -77,7 +87,15 @@ def test_drop_response_in_process_commits_the_write_and_raises_a_transport_error
 ) -> None:
     app.inject_fault(endpoint="Companies", verb="create", drop_response=True)
     with pytest.raises(httpx.TransportError):
-        client.post("Companies", json={"companyName": "Lost reply", "companyType": 1})
+        client.post(
+            "Companies",
+            json={
+                "companyName": "Lost reply",
+                "companyType": 1,
+                "phone": "555-0100",
+                "ownerResourceID": 29682885,
+            },
+        )
     assert _names(client) == ["Lost reply"]
 
 
@@ -89,6 +107,7 @@ def test_drop_response_on_a_real_server_closes_the_connection_after_committing()
         "companyID": 101,
         "contractName": "Dropped",
         "contractType": 7,
+        "timeReportingRequiresStartAndStopTimes": 0,
         "status": 1,
         "startDate": "2026-01-01",
         "endDate": "2026-12-31",

@@ -138,7 +138,10 @@ def test_counters_count_per_endpoint_and_kind_and_reset() -> None:
         client.get("Companies/query", params={"search": '{"filter":[{"op":"eq","field":"id","value":101}]}'})
         client.post("Companies/query/count", json=QUERY)
         client.get("Companies/101")
-        company = client.post("Companies", json={"companyName": "New", "companyType": 1}).json()["itemId"]
+        company = client.post(
+            "Companies",
+            json={"companyName": "New", "companyType": 1, "phone": "555-0100", "ownerResourceID": 29682885},
+        ).json()["itemId"]
         client.patch("Companies", json={"id": company, "phone": "555"})
         client.get("Contracts/entityInformation/fields")
         contract = client.post(
@@ -147,6 +150,7 @@ def test_counters_count_per_endpoint_and_kind_and_reset() -> None:
                 "companyID": company,
                 "contractName": "C",
                 "contractType": 7,
+                "timeReportingRequiresStartAndStopTimes": 0,
                 "status": 1,
                 "startDate": "2026-01-01",
                 "endDate": "2026-12-31",
@@ -185,7 +189,12 @@ def test_concurrent_writes_on_a_real_server_get_distinct_ids() -> None:
             base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), timeout=30, trust_env=False
         ) as client:
             for number in range(40):
-                body = {"companyName": f"W{worker}-{number}", "companyType": 1}
+                body = {
+                    "companyName": f"W{worker}-{number}",
+                    "companyType": 1,
+                    "phone": "555-0100",
+                    "ownerResourceID": 29682885,
+                }
                 response = client.post("Companies", json=body)
                 assert response.status_code == 200, response.text
                 created.append(response.json()["itemId"])

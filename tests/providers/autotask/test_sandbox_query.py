@@ -22,11 +22,24 @@ def app() -> SandboxApp:
     app = make_app(":memory:")
     with _client(app) as client:
         for body in (
-            {"companyName": "Litware 100% Inc", "companyType": 1, "phone": "555-0100", "isActive": False},
-            {"companyName": "Wide_World Importers", "companyType": 3, "phone": "555-0199"},
-            {"companyName": "Widewide Works", "companyType": 3},
+            {
+                "companyName": "Litware 100% Inc",
+                "companyType": 1,
+                "phone": "555-0100",
+                "ownerResourceID": 29682885,
+                "isActive": False,
+            },
+            {
+                "companyName": "Wide_World Importers",
+                "companyType": 3,
+                "phone": "555-0199",
+                "ownerResourceID": 29682885,
+            },
         ):
             assert client.post("Companies", json=body).status_code == 200
+        # phone is required on create (A9.8); an older record without one still exists on a tenant
+        row = {"id": PLAIN, "companyName": "Widewide Works", "companyType": 3, "ownerResourceID": 29682885}
+        app.store.insert_many("Companies", [row])
         for name, price in (("Cheap", "9.99"), ("Middle", "10.5"), ("Dear", "100"), ("Free", "0")):
             body = {"name": name, "billingCodeID": 2001, "periodType": 1, "unitPrice": price}
             assert client.post("Services", json=body).status_code == 200
@@ -40,6 +53,7 @@ def app() -> SandboxApp:
                 "status": 1,
                 "startDate": start,
                 "endDate": "2030-12-31",
+                "timeReportingRequiresStartAndStopTimes": 0,
             }
             if subscription:
                 body["userDefinedFields"] = [{"name": "Subscription ID", "value": subscription}]
@@ -137,19 +151,12 @@ def test_contains_treats_like_wildcards_literally(client: httpx.Client) -> None:
 
 
 def test_exist(client: httpx.Client) -> None:
-    assert _ids(client, "Companies", {"op": "exist", "field": "phone"}) == [PHONED, UNDERSCORE]
+    demo = [0, 101, 102, 103, 104, 105]  # the seeded companies have a phone (required, A9.8)
+    assert _ids(client, "Companies", {"op": "exist", "field": "phone"}) == [*demo, PHONED, UNDERSCORE]
 
 
 def test_not_exist(client: httpx.Client) -> None:
-    assert _ids(client, "Companies", {"op": "notExist", "field": "phone"}) == [
-        0,
-        101,
-        102,
-        103,
-        104,
-        105,
-        PLAIN,
-    ]
+    assert _ids(client, "Companies", {"op": "notExist", "field": "phone"}) == [PLAIN]
 
 
 def test_in(client: httpx.Client) -> None:
@@ -268,8 +275,9 @@ def test_include_fields_limits_the_fields_and_always_keeps_id(client: httpx.Clie
         "filter": [{"op": "eq", "field": "id", "value": 103}],
         "IncludeFields": ["companyname", "isActive"],
     }
+    # rows carry userDefinedFields even when none were asked for (A3)
     assert client.post("Companies/query", json=body).json()["items"] == [
-        {"id": 103, "companyName": "Northwind Traders", "isActive": True}
+        {"id": 103, "companyName": "Northwind Traders", "isActive": True, "userDefinedFields": []}
     ]
 
 

@@ -22,6 +22,7 @@ CONTRACT = {
     "companyID": 102,
     "contractName": "Fabrikam Azure",
     "contractType": 7,
+    "timeReportingRequiresStartAndStopTimes": 0,
     "status": 1,
     "startDate": "2026-01-01",
     "endDate": "2026-12-31",
@@ -59,9 +60,15 @@ def test_state_persists_across_an_app_restart_on_a_file_database(tmp_path: Path)
             "ContractServiceUnits/query",
             json={"filter": [{"op": "eq", "field": "startDate", "value": "2026-06-01"}]},
         )
-        company = client.post("Companies", json={"companyName": "After restart", "companyType": 1}).json()[
-            "itemId"
-        ]
+        company = client.post(
+            "Companies",
+            json={
+                "companyName": "After restart",
+                "companyType": 1,
+                "phone": "555-0100",
+                "ownerResourceID": 29682885,
+            },
+        ).json()["itemId"]
         demo = client.post(
             "Companies/query/count", json={"filter": [{"op": "lt", "field": "id", "value": 1000}]}
         ).json()
@@ -91,9 +98,8 @@ def test_reset_restores_the_seeded_demo_tenant(tmp_path: Path) -> None:
         codes = client.post("BillingCodes/query", json={"filter": [{"op": "exist", "field": "id"}]}).json()[
             "items"
         ]
-        slas = client.post(
-            "ServiceLevelAgreements/query", json={"filter": [{"op": "exist", "field": "id"}]}
-        ).json()["items"]
+        fields = client.get("Contracts/entityInformation/fields").json()["fields"]
+        (sla,) = [f for f in fields if f["name"] == "serviceLevelAgreementID"]
         assert client.post("Contracts", json=CONTRACT).json() == {"itemId": 30_000_001}
     assert names == [
         "Demo MSP (owner)",
@@ -104,13 +110,15 @@ def test_reset_restores_the_seeded_demo_tenant(tmp_path: Path) -> None:
         "Adventure Works Cycles",
     ]
     assert [(c["id"], c["name"], c["useType"], c["isActive"]) for c in codes] == [
-        (2001, "Recurring Contract Services", 4, True),
-        (2002, "Cloud Products", 3, True),
-        (2003, "Retired Code", 4, False),
+        (2001, "Recurring Contract Services", 5, True),
+        (2002, "Cloud Products", 4, True),
+        (2003, "Retired Code", 5, False),
+        (2004, "Remote Support", 1, True),
     ]
-    assert [(s["id"], s["name"], s["isActive"]) for s in slas] == [
-        (1, "Standard", True),
-        (2, "Legacy SLA", False),
+    # SLAs are the picklist of serviceLevelAgreementID, values as strings (A8, A9.9)
+    assert [(v["value"], v["label"], v["isActive"]) for v in sla["picklistValues"]] == [
+        ("1", "Standard", True),
+        ("2", "Legacy SLA", False),
     ]
     app.store.close()
 
@@ -166,6 +174,7 @@ def test_bulk_seeding_250k_rows_and_an_in_query_of_500_ids() -> None:
 
 def test_bulk_seeding_checks_rows_and_accepts_python_values() -> None:
     store = SandboxStore(":memory:", seed=False)
+    store.tenant.add_udf("Contracts", "Subscription ID")  # an unseeded tenant has no UDF yet
     (contract,) = store.insert_many(
         "Contracts",
         [
@@ -173,6 +182,7 @@ def test_bulk_seeding_checks_rows_and_accepts_python_values() -> None:
                 "companyID": 1,
                 "contractName": "Bulk",
                 "contractType": 7,
+                "timeReportingRequiresStartAndStopTimes": 0,
                 "status": 1,
                 "startDate": date(2026, 1, 1),
                 "endDate": "2026-12-31",
@@ -219,11 +229,13 @@ def test_entity_information_describes_fields_picklists_and_udfs() -> None:
         "isActive": True,
         "isDefaultValue": False,
         "sortOrder": 4,
+        "parentValue": "",
+        "isSystem": False,
     } in (contract_type["picklistValues"])
     assert [v["label"] for v in fields["contractPeriodType"]["picklistValues"]] == [
         "Monthly",
         "Quarterly",
-        "Semi-Annual",
+        "Semi-Annually",
         "Yearly",
     ]
     assert (fields["companyID"]["isReference"], fields["companyID"]["referenceEntityType"]) == (
@@ -235,25 +247,36 @@ def test_entity_information_describes_fields_picklists_and_udfs() -> None:
     assert none == {"fields": []}
 
 
+NOT_ALLOWED = "The requested resource does not support http method '{}'."
+
+
 @pytest.mark.parametrize(
-    ("method", "path", "status"),
+    ("method", "path", "status", "shape"),
     [
-        ("GET", "Widgets/query", 404),
-        ("GET", "Companies/999", 404),
-        ("PUT", "Companies", 405),
-        ("DELETE", "Companies", 405),
-        ("GET", "Companies", 405),
-        ("POST", "Companies/101", 405),
-        ("GET", "Contracts/1/Widgets", 404),
-        ("POST", "BillingCodes", 405),
-        ("PATCH", "ServiceLevelAgreements", 405),
+        ("GET", "Widgets/query", 404, "html"),
+        ("GET", "Companies/999", 404, "errors"),
+        ("PUT", "Companies", 405, "Message"),
+        ("DELETE", "Companies", 405, "Message"),
+        ("GET", "Companies", 405, "Message"),
+        ("POST", "Companies/101", 405, "Message"),
+        ("GET", "Contracts/1/Widgets", 404, "html"),
+        ("POST", "BillingCodes", 405, "Message"),
+        ("PATCH", "ServiceLevelAgreements", 404, "html"),
     ],
 )
-def test_unknown_paths_and_wrong_verbs(method: str, path: str, status: int) -> None:
+def test_unknown_paths_and_wrong_verbs(method: str, path: str, status: int, shape: str) -> None:
+    """Autotask's three error shapes (A2): ``errors`` for a missing object, ASP.NET's ``Message`` for
+    a verb the route does not take, IIS's HTML page for a path nothing serves."""
     with _client(make_app(":memory:")) as client:
         response = client.request(method, path, json={"companyName": "x", "id": 1})
     assert response.status_code == status
-    assert response.json()["errors"]
+    if shape == "html":
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<title>404 - File or directory not found.</title>" in response.text
+    elif shape == "Message":
+        assert response.json() == {"Message": NOT_ALLOWED.format(method)}
+    else:
+        assert response.json() == {"errors": ["Companies 999 does not exist."]}
 
 
 def test_paths_are_case_insensitive_and_children_are_reached_through_their_contract() -> None:
@@ -277,3 +300,30 @@ def test_the_public_surface_is_declared_in_all() -> None:
 
     public = sorted(name for name in vars(sandbox) if not name.startswith("_"))
     assert public == sorted(sandbox.__all__)
+
+
+def test_a_database_from_before_the_tenant_tables_is_upgraded_in_place(tmp_path: Path) -> None:
+    """An embedded sandbox written by an older billsync keeps its objects and gains the tenant's
+    configuration: SLAs from its old ServiceLevelAgreements table, the UDF, published use types."""
+    db = tmp_path / "sandbox.db"
+    store = SandboxStore(db)
+    conn = store.connection
+    conn.execute("DROP TABLE tenant_slas")
+    conn.execute("DROP TABLE tenant_udfs")
+    conn.execute(
+        'CREATE TABLE "ServiceLevelAgreements" (id INTEGER PRIMARY KEY, name TEXT, isActive INTEGER)'
+    )
+    conn.execute("""INSERT INTO "ServiceLevelAgreements" VALUES (1, 'Standard', 1), (7, 'Gold', 0)""")
+    conn.execute('UPDATE "BillingCodes" SET useType = 4 WHERE useType = 5')
+    conn.execute('UPDATE "BillingCodes" SET useType = 3 WHERE id = 2002')
+    store.close()
+
+    upgraded = SandboxStore(db)
+    assert [(s.id, s.name, s.is_active) for s in upgraded.tenant.slas()] == [
+        (1, "Standard", True),
+        (7, "Gold", False),
+    ]
+    assert [u.name for u in upgraded.tenant.udfs("Contracts")] == ["Subscription ID"]
+    codes = upgraded.connection.execute('SELECT id, useType FROM "BillingCodes" ORDER BY id').fetchall()
+    assert codes == [(2001, 5), (2002, 4), (2003, 5), (2004, 1)]
+    upgraded.close()
