@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +75,7 @@ _LINES = st.lists(
 )
 
 
+@pytest.mark.slow  # a property test: each example plans and applies a generated month
 @settings(
     max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -109,6 +111,7 @@ def test_d14_d22_a_month_bills_its_report_total_to_the_cent(
 _CHARGED = st.sampled_from([("Azure", "Azure Plan"), ("Marketplace", "Nerdio Manager for Enterprise")])
 
 
+@pytest.mark.slow  # a property test: each example plans and applies a generated month
 @settings(
     max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
