@@ -15,6 +15,14 @@ from typing import Literal
 
 from engine.errors import PlanError
 
+__all__ = [
+    "BudgetMode",
+    "PACE_SHARE",
+    "Budget",
+    "check_budget",
+    "Pacer",
+]
+
 BudgetMode = Literal["refuse", "pace"]
 PACE_SHARE = 0.5
 """Share of the hourly budget a paced apply may use."""

@@ -33,7 +33,7 @@ from engine.scrub import Scrubber, scrubbed_output
 from engine.snapshot import SnapshotStore
 from engine.summary import summarize, summary_lines
 from engine.textsafe import visible, visible_lines
-from engine.wiring import extra_commands, make_source, make_target
+from engine.wiring import extra_command, extra_command_names, make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
 _STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "=": "cyan", "!": "red", "?": "magenta"}
@@ -68,7 +68,22 @@ def _period(value: str | None) -> str | None:
     return value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """billsync's own commands and the providers' (from entry points), a provider's imported only when
+    it is run or listed: every ``billsync plan`` would otherwise import both sandboxes first."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *extra_command_names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        own = super().get_command(ctx, cmd_name)
+        if own is not None:
+            return own
+        found: click.Command | None = extra_command(cmd_name)
+        return found
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--workspace",
     "-w",
@@ -418,10 +433,6 @@ def show(ctx: _Ctx, planfile: Path, as_json: bool) -> None:
     with _session(ctx) as (_workspace, target):
         saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
     _print_plan(saved, as_json)
-
-
-for _command in extra_commands():
-    cli.add_command(_command)
 
 
 def main() -> NoReturn:

@@ -10,6 +10,20 @@ from __future__ import annotations
 import decimal
 import errno
 
+__all__ = [
+    "BillsyncError",
+    "LocatedError",
+    "SourceError",
+    "RuleError",
+    "ConfigError",
+    "TargetError",
+    "PlanError",
+    "StalePlanError",
+    "LockError",
+    "LimitError",
+    "known_error",
+]
+
 
 class BillsyncError(Exception):
     """Root of every error billsync reports to a user."""

@@ -24,6 +24,33 @@ from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
 from engine.types import Address, Attributes
 
+__all__ = [
+    "FORMAT_VERSION",
+    "Create",
+    "Update",
+    "Replace",
+    "Adopt",
+    "Drift",
+    "Orphan",
+    "Change",
+    "CHANGE_TYPES",
+    "WRITES",
+    "change_key",
+    "Diagnostic",
+    "PlannedPeriod",
+    "Plan",
+    "change_to_json",
+    "change_from_json",
+    "plan_to_dict",
+    "changes_digest",
+    "plan_to_json",
+    "write_plan_json",
+    "iter_plan_json",
+    "plan_from_json",
+    "check_seal",
+    "check_same_changes",
+]
+
 FORMAT_VERSION = 1
 
 

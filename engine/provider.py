@@ -22,6 +22,16 @@ from engine.snapshot import Snapshot
 from engine.source import Organization, SourceData
 from engine.types import Address
 
+__all__ = [
+    "ActualState",
+    "CompareInput",
+    "Comparator",
+    "WriteResult",
+    "Target",
+    "Source",
+    "OrganizationDirectory",
+]
+
 
 @dataclass(frozen=True)
 class ActualState:

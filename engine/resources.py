@@ -16,6 +16,19 @@ from typing import Any, Literal
 
 from engine.types import Address, Attributes, Period, Scalar
 
+__all__ = [
+    "FieldType",
+    "KindSpec",
+    "Resource",
+    "ActualObject",
+    "coerce",
+    "quantize",
+    "same_value",
+    "encode_value",
+    "encode_attributes",
+    "decode_attributes",
+]
+
 FieldType = Literal["str", "int", "decimal", "date", "bool"]
 
 

@@ -13,6 +13,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+__all__ = [
+    "RecordType",
+    "RECORD_TYPE_SETTING",
+    "Organization",
+    "OrganizationService",
+    "Subscription",
+    "PriceListItem",
+    "BillingLine",
+    "Report",
+    "SourceData",
+]
+
 RecordType = Literal["CSP365", "Azure", "Marketplace", "ReservedInstance", "PerpetualLicense", "Subscription"]
 
 RECORD_TYPE_SETTING: dict[str, str] = {

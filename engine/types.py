@@ -6,6 +6,15 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeAlias
 
+__all__ = [
+    "Address",
+    "Scalar",
+    "Attributes",
+    "Period",
+    "make_address",
+    "parse_address",
+]
+
 Address: TypeAlias = str
 """A resource's stable name, built from its source identity: ``contract["S-1"]``."""
 

@@ -34,6 +34,20 @@ def make_source(workspace: Workspace) -> Source:
     return cast(Source, _factory("cloudmore")(workspace))
 
 
+def extra_command_names() -> list[str]:
+    """The names of the Click commands providers contribute (``billsync sandbox …``), none imported."""
+    return sorted(ep.name for ep in entry_points(group=COMMANDS))
+
+
+def extra_command(name: str) -> Any:
+    """The provider command called ``name``, imported now (None if no provider contributes it): a
+    command line pays for importing only the provider command it runs, not the sandboxes of all."""
+    for ep in entry_points(group=COMMANDS):
+        if ep.name == name:
+            return ep.load()
+    return None
+
+
 def extra_commands() -> list[Any]:
-    """Click commands contributed by providers (``billsync sandbox …``)."""
-    return [ep.load() for ep in sorted(entry_points(group=COMMANDS), key=lambda e: e.name)]
+    """Every Click command contributed by providers, imported."""
+    return [extra_command(name) for name in extra_command_names()]

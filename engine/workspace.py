@@ -18,6 +18,21 @@ from engine.settings import Settings, load_settings, parse_settings
 from engine.yamlfile import LocatedDict, load_yaml
 from rules import default_rules_dir
 
+__all__ = [
+    "CONFIG_FILE",
+    "COMPANIES_FILE",
+    "DATA_DIR",
+    "AutotaskConfig",
+    "CloudmoreApiConfig",
+    "CloudmoreConfig",
+    "LogsConfig",
+    "HttpLimits",
+    "Limits",
+    "WorkspaceConfig",
+    "Workspace",
+    "open_workspace",
+]
+
 CONFIG_FILE = "billsync.yaml"
 COMPANIES_FILE = "companies.yaml"
 DATA_DIR = ".billsync"

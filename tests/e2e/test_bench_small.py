@@ -28,6 +28,8 @@ if str(_ROOT) not in sys.path:
 
 from bench._scenario import run_size  # noqa: E402
 
+pytestmark = pytest.mark.slow  # 1,000 subscriptions applied over HTTP
+
 N = 1_000
 PAGE = 500
 ENTITY = {kind: spec.entity for kind, spec in KINDS.items()}

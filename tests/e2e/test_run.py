@@ -232,6 +232,7 @@ def test_an_undeliverable_notification_is_a_warning_and_never_shows_the_url(make
     assert SECRET not in result.output + _everything_written(setup.workspace)
 
 
+@pytest.mark.slow
 def test_plan_summary_of_1000_subscriptions_fits_one_screen(tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "ws", 1000)
     lines = Workspace(workspace.root).run("plan", "--as-of", workspace.as_of.isoformat(), "--summary").stdout

@@ -29,6 +29,7 @@ from engine.snapshot import (
 )
 from engine.state_layout import META_FILE, shard_name
 from providers.autotask.kinds import KINDS
+from tests.hypothesis_examples import examples
 
 LINEAGE = "0b0e5f3a-1111-2222-3333-444455556666"
 CONTRACT = Entry(
@@ -458,7 +459,9 @@ _OPS = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=_OPS)
 def test_any_sequence_of_journalled_edits_loads_back_exactly_and_byte_stable(
     tmp_path: Path, ops: list

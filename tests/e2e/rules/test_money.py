@@ -9,8 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.hypothesis_examples import examples
 
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import BundleWriter, Env
@@ -72,7 +75,10 @@ _LINES = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow  # a property test: each example plans and applies a generated month
+@settings(
+    max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=_LINES)
 def test_d14_d22_a_month_bills_its_report_total_to_the_cent(
     env_factory: Callable[[Path, bool], Env],
@@ -105,7 +111,10 @@ def test_d14_d22_a_month_bills_its_report_total_to_the_cent(
 _CHARGED = st.sampled_from([("Azure", "Azure Plan"), ("Marketplace", "Nerdio Manager for Enterprise")])
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow  # a property test: each example plans and applies a generated month
+@settings(
+    max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=_LINES, kind=_CHARGED)
 def test_d16_d22_a_charged_month_bills_its_report_total_to_the_cent(
     env_factory: Callable[[Path, bool], Env],

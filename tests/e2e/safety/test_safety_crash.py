@@ -78,6 +78,7 @@ def test_the_reference_apply_makes_exactly_the_twenty_planned_objects(clean_appl
     }
 
 
+@pytest.mark.slow  # a crash at every one of the twenty write positions
 @pytest.mark.parametrize("n", range(WRITES))
 def test_killed_after_n_writes_a_rerun_completes_without_duplicates(
     n: int, sandbox, workspace, clean_apply
@@ -115,6 +116,7 @@ def test_killed_after_n_writes_a_rerun_completes_without_duplicates(
     _assert_complete(sandbox, workspace, clean_apply)
 
 
+@pytest.mark.slow  # a crash at every one of the twenty write positions
 @pytest.mark.parametrize("n", range(WRITES))
 def test_a_write_whose_response_was_lost_is_found_again_not_repeated(
     n: int, sandbox, workspace, clean_apply

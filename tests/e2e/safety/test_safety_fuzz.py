@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from providers.cloudmore.source import example_bundle_dir
+from tests.hypothesis_examples import examples
 
 AS_OF = ("--as-of", "2026-11-07")
 EXAMPLE = example_bundle_dir("2026-11-07")
@@ -134,8 +135,9 @@ def fuzz_workspace(workspace_factory, sandbox):
     return workspace, pristine
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -249,8 +251,9 @@ def mutating_cloudmore(workspace_factory, sandbox):
     server.stop()
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -309,7 +312,8 @@ FILTERS = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@pytest.mark.slow
+@settings(max_examples=examples(60), deadline=None, database=None)
 @given(
     body=st.fixed_dictionaries(
         {"filter": st.lists(FILTERS, max_size=3) | JUNK},
