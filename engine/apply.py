@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
@@ -21,6 +21,7 @@ from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Repl
 from engine.provider import Target
 from engine.resources import KindSpec
 from engine.snapshot import Entry, Journal, Snapshot, SnapshotStore
+from engine.tenant import check_tenant, unbound_note
 from engine.types import Address
 
 Progress = Callable[[Change], None]
@@ -32,6 +33,8 @@ class ApplyResult:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     skipped: list[tuple[Change, str]] = field(default_factory=list)
     snapshot: Snapshot | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the apply did besides its writes (binding an older snapshot to the tenant, D25)."""
 
     @property
     def ok(self) -> bool:
@@ -84,8 +87,13 @@ def apply_plan(
     ``digests`` (month → digest of the report applied) are recorded with the months applied in full."""
     snapshot = store.load()
     check_fresh(plan, snapshot)
-    journal = Journal(store, snapshot)
+    tenant = target.identity()
+    check_tenant(snapshot.tenant, tenant)  # before the journal, so a foreign tenant sees no write
     result = ApplyResult()
+    note = unbound_note(snapshot.tenant, snapshot.lineage, tenant)
+    if note is not None:
+        result.notes.append(f"state/ is now bound to {tenant.describe()} (it recorded no tenant before)")
+    journal = Journal(store, snapshot, tenant=tenant)
     ids: dict[Address, int] = {a: e.target_id for a, e in snapshot.resources.items()}
     failed_addresses: set[Address] = set()
     try:
@@ -119,6 +127,19 @@ def apply_plan(
         months = {p: d for p, d in (digests or {}).items() if p in periods}
         result.snapshot = journal.close(periods, months)
     return result
+
+
+def bind_tenant(target: Target, store: SnapshotStore) -> str | None:
+    """Bind a snapshot that records no tenant yet to ``target``'s (an apply with nothing to write
+    still does, D25): only ``state.json`` changes, the serial stays. Returns the note to show."""
+    snapshot = store.load()
+    tenant = target.identity()
+    check_tenant(snapshot.tenant, tenant)
+    if unbound_note(snapshot.tenant, snapshot.lineage, tenant) is None:
+        return None
+    whole = store.on_disk != (snapshot.lineage, snapshot.serial)  # a replayed journal: write it all
+    store.write(replace(snapshot, tenant=tenant), dirty=None if whole else ())
+    return f"state/ is now bound to {tenant.describe()} (it recorded no tenant before)"
 
 
 def _phases(plan: Plan, kinds: Mapping[str, KindSpec]) -> list[list[Change]]:

@@ -20,6 +20,7 @@ from engine.resources import ActualObject, KindSpec, Resource
 from engine.settings import Settings
 from engine.snapshot import Snapshot
 from engine.source import Organization, SourceData
+from engine.tenant import TenantIdentity
 from engine.types import Address
 
 
@@ -60,6 +61,10 @@ class Target(Protocol):
 
     def describe(self) -> str:
         """Where the target is (a URL or 'embedded sandbox'), never with credentials."""
+        ...
+
+    def identity(self) -> TenantIdentity:
+        """Which tenant this is (asked once per run): a snapshot is bound to it (D25)."""
         ...
 
     def kinds(self) -> Mapping[str, KindSpec]: ...

@@ -28,6 +28,7 @@ from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.settings import Settings
 from engine.snapshot import Snapshot
+from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
 from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
@@ -55,6 +56,11 @@ class AutotaskTarget:
 
     def describe(self) -> str:
         return self._description
+
+    def identity(self) -> TenantIdentity:
+        """The tenant's number (``ZoneInformation``'s ``ci``) and the REST root billsync talks to."""
+        zone = self.client.tenant_zone()
+        return TenantIdentity(ci=zone.ci, url=self.client.base_url)
 
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS

@@ -9,6 +9,7 @@ request handlers never sleep while holding it. A file database persists across r
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -135,6 +136,22 @@ class SandboxStore:
         self.tenant.forget()
         if seed:
             seed_demo_tenant(self)
+
+    # ---- identity --------------------------------------------------------------------------------
+
+    def tenant_ci(self) -> int:
+        """This database's tenant number, served as ``ci`` by ``ZoneInformation`` (API-FACTS A1).
+
+        Each new database draws its own at random (as each Autotask tenant has its own), so a
+        workspace pointed at another sandbox database sees another tenant. A database from before
+        tenants had numbers draws one on first use and keeps it."""
+        with self.transaction():
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'tenant_ci'").fetchone()
+            if row is not None:
+                return int(row[0])
+            ci = 100_000 + secrets.randbelow(900_000)
+            self._conn.execute("INSERT INTO meta (key, value) VALUES ('tenant_ci', ?)", (ci,))
+            return ci
 
     # ---- ids -------------------------------------------------------------------------------------
 
