@@ -128,6 +128,7 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    diagnostics += [Diagnostic("error", "unowned-object", message) for message in actual.unowned]
     note = unbound_note(inputs.snapshot.tenant, inputs.snapshot.lineage, tenant)
     if note is not None:
         diagnostics.append(Diagnostic("warning", "tenant-unbound", note))

@@ -33,6 +33,9 @@ class ActualState:
     problems: tuple[str, ...] = ()
     """Settings or references the target does not know (D4: a missing or inactive SLA/billing code)."""
     reads: dict[str, int] = field(default_factory=dict)
+    unowned: tuple[str, ...] = ()
+    """Snapshot ids whose object carries no billsync marker for its address (D25): shown by the
+    plan, never a target."""
 
 
 @dataclass(frozen=True)

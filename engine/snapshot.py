@@ -31,7 +31,7 @@ from engine.errors import BillsyncError
 from engine.jsontext import indented_json
 from engine.resources import KindSpec
 from engine.safefile import FileRefused, MiB, read_bounded
-from engine.snapshot_model import Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
+from engine.snapshot_model import IMPORTED, Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
 from engine.snapshot_v1 import LEGACY_VERSION, snapshot_from_json, snapshot_to_json
 from engine.state_layout import META_FILE, shard_name, shard_pieces, valid_shard_name
 from engine.tenant import TenantIdentity
@@ -39,6 +39,7 @@ from engine.types import Address
 
 __all__ = [
     "FORMAT_VERSION",
+    "IMPORTED",
     "JOURNAL_FILE",
     "LEGACY_VERSION",
     "SNAPSHOT_FILE",

@@ -15,7 +15,12 @@ from engine.resources import KindSpec, decode_attributes, encode_attributes
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes
 
-__all__ = ["Entry", "Snapshot", "entry_from_json", "entry_or_object", "entry_to_json"]
+__all__ = ["IMPORTED", "Entry", "Snapshot", "entry_from_json", "entry_or_object", "entry_to_json"]
+
+
+IMPORTED = "imported"
+"""Source key of an entry adopted with ``billsync import``: its object may lack billsync's marker
+until the next apply writes it; any other entry's object must carry it (D25)."""
 
 
 @dataclass(frozen=True, slots=True)

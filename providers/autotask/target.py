@@ -27,7 +27,7 @@ from engine.provider import ActualState, Comparator, WriteResult
 from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.settings import Settings
-from engine.snapshot import Snapshot
+from engine.snapshot import IMPORTED, Snapshot
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
 from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
@@ -117,9 +117,10 @@ class AutotaskTarget:
         service_ids = self._map_marked("service", reads.services.result(), objects)
         self._map_marked("product", reads.products.result(), objects)
         contracts = self._map_contracts(reads.contracts.result(), objects)
-        service_ids.update(self._read_recorded("service", snapshot, objects))
-        self._read_recorded("product", snapshot, objects)
-        recorded_contracts = self._read_recorded("contract", snapshot, objects)
+        unowned = _misplaced(snapshot, objects)
+        service_ids.update(self._read_recorded("service", snapshot, objects, unowned))
+        self._read_recorded("product", snapshot, objects, unowned)
+        recorded_contracts = self._read_recorded("contract", snapshot, objects, unowned)
         contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
         for kind, fields in sorted(settings.adopt.items()):
             found = self._read_adoptable(kind, fields, desired, objects)
@@ -136,7 +137,12 @@ class AutotaskTarget:
         if contracts and periods:
             charges = reads.charges.result()
             self._map_charges(reads.query_charges() if charges is None else charges, contracts, objects)
-        return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
+        return ActualState(
+            objects=objects,
+            fingerprint=_fingerprint(objects),
+            problems=tuple(problems),
+            unowned=tuple(unowned),
+        )
 
     def _check_settings(self, settings: Settings, desired: DesiredState, reads: BulkReads) -> list[str]:
         """D4 against the tenant's metadata: the SLA (a value of the ``serviceLevelAgreementID``
@@ -180,9 +186,12 @@ class AutotaskTarget:
         return ids
 
     def _read_recorded(
-        self, kind: str, snapshot: Snapshot, objects: dict[Address, ActualObject]
+        self, kind: str, snapshot: Snapshot, objects: dict[Address, ActualObject], unowned: list[str]
     ) -> dict[int, Address]:
-        """Objects in the snapshot that carry no marker yet (adopted with ``billsync import``), by id."""
+        """Objects the snapshot names by id that were not found by their marker, in one query per
+        kind. Only an object adopted with ``billsync import`` (recorded as such) may lack the marker;
+        any other is another's object under a foreign or edited snapshot (D25): reported in
+        ``unowned`` and never a target. An id whose object is gone is left to the diff (created again)."""
         wanted = {
             e.target_id: a for a, e in snapshot.resources.items() if e.kind == kind and a not in objects
         }
@@ -192,7 +201,21 @@ class AutotaskTarget:
         found: dict[int, Address] = {}
         for row in self.client.query_in(spec.entity, "id", sorted(wanted)):
             address = wanted[int(row["id"])]
-            objects[address] = _actual(address, spec, row, found_by="its id in the snapshot")
+            mark = _marker_of(kind, row)
+            if mark == address:  # marked, though the bulk read by marker did not name it
+                objects[address] = _actual(address, spec, row)
+                found[int(row["id"])] = address
+                continue
+            if mark is not None or snapshot.resources[address].source.get(IMPORTED) is None:
+                unowned.append(
+                    f"{address}: the snapshot names {spec.entity} id {row['id']}, which "
+                    + (f"carries billsync's marker for {mark}" if mark else "carries no billsync marker")
+                    + "; billsync will not write to it (D25). If state/ was edited or belongs to another "
+                    "tenant, restore it or rebuild it (billsync state rebuild); to manage this object, "
+                    f"run billsync import {address} {row['id']}"
+                )
+                continue
+            objects[address] = _actual(address, spec, row, found_by="billsync import")
             found[int(row["id"])] = address
         return found
 
@@ -358,6 +381,35 @@ def create_policy(settings: Settings | None) -> dict[str, dict[str, Any]]:
         }
         for kind, fields in CREATE_POLICY.items()
     }
+
+
+def _misplaced(snapshot: Snapshot, objects: Mapping[Address, ActualObject]) -> list[str]:
+    """Snapshot ids of marked kinds that differ from the object carrying the address's marker (an
+    edited snapshot): the marked object is the one billsync manages; the other id is never written."""
+    out = []
+    for address, entry in snapshot.resources.items():
+        found = objects.get(address)
+        if (
+            entry.kind in ("service", "product", "contract")
+            and found is not None
+            and found.marked
+            and found.target_id != entry.target_id
+        ):
+            out.append(
+                f"{address}: the snapshot names {KINDS[entry.kind].entity} id {entry.target_id}, but the "
+                f"object carrying billsync's marker for it is id {found.target_id}; billsync will not "
+                f"write to id {entry.target_id} (D25)"
+            )
+    return sorted(out)
+
+
+def _marker_of(kind: str, row: dict[str, Any]) -> Address | None:
+    """The address a service's, product's or contract's identity marker names, if it carries one."""
+    if kind == "contract":
+        subscription = _udf(row, SUBSCRIPTION_UDF)
+        return make_address("contract", subscription) if subscription else None
+    key = key_from_marker(row.get(_MARKER_FIELD.get(kind, "")))
+    return make_address(kind, *key) if key is not None else None
 
 
 def _has_marker(kind: str, row: dict[str, Any]) -> bool:
