@@ -98,6 +98,14 @@ class Target(Protocol):
         """Write the changed managed fields of one object; other fields are never sent."""
         ...
 
+    def check_owned(
+        self, writes: Sequence[tuple[Address, str, int]], adoptions: Mapping[Address, int]
+    ) -> dict[Address, str]:
+        """Re-read, in bulk, the objects about to be written to ((address, kind, id) each); return a
+        refusal per address whose object carries no billsync marker for it and that ``adoptions``
+        (address → id adopted in the plan or with ``billsync import``) does not name (D25)."""
+        ...
+
     def fetch(self, kind: str, target_id: int, address: Address) -> ActualObject | None:
         """One object by id (``billsync import``)."""
         ...

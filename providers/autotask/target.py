@@ -41,6 +41,15 @@ __all__ = ["AutotaskTarget"]
 
 _MARKER_FIELD = MARKER_FIELD
 _CHILD = {"contract_service", "adjustment", "charge"}
+_OWNED_CHECKS: dict[str, list[str]] = {
+    "service": ["sku"],
+    "product": ["sku"],
+    "contract": [SUBSCRIPTION_UDF],
+    "contract_service": ["contractID"],
+    "charge": ["purchaseOrderNumber", "contractID"],
+}
+"""Kinds whose writes are checked against the marker (:meth:`AutotaskTarget.check_owned`), and the
+fields read for it; adjustments are only ever created."""
 
 
 class AutotaskTarget:
@@ -338,6 +347,57 @@ class AutotaskTarget:
 
     # -- writes ---------------------------------------------------------------------------------------
 
+    def check_owned(
+        self, writes: Sequence[tuple[Address, str, int]], adoptions: Mapping[Address, int]
+    ) -> dict[Address, str]:
+        """Re-read the objects an apply is about to write to, in one ``id in (…)`` query per entity
+        (plus one for the contracts of contract services), just before it starts (D25). An object
+        must carry billsync's marker for its address — a contract service: sit under the contract
+        marked for its subscription — or be an adoption the plan or ``billsync import`` names that
+        still carries no other marker. Returns a refusal per address that fails; the rest may go."""
+        by_kind: dict[str, dict[int, list[Address]]] = {}
+        for address, kind, target_id in writes:
+            if kind in _OWNED_CHECKS:
+                by_kind.setdefault(kind, {}).setdefault(target_id, []).append(address)
+        refused: dict[Address, str] = {}
+        for kind, wanted in sorted(by_kind.items()):
+            spec = KINDS[kind]
+            rows = {
+                int(r["id"]): r
+                for r in self.client.query_in(
+                    spec.entity, "id", sorted(wanted), include_fields=_OWNED_CHECKS[kind]
+                )
+            }
+            owners = self._contract_owners(rows) if kind in ("contract_service", "charge") else {}
+            for target_id, address in sorted((i, a) for i, names in wanted.items() for a in names):
+                row = rows.get(target_id)
+                if row is None:
+                    refused[address] = (
+                        f"{spec.entity} {target_id} no longer exists in Autotask; nothing was written"
+                    )
+                    continue
+                mark = _owner(kind, row, owners)
+                if mark == address or (mark is None and adoptions.get(address) == target_id):
+                    continue
+                carries = f"carries billsync's marker for {mark}" if mark else "carries no billsync marker"
+                refused[address] = (
+                    f"refused to write to {spec.entity} {target_id}: it {carries}, and no adoption in the "
+                    "plan names it (D25); nothing was written to it. Make a new plan and review it."
+                )
+        return refused
+
+    def _contract_owners(self, rows: Mapping[int, dict[str, Any]]) -> dict[int, str]:
+        """Contract id → the subscription its "Subscription ID" names, for the contracts of ``rows``."""
+        ids = sorted({int(r["contractID"]) for r in rows.values() if r.get("contractID") is not None})
+        owners: dict[int, str] = {}
+        for row in (
+            self.client.query_in("Contracts", "id", ids, include_fields=[SUBSCRIPTION_UDF]) if ids else []
+        ):
+            subscription = _udf(row, SUBSCRIPTION_UDF)
+            if subscription:
+                owners[int(row["id"])] = subscription
+        return owners
+
     def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
@@ -401,6 +461,20 @@ def _misplaced(snapshot: Snapshot, objects: Mapping[Address, ActualObject]) -> l
                 f"write to id {entry.target_id} (D25)"
             )
     return sorted(out)
+
+
+def _owner(kind: str, row: dict[str, Any], owners: Mapping[int, str]) -> Address | None:
+    """The address an object belongs to by its marker: its own (services, products, contracts), or
+    its contract's subscription (contract services; charges with their ``billsync:`` PO number)."""
+    if kind not in ("contract_service", "charge"):
+        return _marker_of(kind, row)
+    subscription = owners.get(int(row.get("contractID") or 0))
+    if subscription is None:
+        return None
+    if kind == "contract_service":
+        return make_address(kind, subscription)
+    key = key_from_marker(row.get("purchaseOrderNumber"))
+    return make_address(kind, subscription, *key) if key is not None else None
 
 
 def _marker_of(kind: str, row: dict[str, Any]) -> Address | None:

@@ -62,6 +62,11 @@ class RecordingTarget:
     def identity(self) -> TenantIdentity:
         return TenantIdentity(ci=1, url="memory:")
 
+    def check_owned(
+        self, writes: Sequence[tuple[str, str, int]], adoptions: Mapping[str, int]
+    ) -> dict[str, str]:
+        return {}
+
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS
 

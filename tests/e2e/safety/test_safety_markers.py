@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import json
 
+from engine.apply import apply_plan
+from engine.plan import Plan, Update
+from engine.snapshot import SnapshotStore
+from providers.autotask.client import AutotaskClient
+from providers.autotask.config import ClientConfig, Credentials
+from providers.autotask.kinds import KINDS
+from providers.autotask.target import AutotaskTarget
+
 AS_OF = ("--as-of", "2026-10-07")
 SUB1 = "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
 CONTRACT = f'contract["{SUB1}"]'
@@ -107,3 +115,65 @@ def test_hand_edited_snapshot_id_is_shown_and_never_written(workspace, sandbox) 
     assert done.code == 0, done
     assert sandbox.rows("Contracts") == before
     assert workspace.snapshot()["resources"][CONTRACT]["target_id"] == own
+
+
+def test_apply_rechecks_markers_and_refuses_a_write_to_an_object_that_is_not_billsyncs(
+    workspace, sandbox
+) -> None:
+    """A plan whose update names an object without billsync's marker for the address (the marker was
+    removed after planning, or the plan names another's object) writes nothing to it: the re-read
+    before the first write (one query per entity) refuses it, naming the object."""
+    applied = workspace.invoke("apply", *AS_OF, "--auto-approve")
+    assert applied.code == 0, applied
+    store = SnapshotStore(workspace.state, KINDS)
+    snapshot = store.load()
+    own = snapshot.resources[CONTRACT].target_id
+    sub2 = 'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000002"]'
+    other = snapshot.resources[sub2].target_id
+    third = snapshot.resources['contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000003"]'].target_id
+    service = next(a for a, e in snapshot.resources.items() if e.kind == "service")
+    plan = Plan(
+        changes=(
+            # the id of another subscription's contract under this address: marked, but not for it
+            Update(CONTRACT, "contract", third, before={}, after={"contractName": "taken over"}),
+            # an object whose marker was removed since the plan was made
+            Update(sub2, "contract", other, before={}, after={"contractName": "renamed"}),
+            # billsync's own service: written
+            Update(
+                service, "service", snapshot.resources[service].target_id, before={}, after={"name": "Mine"}
+            ),
+        ),
+        as_of="2026-10-07",
+        snapshot_lineage=snapshot.lineage,
+        snapshot_serial=snapshot.serial,
+    )
+    with sandbox.app.store.transaction():
+        sandbox.app.store.connection.execute(
+            "DELETE FROM udf_values WHERE entity = 'Contracts' AND object_id = ?", (other,)
+        )
+    before = {r["id"]: r for r in sandbox.rows("Contracts")}
+    sandbox.app.reset_stats()
+    client = AutotaskClient(
+        Credentials(
+            username=sandbox.credentials.username,
+            secret=sandbox.credentials.secret,
+            integration_code=sandbox.credentials.integration_code,
+        ),
+        ClientConfig(base_url=sandbox.base_url),
+    )
+    with client:
+        result = apply_plan(plan, AutotaskTarget(client, "sandbox"), store, KINDS)
+    assert {c.address: m for c, m in result.failed} == {
+        CONTRACT: f"refused to write to Contracts {third}: it carries billsync's marker for "
+        'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000003"], and no adoption in the plan names it (D25); '
+        "nothing was written to it. Make a new plan and review it.",
+        sub2: f"refused to write to Contracts {other}: it carries no billsync marker, and no adoption "
+        "in the plan names it (D25); nothing was written to it. Make a new plan and review it.",
+    }
+    assert [c.address for c in result.applied] == [service]
+    assert {r["id"]: r for r in sandbox.rows("Contracts")} == before
+    assert sandbox.row("Services", id=snapshot.resources[service].target_id)["name"] == "Mine"
+    requests = {name: dict(e.requests) for name, e in sandbox.stats().endpoints.items()}
+    assert requests["Contracts"] == {"query": 1}  # one batched re-read, no write
+    assert requests["Services"] == {"query": 1, "update": 1}
+    assert own not in (other, third)
