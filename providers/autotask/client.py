@@ -145,7 +145,7 @@ class AutotaskClient:
         lookup, A1), so a sandbox or a test server answers for itself; else the zone lookup serves."""
         with self._zone_lock:
             if self._zone is None and self._base_url is not None and self._config.base_url is not None:
-                self._zone = self._zone_answer(self._base_url + _ZONE_ENDPOINT)
+                self._zone = self._zone_answer(self._base_url + _ZONE_ENDPOINT, lookup_service=False)
             return self._lookup_zone()
 
     def query(
@@ -305,13 +305,17 @@ class AutotaskClient:
             self._zone = self._zone_answer(self._config.zone_lookup_url)
         return self._zone
 
-    def _zone_answer(self, lookup_url: str) -> ZoneInfo:
-        """One ``ZoneInformation`` answer; an unknown user is an authentication error (A1)."""
+    def _zone_answer(self, lookup_url: str, *, lookup_service: bool = True) -> ZoneInfo:
+        """One ``ZoneInformation`` answer. From the zone lookup service an unknown user is an
+        authentication error (A1); from a configured host every error stays Autotask's own (a 404:
+        the URL is not Autotask's)."""
         url = httpx.URL(lookup_url, params={"user": self._credentials.username})
         try:
             payload = self._read("GET", _ZONE_ENDPOINT, str(url))
             return ZoneInfo.model_validate(payload)
         except (AutotaskAuthError, AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
+            if not lookup_service:
+                raise
             raise AutotaskAuthError(
                 f"Autotask's zone lookup does not know the API user {self._credentials.username!r}.",
                 method="GET",

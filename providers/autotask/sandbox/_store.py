@@ -142,16 +142,12 @@ class SandboxStore:
     def tenant_ci(self) -> int:
         """This database's tenant number, served as ``ci`` by ``ZoneInformation`` (API-FACTS A1).
 
-        Each new database draws its own at random (as each Autotask tenant has its own), so a
-        workspace pointed at another sandbox database sees another tenant. A database from before
-        tenants had numbers draws one on first use and keeps it."""
+        Each database draws its own at random when it is created or first opened by this version (as
+        each Autotask tenant has its own), so a workspace pointed at another sandbox database sees
+        another tenant."""
         with self.transaction():
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'tenant_ci'").fetchone()
-            if row is not None:
-                return int(row[0])
-            ci = 100_000 + secrets.randbelow(900_000)
-            self._conn.execute("INSERT INTO meta (key, value) VALUES ('tenant_ci', ?)", (ci,))
-            return ci
+            (ci,) = self._conn.execute("SELECT value FROM meta WHERE key = 'tenant_ci'").fetchone()
+            return int(ci)
 
     # ---- ids -------------------------------------------------------------------------------------
 
@@ -359,6 +355,11 @@ class SandboxStore:
         fresh = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone() is None
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', ?)", (FIRST_NEW_ID,))
+        # the tenant's number (ZoneInformation ``ci``): drawn once per database, kept ever after
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('tenant_ci', ?)",
+            (100_000 + secrets.randbelow(900_000),),
+        )
         conn.execute(
             "CREATE TABLE IF NOT EXISTS udf_values (entity TEXT NOT NULL, object_id INTEGER NOT NULL, "
             "name TEXT NOT NULL COLLATE NOCASE, value TEXT COLLATE NOCASE, PRIMARY KEY (entity, object_id, name))"
