@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
 from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
 from engine.provider import Target
 from engine.resources import KindSpec
-from engine.snapshot import Entry, Journal, Snapshot, SnapshotStore
+from engine.snapshot import IMPORTED, Entry, Journal, Snapshot, SnapshotStore
+from engine.tenant import check_tenant, unbound_note
 from engine.types import Address
 
 Progress = Callable[[Change], None]
@@ -32,6 +33,8 @@ class ApplyResult:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     skipped: list[tuple[Change, str]] = field(default_factory=list)
     snapshot: Snapshot | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the apply did besides its writes (binding an older snapshot to the tenant, D25)."""
 
     @property
     def ok(self) -> bool:
@@ -84,8 +87,14 @@ def apply_plan(
     ``digests`` (month → digest of the report applied) are recorded with the months applied in full."""
     snapshot = store.load()
     check_fresh(plan, snapshot)
-    journal = Journal(store, snapshot)
+    tenant = target.identity()
+    check_tenant(snapshot.tenant, tenant)  # before the journal, so a foreign tenant sees no write
     result = ApplyResult()
+    note = unbound_note(snapshot.tenant, snapshot.lineage, tenant)
+    if note is not None:
+        result.notes.append(f"state/ is now bound to {tenant.describe()} (it recorded no tenant before)")
+    refused = _refused_writes(plan, snapshot, target)  # one read per entity, before any write
+    journal = Journal(store, snapshot, tenant=tenant)
     ids: dict[Address, int] = {a: e.target_id for a, e in snapshot.resources.items()}
     failed_addresses: set[Address] = set()
     try:
@@ -95,7 +104,7 @@ def apply_plan(
                 groups[change.address].append(change)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = pool.map(
-                    lambda item: _run_group(item[1], target, journal, ids, failed_addresses, pacer),
+                    lambda item: _run_group(item[1], target, journal, ids, failed_addresses, pacer, refused),
                     groups.items(),
                 )
                 for group_result in outcomes:
@@ -121,6 +130,39 @@ def apply_plan(
     return result
 
 
+def _writes_existing(change: Change) -> bool:
+    return isinstance(change, Update) or (isinstance(change, Adopt) and change.stamp_marker)
+
+
+def _refused_writes(plan: Plan, snapshot: Snapshot, target: Target) -> dict[Address, str]:
+    """Markers first (D25): the objects this plan writes to, re-read in bulk before the first write;
+    a refusal for each that is neither marked for its address nor an adoption the plan (or an
+    import) recorded."""
+    writes = [
+        (c.address, c.kind, c.target_id)
+        for c in plan.changes
+        if isinstance(c, Update | Adopt) and _writes_existing(c)
+    ]
+    if not writes:
+        return {}
+    adoptions = {a: e.target_id for a, e in snapshot.resources.items() if IMPORTED in e.source}
+    adoptions.update({c.address: c.target_id for c in plan.changes if isinstance(c, Adopt)})
+    return target.check_owned(writes, adoptions)
+
+
+def bind_tenant(target: Target, store: SnapshotStore) -> str | None:
+    """Bind a snapshot that records no tenant yet to ``target``'s (an apply with nothing to write
+    still does, D25): only ``state.json`` changes, the serial stays. Returns the note to show."""
+    snapshot = store.load()
+    tenant = target.identity()
+    check_tenant(snapshot.tenant, tenant)
+    if unbound_note(snapshot.tenant, snapshot.lineage, tenant) is None:
+        return None
+    whole = store.on_disk != (snapshot.lineage, snapshot.serial)  # a replayed journal: write it all
+    store.write(replace(snapshot, tenant=tenant), dirty=None if whole else ())
+    return f"state/ is now bound to {tenant.describe()} (it recorded no tenant before)"
+
+
 def _phases(plan: Plan, kinds: Mapping[str, KindSpec]) -> list[list[Change]]:
     phases: dict[tuple[int, str], list[Change]] = defaultdict(list)
     for change in plan.changes:
@@ -140,10 +182,15 @@ def _run_group(
     ids: dict[Address, int],
     failed: set[Address],
     pacer: Pacer | None = None,
+    refused: Mapping[Address, str] | None = None,
 ) -> list[tuple[Change, str, str]]:
-    """Run the changes of one address in order; stop at the first failure."""
+    """Run the changes of one address in order; stop at the first failure. A write to an object
+    that is not billsync's (``refused``) fails without a request."""
     out: list[tuple[Change, str, str]] = []
     for change in changes:
+        if refused and change.address in refused and _writes_existing(change):
+            out.append((change, "failed", refused[change.address]))
+            break
         refs = getattr(change, "refs", {}) or {}
         missing = [a for a in refs.values() if a not in ids]
         blocked = [a for a in refs.values() if a in failed]

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from engine.apply import ApplyResult, apply_plan, check_fresh, stale_objects
+from engine.apply import ApplyResult, apply_plan, bind_tenant, check_fresh, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError, known_error
@@ -280,6 +280,9 @@ def apply(
             the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
             _print_plan(the_plan, False)
             if not the_plan.has_changes:
+                note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
+                if note is not None:
+                    click.echo(visible_lines(f"Note: {note}"))
                 return
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
@@ -379,6 +382,8 @@ def apply_with_progress(
                 line.stop()
     writes = sum(1 for c in result.applied if c.action in WRITES)
     adopted = sum(1 for c in result.applied if c.action == "adopt")
+    for note in result.notes:
+        click.echo(visible_lines(f"Note: {note}"), err=quiet)
     for change, message in result.failed:
         click.echo(visible_lines(f"Error: {change.address}: {message}"), err=True)
     for change, message in result.skipped:

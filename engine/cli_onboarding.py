@@ -29,7 +29,8 @@ from engine.onboarding import (
 )
 from engine.planner import render_inputs
 from engine.provider import OrganizationDirectory
-from engine.snapshot import Entry, Journal, SnapshotStore
+from engine.snapshot import IMPORTED, Entry, Journal, SnapshotStore
+from engine.tenant import check_tenant
 from engine.textsafe import visible
 from engine.types import parse_address
 from engine.wiring import make_source
@@ -78,11 +79,13 @@ def import_cmd(ctx: _Ctx, address: str, target_id: int, as_of: str | None) -> No
             found = target.fetch(kind, target_id, address)
             if found is None:
                 raise BillsyncError(f"Autotask has no {target.kinds()[kind].entity} with id {target_id}")
+            tenant = target.identity()
+            check_tenant(inputs.snapshot.tenant, tenant)
             store = SnapshotStore(workspace.state_dir, target.kinds())
-            journal = Journal(store, inputs.snapshot)
+            journal = Journal(store, inputs.snapshot, tenant=tenant)
+            source = {**resource.source, IMPORTED: "billsync import"}  # may lack the marker (D25)
             journal.record(
-                address,
-                Entry(kind, target_id, found.attributes, resource.refs, resource.source, resource.period),
+                address, Entry(kind, target_id, found.attributes, resource.refs, source, resource.period)
             )
             journal.close()
     click.echo(f"Imported {address} (id {target_id}). Run `billsync plan` to see what billsync will change.")

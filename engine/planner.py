@@ -29,6 +29,7 @@ from engine.rules import RuleFile, load_rules
 from engine.settings import Settings
 from engine.snapshot import Snapshot, SnapshotStore
 from engine.source import SourceData
+from engine.tenant import check_tenant, unbound_note
 from engine.workspace import Workspace
 
 
@@ -96,7 +97,10 @@ def make_plan(
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
 ) -> PlanResult:
-    """Compute the plan. Reads the target in bulk; writes nothing."""
+    """Compute the plan. Reads the target in bulk; writes nothing. A snapshot of another tenant
+    is refused before any object is read (D25)."""
+    tenant = target.identity()
+    check_tenant(inputs.snapshot.tenant, tenant)
     due = [d.period for d in _due(inputs, as_of, period)]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
     with target.prefetching(inputs.snapshot, due, inputs.settings):
@@ -124,6 +128,10 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    diagnostics += [Diagnostic("error", "unowned-object", message) for message in actual.unowned]
+    note = unbound_note(inputs.snapshot.tenant, inputs.snapshot.lineage, tenant)
+    if note is not None:
+        diagnostics.append(Diagnostic("warning", "tenant-unbound", note))
     diagnostics += [
         Diagnostic("warning", "immutable-field", message)
         for message in immutable_differences(desired, actual, kinds)

@@ -20,6 +20,7 @@ from engine.resources import ActualObject, KindSpec, Resource
 from engine.settings import Settings
 from engine.snapshot import Snapshot
 from engine.source import Organization, SourceData
+from engine.tenant import TenantIdentity
 from engine.types import Address
 
 __all__ = [
@@ -42,6 +43,9 @@ class ActualState:
     problems: tuple[str, ...] = ()
     """Settings or references the target does not know (D4: a missing or inactive SLA/billing code)."""
     reads: dict[str, int] = field(default_factory=dict)
+    unowned: tuple[str, ...] = ()
+    """Snapshot ids whose object carries no billsync marker for its address (D25): shown by the
+    plan, never a target."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class Target(Protocol):
         """Where the target is (a URL or 'embedded sandbox'), never with credentials."""
         ...
 
+    def identity(self) -> TenantIdentity:
+        """Which tenant this is (asked once per run): a snapshot is bound to it (D25)."""
+        ...
+
     def kinds(self) -> Mapping[str, KindSpec]: ...
 
     def comparators(self) -> Mapping[str, Comparator]: ...
@@ -98,6 +106,14 @@ class Target(Protocol):
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
         """Write the changed managed fields of one object; other fields are never sent."""
+        ...
+
+    def check_owned(
+        self, writes: Sequence[tuple[Address, str, int]], adoptions: Mapping[Address, int]
+    ) -> dict[Address, str]:
+        """Re-read, in bulk, the objects about to be written to ((address, kind, id) each); return a
+        refusal per address whose object carries no billsync marker for it and that ``adoptions``
+        (address → id adopted in the plan or with ``billsync import``) does not name (D25)."""
         ...
 
     def fetch(self, kind: str, target_id: int, address: Address) -> ActualObject | None:

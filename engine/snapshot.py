@@ -31,13 +31,15 @@ from engine.errors import BillsyncError
 from engine.jsontext import indented_json
 from engine.resources import KindSpec
 from engine.safefile import FileRefused, MiB, read_bounded
-from engine.snapshot_model import Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
+from engine.snapshot_model import IMPORTED, Entry, Snapshot, entry_from_json, entry_or_object, entry_to_json
 from engine.snapshot_v1 import LEGACY_VERSION, snapshot_from_json, snapshot_to_json
 from engine.state_layout import META_FILE, shard_name, shard_pieces, valid_shard_name
+from engine.tenant import TenantIdentity
 from engine.types import Address
 
 __all__ = [
     "FORMAT_VERSION",
+    "IMPORTED",
     "JOURNAL_FILE",
     "LEGACY_VERSION",
     "SNAPSHOT_FILE",
@@ -144,6 +146,7 @@ class SnapshotStore:
             lineage, serial = str(meta["lineage"]), int(meta["serial"])
             periods = {str(k): str(v) for k, v in meta.get("applied_periods", {}).items()}
             digests = {str(k): str(v) for k, v in meta.get("applied_digests", {}).items()}
+            tenant = TenantIdentity.from_json(meta["tenant"]) if meta.get("tenant") is not None else None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise _invalid(name, exc) from None
         shared: dict[Any, Any] = {}
@@ -187,6 +190,7 @@ class SnapshotStore:
             resources=resources,
             applied_periods=periods,
             applied_digests=digests,
+            tenant=tenant,
         )
 
     def write(self, snapshot: Snapshot, dirty: Collection[str] | None = None) -> None:
@@ -223,6 +227,7 @@ class SnapshotStore:
             "format_version": FORMAT_VERSION,
             "lineage": snapshot.lineage,
             "serial": snapshot.serial,
+            **({"tenant": snapshot.tenant.to_json()} if snapshot.tenant is not None else {}),
             "applied_periods": dict(sorted(snapshot.applied_periods.items())),
             **(
                 {"applied_digests": dict(sorted(snapshot.applied_digests.items()))}
@@ -316,11 +321,20 @@ def _replace(path: Path, text: str) -> None:
 class Journal:
     """Append-only record of the writes of one apply (or one state command); flushed to disk after each."""
 
-    def __init__(self, store: SnapshotStore, snapshot: Snapshot, flush_every: float = 2.0) -> None:
-        if not snapshot.lineage:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        snapshot: Snapshot,
+        flush_every: float = 2.0,
+        tenant: TenantIdentity | None = None,
+    ) -> None:
+        if not snapshot.lineage or (tenant is not None and snapshot.tenant != tenant):
             # the first apply of a workspace: give it a lineage on disk before any write, so a
-            # journal left by a crash is replayed onto the right snapshot
-            snapshot = replace(snapshot, lineage=str(uuid.uuid4()))
+            # journal left by a crash is replayed onto the right snapshot; bind it to the tenant
+            # written to (D25) before the first write, so a crash cannot leave it unbound
+            snapshot = replace(
+                snapshot, lineage=snapshot.lineage or str(uuid.uuid4()), tenant=tenant or snapshot.tenant
+            )
             store.write(snapshot)
         self.store = store
         self.snapshot = snapshot
@@ -404,6 +418,7 @@ class Journal:
                 resources=dict(self.resources),
                 applied_periods=periods,
                 applied_digests=digests,
+                tenant=self.snapshot.tenant,
             )
             self._write(final)
         return final

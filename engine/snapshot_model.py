@@ -12,9 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from engine.resources import KindSpec, decode_attributes, encode_attributes
+from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes
 
-__all__ = ["Entry", "Snapshot", "entry_from_json", "entry_or_object", "entry_to_json"]
+__all__ = ["IMPORTED", "Entry", "Snapshot", "entry_from_json", "entry_or_object", "entry_to_json"]
+
+
+IMPORTED = "imported"
+"""Source key of an entry adopted with ``billsync import``: its object may lack billsync's marker
+until the next apply writes it; any other entry's object must carry it (D25)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,8 @@ class Snapshot:
     """Month → ``available_on`` of the report revision last applied in full (D7, D20)."""
     applied_digests: dict[str, str] = field(default_factory=dict)
     """Month → digest of that revision's lines, to tell a revision the source cannot date (D20)."""
+    tenant: TenantIdentity | None = None
+    """The Autotask tenant the snapshot was applied to; None before the first apply binds it (D25)."""
 
     @staticmethod
     def empty() -> Snapshot:

@@ -139,6 +139,15 @@ class AutotaskClient:
         with self._zone_lock:
             return self._lookup_zone()
 
+    def tenant_zone(self) -> ZoneInfo:
+        """The zone answer that names the tenant (its ``ci``), looked up once. With a configured base
+        URL it is asked of that host's own ``V1.0/ZoneInformation`` (every zone host serves the
+        lookup, A1), so a sandbox or a test server answers for itself; else the zone lookup serves."""
+        with self._zone_lock:
+            if self._zone is None and self._base_url is not None and self._config.base_url is not None:
+                self._zone = self._zone_answer(self._base_url + _ZONE_ENDPOINT, lookup_service=False)
+            return self._lookup_zone()
+
     def query(
         self,
         entity: str,
@@ -293,19 +302,27 @@ class AutotaskClient:
     def _lookup_zone(self) -> ZoneInfo:
         """Ask Autotask's zone service for the user's zone; the caller holds ``_zone_lock``."""
         if self._zone is None:
-            url = httpx.URL(self._config.zone_lookup_url, params={"user": self._credentials.username})
-            try:
-                payload = self._read("GET", _ZONE_ENDPOINT, str(url))
-                self._zone = ZoneInfo.model_validate(payload)
-            except (AutotaskAuthError, AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
-                raise AutotaskAuthError(
-                    f"Autotask's zone lookup does not know the API user {self._credentials.username!r}.",
-                    method="GET",
-                    path=url.path,
-                    status=getattr(exc, "status", None),
-                    hint="Check AUTOTASK_USERNAME, or set the tenant's base URL in billsync.yaml.",
-                ) from exc
+            self._zone = self._zone_answer(self._config.zone_lookup_url)
         return self._zone
+
+    def _zone_answer(self, lookup_url: str, *, lookup_service: bool = True) -> ZoneInfo:
+        """One ``ZoneInformation`` answer. From the zone lookup service an unknown user is an
+        authentication error (A1); from a configured host every error stays Autotask's own (a 404:
+        the URL is not Autotask's)."""
+        url = httpx.URL(lookup_url, params={"user": self._credentials.username})
+        try:
+            payload = self._read("GET", _ZONE_ENDPOINT, str(url))
+            return ZoneInfo.model_validate(payload)
+        except (AutotaskAuthError, AutotaskNotFound, AutotaskValidationError, ValueError) as exc:
+            if not lookup_service:
+                raise
+            raise AutotaskAuthError(
+                f"Autotask's zone lookup does not know the API user {self._credentials.username!r}.",
+                method="GET",
+                path=url.path,
+                status=getattr(exc, "status", None),
+                hint="Check AUTOTASK_USERNAME, or set the tenant's base URL in billsync.yaml.",
+            ) from exc
 
     def _call(self, method: str, endpoint: str, url: str, *, body: Any, write: bool) -> httpx.Response:
         """Send one request with retries; return a 2xx response or raise the matching AutotaskError."""

@@ -27,7 +27,8 @@ from engine.provider import ActualState, Comparator, WriteResult
 from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.settings import Settings
-from engine.snapshot import Snapshot
+from engine.snapshot import IMPORTED, Snapshot
+from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
 from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
@@ -40,6 +41,15 @@ __all__ = ["AutotaskTarget"]
 
 _MARKER_FIELD = MARKER_FIELD
 _CHILD = {"contract_service", "adjustment", "charge"}
+_OWNED_CHECKS: dict[str, list[str]] = {
+    "service": ["sku"],
+    "product": ["sku"],
+    "contract": [SUBSCRIPTION_UDF],
+    "contract_service": ["contractID"],
+    "charge": ["purchaseOrderNumber", "contractID"],
+}
+"""Kinds whose writes are checked against the marker (:meth:`AutotaskTarget.check_owned`), and the
+fields read for it; adjustments are only ever created."""
 
 
 class AutotaskTarget:
@@ -55,6 +65,11 @@ class AutotaskTarget:
 
     def describe(self) -> str:
         return self._description
+
+    def identity(self) -> TenantIdentity:
+        """The tenant's number (``ZoneInformation``'s ``ci``) and the REST root billsync talks to."""
+        zone = self.client.tenant_zone()
+        return TenantIdentity(ci=zone.ci, url=self.client.base_url)
 
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS
@@ -111,9 +126,10 @@ class AutotaskTarget:
         service_ids = self._map_marked("service", reads.services.result(), objects)
         self._map_marked("product", reads.products.result(), objects)
         contracts = self._map_contracts(reads.contracts.result(), objects)
-        service_ids.update(self._read_recorded("service", snapshot, objects))
-        self._read_recorded("product", snapshot, objects)
-        recorded_contracts = self._read_recorded("contract", snapshot, objects)
+        unowned = _misplaced(snapshot, objects)
+        service_ids.update(self._read_recorded("service", snapshot, objects, unowned))
+        self._read_recorded("product", snapshot, objects, unowned)
+        recorded_contracts = self._read_recorded("contract", snapshot, objects, unowned)
         contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
         for kind, fields in sorted(settings.adopt.items()):
             found = self._read_adoptable(kind, fields, desired, objects)
@@ -130,7 +146,12 @@ class AutotaskTarget:
         if contracts and periods:
             charges = reads.charges.result()
             self._map_charges(reads.query_charges() if charges is None else charges, contracts, objects)
-        return ActualState(objects=objects, fingerprint=_fingerprint(objects), problems=tuple(problems))
+        return ActualState(
+            objects=objects,
+            fingerprint=_fingerprint(objects),
+            problems=tuple(problems),
+            unowned=tuple(unowned),
+        )
 
     def _check_settings(self, settings: Settings, desired: DesiredState, reads: BulkReads) -> list[str]:
         """D4 against the tenant's metadata: the SLA (a value of the ``serviceLevelAgreementID``
@@ -174,9 +195,12 @@ class AutotaskTarget:
         return ids
 
     def _read_recorded(
-        self, kind: str, snapshot: Snapshot, objects: dict[Address, ActualObject]
+        self, kind: str, snapshot: Snapshot, objects: dict[Address, ActualObject], unowned: list[str]
     ) -> dict[int, Address]:
-        """Objects in the snapshot that carry no marker yet (adopted with ``billsync import``), by id."""
+        """Objects the snapshot names by id that were not found by their marker, in one query per
+        kind. Only an object adopted with ``billsync import`` (recorded as such) may lack the marker;
+        any other is another's object under a foreign or edited snapshot (D25): reported in
+        ``unowned`` and never a target. An id whose object is gone is left to the diff (created again)."""
         wanted = {
             e.target_id: a for a, e in snapshot.resources.items() if e.kind == kind and a not in objects
         }
@@ -186,7 +210,21 @@ class AutotaskTarget:
         found: dict[int, Address] = {}
         for row in self.client.query_in(spec.entity, "id", sorted(wanted)):
             address = wanted[int(row["id"])]
-            objects[address] = _actual(address, spec, row, found_by="its id in the snapshot")
+            mark = _marker_of(kind, row)
+            if mark == address:  # marked, though the bulk read by marker did not name it
+                objects[address] = _actual(address, spec, row)
+                found[int(row["id"])] = address
+                continue
+            if mark is not None or snapshot.resources[address].source.get(IMPORTED) is None:
+                unowned.append(
+                    f"{address}: the snapshot names {spec.entity} id {row['id']}, which "
+                    + (f"carries billsync's marker for {mark}" if mark else "carries no billsync marker")
+                    + "; billsync will not write to it (D25). If state/ was edited or belongs to another "
+                    "tenant, restore it or rebuild it (billsync state rebuild); to manage this object, "
+                    f"run billsync import {address} {row['id']}"
+                )
+                continue
+            objects[address] = _actual(address, spec, row, found_by="billsync import")
             found[int(row["id"])] = address
         return found
 
@@ -309,6 +347,57 @@ class AutotaskTarget:
 
     # -- writes ---------------------------------------------------------------------------------------
 
+    def check_owned(
+        self, writes: Sequence[tuple[Address, str, int]], adoptions: Mapping[Address, int]
+    ) -> dict[Address, str]:
+        """Re-read the objects an apply is about to write to, in one ``id in (…)`` query per entity
+        (plus one for the contracts of contract services), just before it starts (D25). An object
+        must carry billsync's marker for its address — a contract service: sit under the contract
+        marked for its subscription — or be an adoption the plan or ``billsync import`` names that
+        still carries no other marker. Returns a refusal per address that fails; the rest may go."""
+        by_kind: dict[str, dict[int, list[Address]]] = {}
+        for address, kind, target_id in writes:
+            if kind in _OWNED_CHECKS:
+                by_kind.setdefault(kind, {}).setdefault(target_id, []).append(address)
+        refused: dict[Address, str] = {}
+        for kind, wanted in sorted(by_kind.items()):
+            spec = KINDS[kind]
+            rows = {
+                int(r["id"]): r
+                for r in self.client.query_in(
+                    spec.entity, "id", sorted(wanted), include_fields=_OWNED_CHECKS[kind]
+                )
+            }
+            owners = self._contract_owners(rows) if kind in ("contract_service", "charge") else {}
+            for target_id, address in sorted((i, a) for i, names in wanted.items() for a in names):
+                row = rows.get(target_id)
+                if row is None:
+                    refused[address] = (
+                        f"{spec.entity} {target_id} no longer exists in Autotask; nothing was written"
+                    )
+                    continue
+                mark = _owner(kind, row, owners)
+                if mark == address or (mark is None and adoptions.get(address) == target_id):
+                    continue
+                carries = f"carries billsync's marker for {mark}" if mark else "carries no billsync marker"
+                refused[address] = (
+                    f"refused to write to {spec.entity} {target_id}: it {carries}, and no adoption in the "
+                    "plan names it (D25); nothing was written to it. Make a new plan and review it."
+                )
+        return refused
+
+    def _contract_owners(self, rows: Mapping[int, dict[str, Any]]) -> dict[int, str]:
+        """Contract id → the subscription its "Subscription ID" names, for the contracts of ``rows``."""
+        ids = sorted({int(r["contractID"]) for r in rows.values() if r.get("contractID") is not None})
+        owners: dict[int, str] = {}
+        for row in (
+            self.client.query_in("Contracts", "id", ids, include_fields=[SUBSCRIPTION_UDF]) if ids else []
+        ):
+            subscription = _udf(row, SUBSCRIPTION_UDF)
+            if subscription:
+                owners[int(row["id"])] = subscription
+        return owners
+
     def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
@@ -352,6 +441,49 @@ def create_policy(settings: Settings | None) -> dict[str, dict[str, Any]]:
         }
         for kind, fields in CREATE_POLICY.items()
     }
+
+
+def _misplaced(snapshot: Snapshot, objects: Mapping[Address, ActualObject]) -> list[str]:
+    """Snapshot ids of marked kinds that differ from the object carrying the address's marker (an
+    edited snapshot): the marked object is the one billsync manages; the other id is never written."""
+    out = []
+    for address, entry in snapshot.resources.items():
+        found = objects.get(address)
+        if (
+            entry.kind in ("service", "product", "contract")
+            and found is not None
+            and found.marked
+            and found.target_id != entry.target_id
+        ):
+            out.append(
+                f"{address}: the snapshot names {KINDS[entry.kind].entity} id {entry.target_id}, but the "
+                f"object carrying billsync's marker for it is id {found.target_id}; billsync will not "
+                f"write to id {entry.target_id} (D25)"
+            )
+    return sorted(out)
+
+
+def _owner(kind: str, row: dict[str, Any], owners: Mapping[int, str]) -> Address | None:
+    """The address an object belongs to by its marker: its own (services, products, contracts), or
+    its contract's subscription (contract services; charges with their ``billsync:`` PO number)."""
+    if kind not in ("contract_service", "charge"):
+        return _marker_of(kind, row)
+    subscription = owners.get(int(row.get("contractID") or 0))
+    if subscription is None:
+        return None
+    if kind == "contract_service":
+        return make_address(kind, subscription)
+    key = key_from_marker(row.get("purchaseOrderNumber"))
+    return make_address(kind, subscription, *key) if key is not None else None
+
+
+def _marker_of(kind: str, row: dict[str, Any]) -> Address | None:
+    """The address a service's, product's or contract's identity marker names, if it carries one."""
+    if kind == "contract":
+        subscription = _udf(row, SUBSCRIPTION_UDF)
+        return make_address("contract", subscription) if subscription else None
+    key = key_from_marker(row.get(_MARKER_FIELD.get(kind, "")))
+    return make_address(kind, *key) if key is not None else None
 
 
 def _has_marker(kind: str, row: dict[str, Any]) -> bool:

@@ -36,6 +36,7 @@ from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec
 from engine.settings import Settings
 from engine.snapshot import Entry, Snapshot, SnapshotStore
+from engine.tenant import TenantIdentity
 from providers.autotask.kinds import KINDS
 
 LINEAGE = "0b0e5f3a-1111-2222-3333-444455556666"
@@ -57,6 +58,14 @@ class RecordingTarget:
 
     def describe(self) -> str:
         return "in-memory target"
+
+    def identity(self) -> TenantIdentity:
+        return TenantIdentity(ci=1, url="memory:")
+
+    def check_owned(
+        self, writes: Sequence[tuple[str, str, int]], adoptions: Mapping[str, int]
+    ) -> dict[str, str]:
+        return {}
 
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS

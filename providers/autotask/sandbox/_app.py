@@ -167,7 +167,15 @@ class SandboxApp:
         if user.lower() != self.config.credentials.username.lower():
             raise ApiError("Zone information could not be determined")
         root = request.url_root
-        return _json(200, {"zoneName": "Sandbox", "url": f"{root}ATServicesRest/", "webUrl": root, "ci": 0})
+        return _json(
+            200,
+            {
+                "zoneName": "Sandbox",
+                "url": f"{root}ATServicesRest/",
+                "webUrl": root,
+                "ci": self.store.tenant_ci(),
+            },
+        )
 
     def _operate(self, request: Request, route: Route) -> Response:
         assert route.entity is not None

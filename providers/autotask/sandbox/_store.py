@@ -9,6 +9,7 @@ request handlers never sleep while holding it. A file database persists across r
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -135,6 +136,18 @@ class SandboxStore:
         self.tenant.forget()
         if seed:
             seed_demo_tenant(self)
+
+    # ---- identity --------------------------------------------------------------------------------
+
+    def tenant_ci(self) -> int:
+        """This database's tenant number, served as ``ci`` by ``ZoneInformation`` (API-FACTS A1).
+
+        Each database draws its own at random when it is created or first opened by this version (as
+        each Autotask tenant has its own), so a workspace pointed at another sandbox database sees
+        another tenant."""
+        with self.transaction():
+            (ci,) = self._conn.execute("SELECT value FROM meta WHERE key = 'tenant_ci'").fetchone()
+            return int(ci)
 
     # ---- ids -------------------------------------------------------------------------------------
 
@@ -342,6 +355,11 @@ class SandboxStore:
         fresh = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone() is None
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', ?)", (FIRST_NEW_ID,))
+        # the tenant's number (ZoneInformation ``ci``): drawn once per database, kept ever after
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('tenant_ci', ?)",
+            (100_000 + secrets.randbelow(900_000),),
+        )
         conn.execute(
             "CREATE TABLE IF NOT EXISTS udf_values (entity TEXT NOT NULL, object_id INTEGER NOT NULL, "
             "name TEXT NOT NULL COLLATE NOCASE, value TEXT COLLATE NOCASE, PRIMARY KEY (entity, object_id, name))"

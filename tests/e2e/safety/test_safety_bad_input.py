@@ -204,7 +204,7 @@ def test_a_url_that_is_not_autotask(workspace_factory, sandbox) -> None:
     result = workspace.invoke(*APPLY)
     _assert_clean_error(result, workspace, sandbox, before)
     assert result.stderr.startswith(
-        "Error: Autotask has nothing at GET /not-autotask/V1.0/Contracts/entityInformation/fields (HTTP 404)"
+        "Error: Autotask has nothing at GET /not-autotask/V1.0/ZoneInformation (HTTP 404)"
     )
 
 
@@ -218,6 +218,6 @@ def test_a_dead_autotask_url_fails_at_once_naming_it(workspace_factory, sandbox)
     result = workspace.invoke(*APPLY)
     _assert_clean_error(result, workspace, sandbox, before)
     assert result.stderr.startswith(
-        f"Error: Cannot reach Autotask at {url}Contracts/entityInformation/fields: the connection failed ("
+        f"Error: Cannot reach Autotask at {url}ZoneInformation: the connection failed ("
     )
     assert ") after 1 attempt.\nCheck the base URL (or the zone lookup URL) in billsync.yaml" in result.stderr

@@ -131,7 +131,9 @@ class _Echo(BaseHTTPRequestHandler):
     def _echo(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
         headers = " ".join(f"{k}: {v}" for k, v in self.headers.items())
-        if self.path.startswith("/connect/token"):
+        if "/zoneinformation" in self.path.lower():  # unauthenticated (A1): nothing to echo; name a tenant
+            self._send(200, {"zoneName": "Echo", "url": "http://echo/ATServicesRest/", "webUrl": "", "ci": 1})
+        elif self.path.startswith("/connect/token"):
             form = {k: v[0] for k, v in parse_qs(body).items()}
             said = (
                 f"the user {form.get('username')} with password {form.get('password')} and "
