@@ -271,12 +271,6 @@ def test_d24_rolled_back_state_adopts_what_a_later_apply_created(
     assert env.api.everything() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: with the state lost after a revised month was corrected, the plan rewrites the "
-    "month's adjustment to the revised total while the correction charge stays, so 2026-09 of …07 "
-    "bills 100.00 instead of 125.00 (D20, D24)",
-)
 def test_d24_lost_state_after_a_correction_keeps_the_month_total(
     env: Env, october: Path, november: Path
 ) -> None:
