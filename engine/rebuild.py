@@ -13,12 +13,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
 
+from engine.plan import WRITES, Adopt, Plan
 from engine.provider import ActualState
 from engine.resources import ActualObject, KindSpec
 from engine.snapshot_model import Entry, Snapshot
 from engine.types import Address, parse_address
 
-__all__ = ["CORRECTION", "duplicates", "recover_snapshot"]
+__all__ = ["CORRECTION", "duplicates", "rebuilt_snapshot", "recover_snapshot"]
 
 CORRECTION = "correction-"
 """The last key part of a correction charge, followed by the revision it bills (``correction-2026-11-03``)."""
@@ -97,3 +98,26 @@ def _decimal(value: object) -> Decimal:
     if isinstance(value, float):
         return Decimal(str(value))
     return _ZERO
+
+
+def rebuilt_snapshot(plan: Plan, lineage: str, serial: int) -> Snapshot:
+    """The snapshot an apply of ``plan`` would leave if it only adopted: every adopted object with the
+    references and source identity its rules give, and each planned month whose objects all exist as
+    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds."""
+    entries = {
+        c.address: Entry(c.kind, c.target_id, dict(c.attributes), dict(c.refs), dict(c.source), c.period)
+        for c in plan.changes
+        if isinstance(c, Adopt)
+    }
+    pending = {
+        parse_address(c.address)[1][1]
+        for c in plan.changes
+        if c.action in WRITES and c.kind in ("adjustment", "charge") and len(parse_address(c.address)[1]) > 1
+    }
+    applied = {p.period: p.available_on for p in plan.periods if p.period not in pending}
+    return Snapshot(
+        lineage=lineage,
+        serial=serial,
+        resources=dict(sorted(entries.items())),
+        applied_periods=dict(sorted(applied.items())),
+    )
