@@ -23,7 +23,7 @@ from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
 from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
-from engine.rebuild import recover_snapshot
+from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
 from engine.render import DesiredState, render_desired
 from engine.rules import RuleFile, load_rules
@@ -141,6 +141,7 @@ def make_plan(
     if inputs.history is not None:
         changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
         periods += recovered
+    diagnostics += [Diagnostic("error", DUPLICATE, message) for message in duplicates(actual.duplicates)]
     diagnostics += [
         Diagnostic("warning", "immutable-field", message)
         for message in immutable_differences(desired, actual, kinds)

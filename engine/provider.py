@@ -32,6 +32,9 @@ class ActualState:
     problems: tuple[str, ...] = ()
     """Settings or references the target does not know (D4: a missing or inactive SLA/billing code)."""
     reads: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[Address, tuple[int, ...]] = field(default_factory=dict)
+    """Addresses whose marker two or more objects carry, with every id (D24): nothing is applied
+    until one of them is ended or renamed in the target, or the address is dropped (``state rm``)."""
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,24 @@ revision the month was last applied at. Pure: the caller reads the target.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from engine.errors import BillsyncError
 from engine.plan import WRITES, Adopt, Plan
 from engine.provider import ActualState
 from engine.resources import ActualObject, KindSpec
 from engine.snapshot_model import Entry, Snapshot
 from engine.types import Address, parse_address
 
-__all__ = ["CORRECTION", "duplicates", "rebuilt_snapshot", "recover_snapshot"]
+__all__ = [
+    "CORRECTION",
+    "DUPLICATE",
+    "check_no_duplicates",
+    "duplicates",
+    "rebuilt_snapshot",
+    "recover_snapshot",
+]
 
 CORRECTION = "correction-"
 """The last key part of a correction charge, followed by the revision it bills (``correction-2026-11-03``)."""
@@ -51,13 +59,30 @@ def recover_snapshot(actual: ActualState, kinds: Mapping[str, KindSpec], lineage
     return Snapshot(lineage=lineage, resources=entries, applied_periods=dict(sorted(applied.items())))
 
 
-def duplicates(found: Mapping[Address, list[int]]) -> list[str]:
+DUPLICATE = "duplicate"
+"""The plan diagnostic of two objects carrying one marker; apply refuses a plan that has one."""
+
+
+def duplicates(found: Mapping[Address, Sequence[int]]) -> list[str]:
     """One message per address that two or more marked objects carry, naming every id (D24)."""
     return [
-        f"{address} is carried by {len(ids)} objects in the target (ids {', '.join(map(str, sorted(ids)))})"
+        f"duplicate: {address} is carried by {len(ids)} objects in Autotask (ids "
+        f"{', '.join(map(str, sorted(ids)))}); nothing is applied until one is ended or renamed in "
+        "Autotask (remove its billsync marker), or the address is dropped with `billsync state rm`"
         for address, ids in sorted(found.items())
         if len(ids) > 1
     ]
+
+
+def check_no_duplicates(plan: Plan) -> None:
+    """Refuse to apply a plan that found two objects with one marker (D24)."""
+    found = [d.message for d in plan.diagnostics if d.code == DUPLICATE]
+    if found:
+        raise BillsyncError(
+            "refusing to apply: " + "; ".join(found),
+            hint="See README, section 'Duplicates': end or rename the extra object in Autotask, or "
+            "`billsync state rm` the address, then plan again.",
+        )
 
 
 def _entry(obj: ActualObject, base: Mapping[tuple[str, str], tuple[Decimal, Decimal]]) -> Entry:

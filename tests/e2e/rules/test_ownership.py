@@ -353,3 +353,32 @@ def test_d25_state_rebuild_refuses_to_replace_a_snapshot_without_force(env: Env,
     assert {a: e["id"] for a, e in rebuilt.items() if e["kind"] != "adjustment"} == {
         a: e["id"] for a, e in original.items() if e["kind"] != "adjustment"
     }
+
+
+def test_d24_two_objects_with_one_marker_are_a_duplicate_and_nothing_is_applied(
+    env: Env, october: Path, november: Path
+) -> None:
+    env.configure(october)
+    env.apply("2026-10-10")
+    first = env.api.contract(f"{EX}01")["id"]
+    # a second copy of the workspace created the contract again (the same "Subscription ID")
+    second = env.api.create(
+        "Contracts",
+        _contract(
+            101, "Contoso Ltd - copy", userDefinedFields=[{"name": "Subscription ID", "value": f"{EX}01"}]
+        ),
+    )
+    env.configure(november)
+    before = env.api.everything()
+
+    plan = env.plan("2026-11-25")
+    errors = [d for d in plan.doc["diagnostics"] if d["code"] == "duplicate"]
+    assert [d["severity"] for d in errors] == ["error"]
+    assert errors[0]["message"].startswith(
+        f'duplicate: contract["{EX}01"] is carried by 2 objects in Autotask (ids {first}, {second})'
+    )
+    env.api.reset_counters()
+    result = env.billsync("apply", "--auto-approve", "--as-of", "2026-11-25", exit_code=1)
+    assert f'refusing to apply: duplicate: contract["{EX}01"]' in str(result.exception)
+    assert env.api.writes() == {}
+    assert env.api.everything() == before
