@@ -138,7 +138,7 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
-    if inputs.history is not None:
+    if inputs.history is not None and not (targets or excludes):
         changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
         periods += recovered
     diagnostics += [Diagnostic("error", DUPLICATE, message) for message in duplicates(actual.duplicates)]
