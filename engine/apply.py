@@ -19,6 +19,7 @@ from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
 from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
 from engine.provider import Target
+from engine.rebuild import check_no_duplicates
 from engine.resources import KindSpec
 from engine.snapshot import IMPORTED, Entry, Journal, Snapshot, SnapshotStore
 from engine.tenant import check_tenant, unbound_note
@@ -85,6 +86,7 @@ def apply_plan(
     """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock.
 
     ``digests`` (month → digest of the report applied) are recorded with the months applied in full."""
+    check_no_duplicates(plan)
     snapshot = store.load()
     check_fresh(plan, snapshot)
     tenant = target.identity()

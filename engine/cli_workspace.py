@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import uuid
+from dataclasses import replace
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
@@ -18,9 +20,10 @@ from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths, git, is_repository
 from engine.lock import force_unlock, workspace_lock
 from engine.plan_view import fmt
-from engine.planner import render_inputs
+from engine.planner import make_plan, render_inputs
+from engine.rebuild import rebuilt_snapshot
 from engine.resources import encode_attributes
-from engine.snapshot import SnapshotStore, entry_to_json
+from engine.snapshot import Snapshot, SnapshotStore, entry_to_json
 from engine.state_edit import move_address, remove_addresses
 from engine.textsafe import visible
 from engine.validation import render_every_template
@@ -172,6 +175,43 @@ def state_mv(ctx: _Ctx, source: str, destination: str) -> None:
     click.echo(
         f"Moved {visible(source)} to {visible(destination)} (Autotask id {target_id}). "
         f"Snapshot serial {final.serial}."
+    )
+
+
+@state.command("rebuild")
+@click.option(
+    "--as-of", "as_of", help="Read the months whose reports are available on this date (default: today)."
+)
+@click.option("--force", is_flag=True, help="Replace a snapshot that already holds objects.")
+@click.pass_obj
+def state_rebuild(ctx: _Ctx, as_of: str | None, force: bool) -> None:
+    """Write the snapshot from Autotask alone: the objects carrying billsync's markers (D24, D25).
+
+    To recover a lost ``state/``, or to start a copy of the workspace in a new folder. What was billed
+    (months applied, their amounts, corrections) is read back from the marked objects.
+
+    \b
+    Example:
+      billsync state rebuild --as-of 2026-11-25
+    """
+    day = _as_of(as_of)
+    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rebuild"):
+        store = SnapshotStore(workspace.state_dir, target.kinds())
+        current = store.load()
+        if current.resources and not force:
+            raise BillsyncError(
+                f"the snapshot in {workspace.state_dir} already holds {len(current.resources)} objects; "
+                "nothing was changed",
+                hint="Rebuild over it with `billsync state rebuild --force` (it is replaced by what Autotask holds).",
+            )
+        inputs = replace(_inputs(workspace, target, day), snapshot=Snapshot.empty())
+        result = make_plan(inputs, target, day)
+        snapshot = rebuilt_snapshot(result.plan, current.lineage or str(uuid.uuid4()), current.serial + 1)
+        store.write(snapshot)
+    months = ", ".join(sorted(snapshot.applied_periods)) or "none"
+    click.echo(
+        f"Rebuilt the snapshot from Autotask: {len(snapshot.resources)} objects, months applied: {months}. "
+        f"Snapshot serial {snapshot.serial}."
     )
 
 

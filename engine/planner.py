@@ -21,8 +21,9 @@ from engine.context import build_render_input
 from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
-from engine.plan import Diagnostic, Plan, PlannedPeriod
+from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
+from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
 from engine.render import DesiredState, render_desired
 from engine.rules import RuleFile, load_rules
@@ -41,6 +42,14 @@ class PlanInputs:
     rules: list[RuleFile]
     source: SourceData
     snapshot: Snapshot
+    history: Snapshot | None = None
+    """What was billed, recovered from the target when the snapshot is lost (D25); rendering and the
+    months due follow it, the diff still compares against ``snapshot`` (so found objects are adopted)."""
+
+    @property
+    def billed(self) -> Snapshot:
+        """The snapshot that says which months were applied and what they billed."""
+        return self.history if self.history is not None else self.snapshot
 
 
 @dataclass(frozen=True)
@@ -70,13 +79,13 @@ def render_inputs(
         inputs.source,
         inputs.settings,
         due,
-        inputs.snapshot.managed_subscriptions(),
-        inputs.snapshot.recorded_months(),
+        inputs.billed.managed_subscriptions(),
+        inputs.billed.recorded_months(),
         as_of,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
     diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
-    applied = inputs.snapshot.applied_periods
+    applied = inputs.billed.applied_periods
     periods = [
         PlannedPeriod(
             d.period,
@@ -98,12 +107,17 @@ def make_plan(
     excludes: Sequence[str] = (),
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing. A snapshot of another tenant
-    is refused before any object is read (D25)."""
+    is refused before any object is read (D25).
+
+    With no snapshot (lost, or a new folder), what was billed is first recovered from the marked
+    objects in the target (:func:`recover`), so a month already corrected is not billed again (D25)."""
     tenant = target.identity()
     check_tenant(inputs.snapshot.tenant, tenant)
     due = [d.period for d in _due(inputs, as_of, period)]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
     with target.prefetching(inputs.snapshot, due, inputs.settings):
+        if not inputs.snapshot.resources and inputs.history is None and due:
+            inputs = recover(inputs, target, as_of, period)  # the prefetched reads serve it
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
         desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
         if targets or excludes:
@@ -128,6 +142,10 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    if inputs.history is not None and not (targets or excludes):
+        changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
+        periods += recovered
+    diagnostics += [Diagnostic("error", DUPLICATE, message) for message in duplicates(actual.duplicates)]
     diagnostics += [Diagnostic("error", "unowned-object", message) for message in actual.unowned]
     note = unbound_note(inputs.snapshot.tenant, inputs.snapshot.lineage, tenant)
     if note is not None:
@@ -192,8 +210,55 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
     return replace(desired, resources={a: r for a, r in desired.resources.items() if a in chosen})
 
 
+def recover(inputs: PlanInputs, target: Target, as_of: date, period: str | None = None) -> PlanInputs:
+    """``inputs`` with :attr:`PlanInputs.history` read from the target: one bulk read of every month
+    available on ``as_of`` (or ``period``), matched by marker (:func:`engine.rebuild.recover_snapshot`)."""
+    months = [d.period for d in _due(inputs, as_of, period)]
+    actual = target.read(DesiredState(resources={}), inputs.snapshot, months, inputs.settings)
+    history = recover_snapshot(actual, target.kinds(), inputs.snapshot.lineage)
+    return replace(inputs, history=history)
+
+
+def _keep_recovered(
+    changes: list[Change],
+    history: Snapshot,
+    desired: DesiredState,
+    actual: ActualState,
+    periods: list[PlannedPeriod],
+) -> tuple[list[Change], list[PlannedPeriod]]:
+    """Adopt the recovered objects no planned month renders (a month already applied, a service only
+    it bills), so the apply records them again; and the recovered months, recorded as applied at the
+    revision their corrections name."""
+    planned = {c.address for c in changes} | set(desired.resources)
+    adopted: list[Change] = [
+        Adopt(
+            address=address,
+            kind=entry.kind,
+            target_id=entry.target_id,
+            attributes=entry.attributes,
+            source=entry.source,
+            period=entry.period,
+            reason="recovered from its identity marker: billed before, kept as billed (D25)",
+        )
+        for address, entry in history.resources.items()
+        if address not in planned and _same_id(actual, address, entry.target_id)
+    ]
+    due = {p.period for p in periods}
+    months = [
+        PlannedPeriod(month, revision, None, True)
+        for month, revision in sorted(history.applied_periods.items())
+        if month not in due
+    ]
+    return changes + adopted, months
+
+
+def _same_id(actual: ActualState, address: str, target_id: int) -> bool:
+    found = actual.objects.get(address)
+    return found is None or found.target_id == target_id
+
+
 def _due(inputs: PlanInputs, as_of: date, period: str | None) -> list[DueReport]:
-    snapshot = inputs.snapshot
+    snapshot = inputs.billed
     return due_reports(
         inputs.source.reports, as_of, snapshot.applied_periods, period, snapshot.applied_digests
     )

@@ -46,6 +46,9 @@ class ActualState:
     unowned: tuple[str, ...] = ()
     """Snapshot ids whose object carries no billsync marker for its address (D25): shown by the
     plan, never a target."""
+    duplicates: dict[Address, tuple[int, ...]] = field(default_factory=dict)
+    """Addresses whose marker two or more objects carry, with every id (D24): nothing is applied
+    until one of them is ended or renamed in the target, or the address is dropped (``state rm``)."""
 
 
 @dataclass(frozen=True)

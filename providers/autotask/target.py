@@ -62,6 +62,7 @@ class AutotaskTarget:
         self.metadata = TenantMetadata(client)
         """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
         self._policy: dict[str, dict[str, Any]] = create_policy(None)
+        self._seen: dict[Address, set[int]] = {}
 
     def describe(self) -> str:
         return self._description
@@ -122,6 +123,7 @@ class AutotaskTarget:
     def _read(self, reads: BulkReads, desired: DesiredState) -> ActualState:
         snapshot, periods, settings = reads.snapshot, reads.periods, reads.settings
         objects: dict[Address, ActualObject] = {}
+        self._seen = {}
         problems = self._check_settings(settings, desired, reads)
         service_ids = self._map_marked("service", reads.services.result(), objects)
         self._map_marked("product", reads.products.result(), objects)
@@ -146,12 +148,20 @@ class AutotaskTarget:
         if contracts and periods:
             charges = reads.charges.result()
             self._map_charges(reads.query_charges() if charges is None else charges, contracts, objects)
+        duplicates = {a: tuple(sorted(ids)) for a, ids in sorted(self._seen.items()) if len(ids) > 1}
         return ActualState(
             objects=objects,
             fingerprint=_fingerprint(objects),
             problems=tuple(problems),
             unowned=tuple(unowned),
+            duplicates=duplicates,
         )
+
+    def _marked(self, objects: dict[Address, ActualObject], found: ActualObject) -> None:
+        """Record an object found by its marker; a second object with the same marker is a duplicate
+        (D24), kept apart so the plan names both and the apply refuses."""
+        self._seen.setdefault(found.address, set()).add(found.target_id)
+        objects[found.address] = found
 
     def _check_settings(self, settings: Settings, desired: DesiredState, reads: BulkReads) -> list[str]:
         """D4 against the tenant's metadata: the SLA (a value of the ``serviceLevelAgreementID``
@@ -190,7 +200,7 @@ class AutotaskTarget:
             if key is None:
                 continue
             address = make_address(kind, *key)
-            objects[address] = _actual(address, spec, row)
+            self._marked(objects, _actual(address, spec, row))
             ids[int(row["id"])] = address
         return ids
 
@@ -281,7 +291,7 @@ class AutotaskTarget:
     ) -> dict[int, str]:
         contracts: dict[int, str] = {}
         for subscription, actual in found:
-            objects[actual.address] = actual
+            self._marked(objects, actual)
             contracts[actual.target_id] = subscription
         return contracts
 
@@ -343,7 +353,7 @@ class AutotaskTarget:
             if key is None or subscription is None:
                 continue
             address = make_address("charge", subscription, *key)
-            objects[address] = _actual(address, spec, row, locked=bool(row.get("isBilled")))
+            self._marked(objects, _actual(address, spec, row, locked=bool(row.get("isBilled"))))
 
     # -- writes ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,70 @@
+"""engine.rebuild: what was billed, recovered from marked objects (D25), and duplicates (D24)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from engine.provider import ActualState
+from engine.rebuild import duplicates, recover_snapshot
+from engine.resources import ActualObject
+from engine.types import make_address
+from providers.autotask.kinds import KINDS
+
+SUB = "sub-1"
+
+
+def _obj(kind: str, target_id: int, *key: str, marked: bool = True, **attributes: object) -> ActualObject:
+    return ActualObject(make_address(kind, *key), kind, target_id, dict(attributes), marked=marked)
+
+
+def _actual(*objects: ActualObject) -> ActualState:
+    return ActualState(objects={o.address: o for o in objects}, fingerprint="")
+
+
+def test_a_month_totals_units_times_price_plus_rounding_and_a_correction_names_its_revision() -> None:
+    actual = _actual(
+        _obj("contract", 7, SUB, contractName="Contoso"),
+        _obj("adjustment", 70, SUB, "2026-09", units=3, unitPrice=Decimal("33.3333"), unitCost=Decimal("20")),
+        _obj("charge", 71, SUB, "2026-09", "rounding", unitQuantity=1, unitPrice=Decimal("0.01"), unitCost=0),
+        _obj(
+            "charge",
+            72,
+            SUB,
+            "2026-09",
+            "correction-2026-11-03",
+            unitQuantity=1,
+            unitPrice=Decimal("25.00"),
+            unitCost=Decimal("10"),
+            datePurchased=date(2026, 9, 1),
+        ),
+        _obj("adjustment", 80, SUB, "2026-10", units=2, unitPrice=Decimal("10"), unitCost=Decimal("5")),
+        _obj("contract", 9, "not-ours", marked=False),
+    )
+
+    snapshot = recover_snapshot(actual, KINDS, "lineage-1")
+
+    assert snapshot.lineage == "lineage-1"
+    assert snapshot.applied_periods == {"2026-09": "2026-11-03"}
+    assert sorted(snapshot.resources) == sorted(a for a in actual.objects if "not-ours" not in a)
+    adjustment = snapshot.resources[make_address("adjustment", SUB, "2026-09")]
+    assert (adjustment.target_id, adjustment.period) == (70, "2026-09")
+    assert adjustment.source == {
+        "subscription_id": SUB,
+        "period": "2026-09",
+        "total_sales": "100.01",
+        "total_cost": "60.00",
+    }
+    correction = snapshot.resources[make_address("charge", SUB, "2026-09", "correction-2026-11-03")]
+    assert correction.source["correction"] == "2026-11-03"
+    assert snapshot.recorded_months() == {
+        (SUB, "2026-09"): (Decimal("125.01"), Decimal("70.00")),
+        (SUB, "2026-10"): (Decimal("20.00"), Decimal("10.00")),
+    }
+    assert snapshot.resources[make_address("contract", SUB)].source == {"subscription_id": SUB}
+
+
+def test_duplicates_name_the_address_and_every_id() -> None:
+    messages = duplicates({'contract["a"]': (12, 5), 'contract["b"]': (3,)})
+    assert len(messages) == 1
+    assert messages[0].startswith('duplicate: contract["a"] is carried by 2 objects in Autotask (ids 5, 12)')
