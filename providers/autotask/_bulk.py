@@ -123,6 +123,7 @@ class BulkReads:
             service_ids,
             filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
             include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
+            expect=len(self.recorded_ids("contract_service")) * len(self.periods),  # about one row a month
         )
 
     def query_charges(self) -> Rows:

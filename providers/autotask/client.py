@@ -172,17 +172,21 @@ class AutotaskClient:
         *,
         include_fields: Sequence[str] | None = None,
         known_ids: Sequence[int] = (),
+        expect: int | None = None,
     ) -> list[dict[str, Any]]:
         """What :meth:`query` returns, read as up to ``max_in_flight_per_endpoint`` id ranges side by side.
 
         A long result is not one chain of pages: the ranges are cut on page boundaries of
         ``known_ids`` (the ids the snapshot recorded) when there are any; otherwise the first page is
         read and, if more follow, a count of the result gives cuts estimated from that page's ids
-        (:mod:`providers.autotask.split`). A result of one page costs one request either way.
+        (:mod:`providers.autotask.split`). A result of one page costs one request either way; when
+        the caller ``expect``-s at most two pages, it is one plain chain (a count cannot shorten it).
         """
         if isinstance(filters, dict):
             raise TypeError("filters is a sequence of filters: wrap a single filter in a list")
         ways = self._config.max_in_flight_per_endpoint
+        if not known_ids and expect is not None and expect <= 2 * split.PAGE:
+            return self.query(entity, filters, include_fields=include_fields)
         if len(set(known_ids)) > split.PAGE and ways > 1:
             return self._ranges(
                 entity, filters, include_fields, split.id_ranges(split.cuts_from_ids(known_ids, ways))
@@ -244,16 +248,20 @@ class AutotaskClient:
         filters: Sequence[Filter] = (),
         include_fields: Sequence[str] | None = None,
         known_ids: Sequence[int] = (),
+        expect: int | None = None,
     ) -> list[dict[str, Any]]:
         """Objects whose ``field`` is one of ``values``: ``in`` chunks of 500, run side by side, merged by id.
 
-        Each chunk is read by :meth:`query_split` (``known_ids`` as there), so a long chunk is id ranges."""
+        Each chunk is read by :meth:`query_split` (``known_ids``, ``expect`` as there), so a long chunk
+        is id ranges."""
         unique = list(dict.fromkeys(values))
         chunks = [unique[i : i + MAX_IN_VALUES] for i in range(0, len(unique), MAX_IN_VALUES)]
 
         def run(chunk: list[FilterValue]) -> list[dict[str, Any]]:
             chunk_filters = [*filters, F.in_(field, chunk)]
-            return self.query_split(entity, chunk_filters, include_fields=include_fields, known_ids=known_ids)
+            return self.query_split(
+                entity, chunk_filters, include_fields=include_fields, known_ids=known_ids, expect=expect
+            )
 
         if len(chunks) <= 1:
             return union(map(run, chunks))

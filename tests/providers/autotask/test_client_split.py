@@ -122,3 +122,13 @@ def test_cuts_fall_on_page_boundaries() -> None:
         [F.gt("id", 10), F.lte("id", 20)],
         [F.gt("id", 20)],
     ]
+
+
+def test_an_expected_two_pages_read_as_one_chain_without_a_count(
+    seeded: tuple[SandboxApp, list[int]], client: AutotaskClient
+) -> None:
+    app, ids = seeded
+    rows = client.query_split("Companies", [*CUSTOMERS, F.lte("id", ids[899])], expect=900)
+    assert len(rows) == 900
+    companies = app.stats().endpoints["Companies"]
+    assert (companies.requests, companies.longest_chain) == ({"query": 2}, 2)
