@@ -21,6 +21,7 @@ from providers.autotask.sandbox import (
     SandboxConfig,
     make_app,
     request_delay,
+    start_background_server,
 )
 
 ALL = {"filter": [{"op": "gte", "field": "id", "value": 0}]}
@@ -143,3 +144,16 @@ def test_serve_takes_the_pace_options() -> None:
     help_text = CliRunner().invoke(serve_cmd, ["--help"]).output
     for option in ("--latency", "--write-latency", "--jitter", "--usage-latency"):
         assert option in help_text
+
+
+def test_a_background_server_takes_a_pace_and_holds_requests_inside_the_thread_limit() -> None:
+    pace = Pace(latency=0.0, write_latency=0.0, jitter=0.0)
+    with start_background_server(pace=pace) as server:
+        assert server.app.config.pace == pace
+        with httpx.Client(
+            base_url=server.base_url, headers=SANDBOX_CREDENTIALS.headers(), trust_env=False
+        ) as client:
+            assert client.post("Companies/query", json=ALL).status_code == 200
+        assert server.app.stats().endpoints["Companies"].longest_chain == 1
+    with pytest.raises(ValueError, match="pass pace to make_app"):
+        start_background_server(make_app(":memory:"), pace=pace)
