@@ -4,6 +4,8 @@ For each size it generates a synthetic Cloudmore bundle, runs billsync against t
 served from its own process, prints a markdown table and writes ``bench/results/latest.json`` and
 ``bench/results/latest.md``. The default sizes are 1,000, 10,000 and 50,000 subscriptions; the
 apply goes over HTTP up to 10,000 and is run in process above that (see :mod:`bench._scenario`).
+``--profile latency`` serves the sandbox at Autotask's pace (1 s per read, 0.3 s per write), applies
+over HTTP only up to 1,000 and writes ``latency.json``/``latency.md`` instead.
 """
 
 from __future__ import annotations
