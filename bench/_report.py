@@ -18,17 +18,22 @@ def render_markdown(document: dict[str, Any]) -> str:
     row("**plan** (empty tenant): wall · CPU · peak RSS", lambda s: _cost(s["plan"]))
     row("plan: changes planned (writes)", lambda s: f"{s['plan']['writes_planned']:,}")
     row("plan: Autotask requests", lambda s: _by_endpoint(s["plan"]["requests"]))
+    row("plan: longest page chain", lambda s: _chain(s["plan"]))
     row("**apply**: wall · CPU · peak RSS", lambda s: _cost(s["apply"]) if "wall_s" in s["apply"] else "—")
     row("apply: requests by endpoint and verb", lambda s: _by_verb(s["apply"]))
     row("apply: write requests per planned change", lambda s: _per_change(s["apply"]))
     row("apply: peak requests in flight per endpoint", lambda s: _peak(s["apply"]))
     row("**plan after apply** (`--period` last month): wall · CPU · peak RSS", lambda s: _cost(s["replan"]))
     row("plan after apply: Autotask requests", lambda s: _by_endpoint(s["replan"]["requests"]))
+    row("plan after apply: longest page chain", lambda s: _chain(s["replan"]))
     row("plan after apply: writes planned · write requests", lambda s: _zero(s["replan"]))
     row("plan after apply: objects read · Σ⌈objects/500⌉", lambda s: _objects(s["replan"]))
     row("per-object reads (one GET per object) · ratio", lambda s: _ratio(s["replan"]))
     row("projected apply time at 10,000 requests/hour", lambda s: _hours(s))
     lines.append("")
+    if document.get("profile"):
+        lines.append(f"Profile **{document['profile']}**: {document.get('pace', '')}.")
+        lines.append("")
     lines.append(
         f"Measured {document['generated']} on {m['nproc']} × {m['cpu']}, {m.get('memory_gb')} GB, "
         f"Python {m['python']} ({m['platform']}); `{document['command'].strip()}` took "
@@ -72,6 +77,12 @@ def _per_change(apply: dict[str, Any]) -> str:
 def _peak(apply: dict[str, Any]) -> str:
     peaks = apply["peak_in_flight"]
     return f"max {max(peaks.values())}: " + ", ".join(f"{n} {p}" for n, p in peaks.items())
+
+
+def _chain(step: dict[str, Any]) -> str:
+    chains: dict[str, int] = step["longest_chain"]
+    worst = max(chains.values(), default=0)
+    return f"**{worst}**: " + ", ".join(f"{name} {pages}" for name, pages in chains.items())
 
 
 def _zero(step: dict[str, Any]) -> str:

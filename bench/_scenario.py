@@ -17,6 +17,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from providers.autotask.sandbox import Pace
+
 from ._measure import CliRun, run_billsync
 from ._seed import seed_applied
 from ._server import SandboxProcess
@@ -29,8 +31,14 @@ HOURLY_BUDGET = 10_000
 WRITE_ACTIONS = ("create", "update", "replace")
 
 
-def run_size(subscriptions: int, workdir: Path, *, apply_max: int, seed: int = 1) -> dict[str, Any]:
-    """Benchmark one size in ``workdir`` (created, left behind for inspection)."""
+PROFILES = {"instant": Pace(), "latency": Pace(latency=1.0, write_latency=0.3)}
+"""The sandbox's pace per benchmark profile: instant, or Autotask's (about 1 s a page, 0.3 s a write)."""
+
+
+def run_size(
+    subscriptions: int, workdir: Path, *, apply_max: int, seed: int = 1, pace: Pace | None = None
+) -> dict[str, Any]:
+    """Benchmark one size in ``workdir`` (created, left behind for inspection) at the sandbox's ``pace``."""
     workdir = workdir.resolve()
     workspace = make_workspace(workdir, subscriptions, seed)
     result: dict[str, Any] = {
@@ -40,7 +48,7 @@ def run_size(subscriptions: int, workdir: Path, *, apply_max: int, seed: int = 1
         "periods": list(workspace.bundle.periods),
         "as_of": workspace.as_of.isoformat(),
     }
-    with SandboxProcess(workspace.db) as sandbox:
+    with SandboxProcess(workspace.db, pace) as sandbox:
         workspace.connect(sandbox.base_url)
         sandbox.reset()
         first = run_billsync(
@@ -58,7 +66,7 @@ def run_size(subscriptions: int, workdir: Path, *, apply_max: int, seed: int = 1
     if subscriptions > apply_max:
         writes = seed_applied(workspace.root, workspace.db, workdir / "plan-1.json")
         result["apply"] = {"mode": "in process, no HTTP (not measured)", "writes": writes}
-    with SandboxProcess(workspace.db) as sandbox:
+    with SandboxProcess(workspace.db, pace) as sandbox:
         workspace.connect(sandbox.base_url)
         sandbox.reset()
         second = run_billsync(
@@ -89,6 +97,7 @@ def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[st
         **_run(run),
         "requests": _requests(stats),
         "requests_total": sum(_requests(stats).values()),
+        "longest_chain": _chains(stats),
         "objects_read": stats["objects_read"],
         "write_requests": _write_requests(stats),
         "changes": dict(sorted(actions.items())),
@@ -143,6 +152,13 @@ def _run(run: CliRun) -> dict[str, Any]:
 def _requests(stats: dict[str, Any]) -> dict[str, int]:
     return {
         name: sum(e["requests"].values()) for name, e in sorted(stats["endpoints"].items()) if e["requests"]
+    }
+
+
+def _chains(stats: dict[str, Any]) -> dict[str, int]:
+    """The longest chain of pages linked by ``nextPageUrl`` per endpoint: what latency adds up along."""
+    return {
+        name: e["longest_chain"] for name, e in sorted(stats["endpoints"].items()) if e.get("longest_chain")
     }
 
 

@@ -8,6 +8,8 @@ never counted as billsync's. Two benchmark-only endpoints sit beside the REST AP
   flight) plus the number of objects each endpoint's queries returned;
 - ``POST /_bench/reset``: zero both.
 
+``python -m bench._server DB --latency R --write-latency W`` holds each read R seconds and each write
+W seconds, as a real Autotask takes (the latency profile; :class:`~providers.autotask.sandbox.Pace`).
 The hourly budget is lifted (the benchmark reports what the writes would take at Autotask's
 10,000 an hour instead); the thread limit of 3 in flight per endpoint stays.
 """
@@ -28,7 +30,7 @@ from typing import Any
 import httpx
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from providers.autotask.sandbox import SandboxApp, SandboxConfig, make_app
+from providers.autotask.sandbox import Pace, SandboxApp, SandboxConfig, make_app
 
 BENCH_HOURLY_LIMIT = 100_000_000
 """Lifted so an apply of 40,000 writes runs through; Autotask's 10,000 is applied in the report."""
@@ -88,15 +90,21 @@ class _QuietHandler(WSGIRequestHandler):
 class SandboxProcess:
     """``python -m bench._server DB`` as a context manager: start, read counters, reset, stop."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, pace: Pace | None = None) -> None:
         self.db = db
+        pacing = pace or Pace()
+        write = pacing.latency if pacing.write_latency is None else pacing.write_latency
+        options = ["--latency", str(pacing.latency), "--write-latency", str(write)]
         root = Path(__file__).resolve().parents[1]
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
         }
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench._server", str(db)], stdout=subprocess.PIPE, env=env, text=True
+            [sys.executable, "-m", "bench._server", str(db), *options],
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
         )
         assert self._process.stdout is not None
         line = self._process.stdout.readline().strip()
@@ -139,7 +147,9 @@ class SandboxProcess:
 
 def main(argv: list[str]) -> None:
     db = Path(argv[0])
-    sandbox = make_app(db, SandboxConfig(hourly_limit=BENCH_HOURLY_LIMIT))
+    options = dict(zip(argv[1::2], map(float, argv[2::2]), strict=False))
+    pace = Pace(latency=options.get("--latency", 0.0), write_latency=options.get("--write-latency"))
+    sandbox = make_app(db, SandboxConfig(hourly_limit=BENCH_HOURLY_LIMIT, pace=pace))
     without_fsync(sandbox)
     app = CountingApp(sandbox)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)

@@ -4,6 +4,8 @@ For each size it generates a synthetic Cloudmore bundle, runs billsync against t
 served from its own process, prints a markdown table and writes ``bench/results/latest.json`` and
 ``bench/results/latest.md``. The default sizes are 1,000, 10,000 and 50,000 subscriptions; the
 apply goes over HTTP up to 10,000 and is run in process above that (see :mod:`bench._scenario`).
+``--profile latency`` serves the sandbox at Autotask's pace (1 s per read, 0.3 s per write), applies
+over HTTP only up to 1,000 and writes ``latency.json``/``latency.md`` instead.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from providers.autotask.sandbox import Pace
+
 from ._report import render_markdown
-from ._scenario import run_size
+from ._scenario import PROFILES, run_size
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,6 +52,16 @@ def machine() -> dict[str, Any]:
     }
 
 
+LATENCY_APPLY_MAX = 1_000
+"""An apply at Autotask's pace is 0.3 s a write: only the smallest size is applied over HTTP."""
+
+
+def _describe(pace: Pace) -> str:
+    if pace.instant:
+        return "the sandbox answers at once"
+    return f"{pace.latency:g} s per read request, {pace.write_latency:g} s per write"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -61,6 +75,14 @@ def main(argv: list[str] | None = None) -> None:
         default=10_000,
         help="Largest size whose apply goes over HTTP and is measured (default: %(default)s).",
     )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="instant",
+        help="The sandbox's pace: instant, or latency (1 s per read page, 0.3 s per write, as Autotask); "
+        "the latency profile applies only up to N = 1,000 and writes latency.json/latency.md "
+        "(default: %(default)s).",
+    )
     parser.add_argument("--seed", type=int, default=1, help="Synthetic data seed (default: %(default)s).")
     parser.add_argument("--workdir", type=Path, help="Where workspaces go (default: a new temporary folder).")
     parser.add_argument("--out", type=Path, default=RESULTS, help="Results folder (default: bench/results).")
@@ -68,22 +90,27 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="billsync-bench-"))
     started = time.perf_counter()
+    pace = PROFILES[args.profile]
+    apply_max = args.apply_max if args.profile == "instant" else min(args.apply_max, LATENCY_APPLY_MAX)
     results = []
     for size in sizes:
         print(f"# {size:,} subscriptions ({workdir / f'n{size}'})", file=sys.stderr, flush=True)
-        results.append(run_size(size, workdir / f"n{size}", apply_max=args.apply_max, seed=args.seed))
+        results.append(run_size(size, workdir / f"n{size}", apply_max=apply_max, seed=args.seed, pace=pace))
     document = {
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),
         "seed": args.seed,
+        "profile": args.profile,
+        "pace": _describe(pace),
         "duration_s": round(time.perf_counter() - started, 1),
         "sizes": results,
     }
     table = render_markdown(document)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    (args.out / "latest.md").write_text(table, encoding="utf-8")
+    name = "latest" if args.profile == "instant" else args.profile
+    (args.out / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    (args.out / f"{name}.md").write_text(table, encoding="utf-8")
     print(table)
 
 

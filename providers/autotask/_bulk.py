@@ -4,7 +4,8 @@ Autotask limits requests in flight per endpoint, not per tenant, so each endpoin
 runs on its own thread: the settings check against the tenant's metadata (D4: the SLA picklist,
 billing codes, picklist settings, required fields), services and products by their marker,
 contracts by their "Subscription ID", and — as soon as the services are known — contract services,
-the months' unit rows and the months' charges. :class:`AutotaskTarget` starts them before the rules
+the months' unit rows and the months' charges. A long read is split into id ranges that run side by
+side (``AutotaskClient.query_split``), cut where the snapshot's recorded ids fall. :class:`AutotaskTarget` starts them before the rules
 are rendered (``prefetching``) and matches the rows to addresses in ``read``; nothing here knows
 about addresses. Every result is a future; :meth:`BulkReads.close` waits for the last request.
 """
@@ -73,28 +74,42 @@ class BulkReads:
     def marked_services(self) -> list[int]:
         return sorted(int(row["id"]) for row in self.services.result() if _marked("service", row))
 
+    def recorded_ids(self, kind: str) -> list[int]:
+        """The ids the snapshot recorded for ``kind``: where a long read is split into id ranges."""
+        return [entry.target_id for entry in self.snapshot.resources.values() if entry.kind == kind]
+
     # -- queries (thread-safe: the client is) ---------------------------------------------------------
 
     def query_marked(self, kind: str) -> Rows:
         spec = KINDS[kind]
         field = MARKER_FIELD[kind]
-        return self.client.query(
-            spec.entity, [F.begins_with(field, "billsync:")], include_fields=read_fields(spec, field)
+        return self.client.query_split(
+            spec.entity,
+            [F.begins_with(field, "billsync:")],
+            include_fields=read_fields(spec, field),
+            known_ids=self.recorded_ids(kind),
         )
 
     def query_contracts(self) -> Rows:
         spec = KINDS["contract"]
-        return self.client.query(
+        return self.client.query_split(
             spec.entity,
             [F.exist(SUBSCRIPTION_UDF, udf=True)],
             include_fields=read_fields(spec, SUBSCRIPTION_UDF),
+            known_ids=self.recorded_ids("contract"),
         )
 
     def query_contract_services(self, service_ids: list[int]) -> Rows:
         if not service_ids:
             return []
         spec = KINDS["contract_service"]
-        return self.client.query_in(spec.entity, "serviceID", service_ids, include_fields=read_fields(spec))
+        return self.client.query_in(
+            spec.entity,
+            "serviceID",
+            service_ids,
+            include_fields=read_fields(spec),
+            known_ids=self.recorded_ids("contract_service"),
+        )
 
     def query_units(self, service_ids: list[int]) -> Rows:
         """The unit rows overlapping the months: rows follow the contract's billing periods and split
@@ -108,12 +123,13 @@ class BulkReads:
             service_ids,
             filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
             include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
+            expect=len(self.recorded_ids("contract_service")) * len(self.periods),  # about one row a month
         )
 
     def query_charges(self) -> Rows:
         spec = KINDS["charge"]
         first, last = month_start(min(self.periods)), month_end(max(self.periods))
-        return self.client.query(
+        return self.client.query_split(
             spec.entity,
             [
                 F.begins_with("purchaseOrderNumber", "billsync:"),
@@ -121,6 +137,7 @@ class BulkReads:
                 F.lte("datePurchased", wire_date(last)),
             ],
             include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
+            known_ids=self.recorded_ids("charge"),
         )
 
     def _charges_if_any(self) -> Rows | None:

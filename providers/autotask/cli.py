@@ -8,6 +8,7 @@ import click
 
 from providers.autotask.sandbox import (
     SANDBOX_CREDENTIALS,
+    Pace,
     SandboxConfig,
     SandboxCredentials,
     make_app,
@@ -47,26 +48,67 @@ def sandbox() -> None:
     show_default=True,
     help="Accepted ApiIntegrationCode.",
 )
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds each request is held (a real Autotask: about 1 s per page of 500).",
+)
+@click.option(
+    "--write-latency",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds each create or update is held (default: --latency).",
+)
+@click.option(
+    "--jitter",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Up to this many seconds more.",
+)
+@click.option(
+    "--usage-latency",
+    is_flag=True,
+    help="Add 0.5-1 s per request once the hourly count passes half of the budget, as Autotask does.",
+)
 def serve_cmd(
-    port: int, host: str, db: Path, username: str, secret: str | None, integration_code: str
+    port: int,
+    host: str,
+    db: Path,
+    username: str,
+    secret: str | None,
+    integration_code: str,
+    latency: float,
+    write_latency: float | None,
+    jitter: float,
+    usage_latency: bool,
 ) -> None:
     """Serve the sandbox at http://HOST:PORT/ATServicesRest/V1.0/ until interrupted.
 
     \b
     Example:
       billsync sandbox serve --port 8080 --db .billsync/sandbox.db
+      billsync sandbox serve --latency 1 --write-latency 0.3 --usage-latency
     """
     db.parent.mkdir(parents=True, exist_ok=True)
     credentials = SandboxCredentials(
         username=username, secret=secret or SANDBOX_CREDENTIALS.secret, integration_code=integration_code
     )
-    config = SandboxConfig(credentials=credentials)
+    pace = Pace(latency=latency, write_latency=write_latency, jitter=jitter, usage_latency=usage_latency)
+    config = SandboxConfig(credentials=credentials, pace=pace)
     click.echo(
         f"Autotask sandbox on http://{host}:{port}/ATServicesRest/V1.0/ (database {db}); Ctrl-C stops it."
     )
     click.echo(
         f"Credentials: UserName={username} ApiIntegrationCode={integration_code} Secret=<the sandbox secret>"
     )
+    if not pace.instant:
+        click.echo(
+            f"Pace: {latency:g} s per read, {pace.write_latency if write_latency is not None else latency:g} s "
+            f"per write, jitter {jitter:g} s, usage latency {'on' if usage_latency else 'off'}."
+        )
     serve(host, port, app=make_app(db, config))
 
 

@@ -26,7 +26,7 @@ from engine.scrub import Scrubber
 from providers._shared.http import limited_client
 from providers._shared.retry import Retry, retry_loop
 from providers._shared.wire import retry_after_seconds
-from providers.autotask import paths
+from providers.autotask import paths, split
 from providers.autotask.bodies import encode_body, error_messages, field_of, json_object, list_of, union
 from providers.autotask.config import ClientConfig, Credentials
 from providers.autotask.errors import (
@@ -171,8 +171,71 @@ class AutotaskClient:
             body["IncludeFields"] = list(dict.fromkeys(["id", *include_fields]))
         if max_records is not None:
             body["MaxRecords"] = max_records
-        method, url = "POST", self._url(paths.query_path(entity))
-        page = self._read(method, entity, url, body)
+        url = self._url(paths.query_path(entity))
+        return self._follow(entity, body, url, self._read("POST", entity, url, body), max_records)
+
+    def query_split(
+        self,
+        entity: str,
+        filters: Sequence[Filter] = (),
+        *,
+        include_fields: Sequence[str] | None = None,
+        known_ids: Sequence[int] = (),
+        expect: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """What :meth:`query` returns, read as up to ``max_in_flight_per_endpoint`` id ranges side by side.
+
+        A long result is not one chain of pages: the ranges are cut on page boundaries of
+        ``known_ids`` (the ids the snapshot recorded) when there are any; otherwise the first page is
+        read and, if more follow, a count of the result gives cuts estimated from that page's ids
+        (:mod:`providers.autotask.split`). A result of one page costs one request either way; when
+        the caller ``expect``-s at most two pages, it is one plain chain (a count cannot shorten it).
+        """
+        if isinstance(filters, dict):
+            raise TypeError("filters is a sequence of filters: wrap a single filter in a list")
+        ways = self._config.max_in_flight_per_endpoint
+        if not known_ids and expect is not None and expect <= 2 * split.PAGE:
+            return self.query(entity, filters, include_fields=include_fields)
+        if len(set(known_ids)) > split.PAGE and ways > 1:
+            return self._ranges(
+                entity, filters, include_fields, split.id_ranges(split.cuts_from_ids(known_ids, ways))
+            )
+        body: dict[str, Any] = {"filter": list(filters) or [F.exist("id")]}
+        if include_fields is not None:
+            body["IncludeFields"] = list(dict.fromkeys(["id", *include_fields]))
+        url = self._url(paths.query_path(entity))
+        first = self._read("POST", entity, url, body)
+        items = list_of(first, "items", "POST", url)
+        if not (first.get("pageDetails") or {}).get("nextPageUrl") or ways == 1 or not items:
+            return self._follow(entity, body, url, first, None)
+        ids = [int(item["id"]) for item in items]
+        total = self.count(entity, filters)
+        cuts = split.cuts_from_estimate(min(ids), max(ids), len(items), total, ways)
+        rest = self._ranges(entity, filters, include_fields, split.id_ranges(cuts, above=max(ids)))
+        return union([items, rest])
+
+    def _ranges(
+        self,
+        entity: str,
+        filters: Sequence[Filter],
+        include_fields: Sequence[str] | None,
+        ranges: list[list[Filter]],
+    ) -> list[dict[str, Any]]:
+        """Each id range's query, run side by side (the endpoint's semaphore keeps the thread limit)."""
+
+        def run(limits: list[Filter]) -> list[dict[str, Any]]:
+            return self.query(entity, [*filters, *limits], include_fields=include_fields)
+
+        if len(ranges) == 1:
+            return run(ranges[0])
+        with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="autotask-range") as pool:
+            return union(pool.map(run, ranges))
+
+    def _follow(
+        self, entity: str, body: dict[str, Any], url: str, page: dict[str, Any], max_records: int | None
+    ) -> list[dict[str, Any]]:
+        """The items of ``page`` and of every page linked after it."""
+        method = "POST"
         pages: list[list[dict[str, Any]]] = []
         visited: set[str] = set()
         while True:
@@ -193,13 +256,21 @@ class AutotaskClient:
         *,
         filters: Sequence[Filter] = (),
         include_fields: Sequence[str] | None = None,
+        known_ids: Sequence[int] = (),
+        expect: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Objects whose ``field`` is one of ``values``: ``in`` chunks of 500, run side by side, merged by id."""
+        """Objects whose ``field`` is one of ``values``: ``in`` chunks of 500, run side by side, merged by id.
+
+        Each chunk is read by :meth:`query_split` (``known_ids``, ``expect`` as there), so a long chunk
+        is id ranges."""
         unique = list(dict.fromkeys(values))
         chunks = [unique[i : i + MAX_IN_VALUES] for i in range(0, len(unique), MAX_IN_VALUES)]
 
         def run(chunk: list[FilterValue]) -> list[dict[str, Any]]:
-            return self.query(entity, [*filters, F.in_(field, chunk)], include_fields=include_fields)
+            chunk_filters = [*filters, F.in_(field, chunk)]
+            return self.query_split(
+                entity, chunk_filters, include_fields=include_fields, known_ids=known_ids, expect=expect
+            )
 
         if len(chunks) <= 1:
             return union(map(run, chunks))

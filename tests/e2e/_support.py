@@ -142,6 +142,16 @@ class SandboxApi:
         assert response.status_code == 200, response.text
         return int(response.json()["queryCount"])
 
+    def chains(self) -> dict[str, int]:
+        """The longest chain of pages read through ``nextPageUrl`` links, per endpoint that had queries."""
+        response = self.client.get(self.root + "/_sandbox/stats")
+        assert response.status_code == 200, response.text
+        return {
+            name: endpoint["longest_chain"]
+            for name, endpoint in response.json()["endpoints"].items()
+            if endpoint["longest_chain"]
+        }
+
     def stats(self) -> dict[str, dict[str, int]]:
         """Handled requests per endpoint and kind (``query``, ``create``, ``update``…), non-empty only."""
         response = self.client.get(self.root + "/_sandbox/stats")

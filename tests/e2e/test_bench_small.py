@@ -143,3 +143,16 @@ def test_a_plan_after_apply_plans_no_change_and_sends_no_write(bench: dict[str, 
         "ContractServiceUnits",
         "ContractCharges",
     }
+
+
+def test_the_plan_after_apply_reads_no_chain_longer_than_a_third_of_its_pages_plus_one(
+    bench: dict[str, Any],
+) -> None:
+    replan = bench["replan"]
+    chains: dict[str, int] = replan["longest_chain"]
+    assert set(chains) == set(replan["objects_read"])
+    for endpoint, chain in chains.items():
+        assert 1 <= chain <= -(-_pages(replan["objects_read"][endpoint]) // 3) + 1, (endpoint, chains)
+    # 2 pages of contracts, cut at the recorded ids into two ranges of one page each
+    assert _pages(replan["objects_read"]["Contracts"]) == 2
+    assert chains["Contracts"] == 1

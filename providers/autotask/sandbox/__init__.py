@@ -17,7 +17,9 @@ Control endpoints (same auth headers; neither counted nor limited): ``GET /_sand
 ``POST /_sandbox/charges/{id}/bill``, ``POST /_sandbox/reset``. In process, the same are
 :meth:`SandboxApp.stats`, :meth:`~SandboxApp.reset_stats`, :meth:`~SandboxApp.inject_fault`,
 :meth:`~SandboxApp.clear_faults`, :meth:`~SandboxApp.bill_charge` and :meth:`~SandboxApp.reset`.
-Benchmarks seed large tenants with :meth:`SandboxStore.insert_many`.
+Autotask's pace (read and write latency, jitter, usage-based latency) is a :class:`Pace` passed to
+``make_app``/``start_background_server``; each entity's stats record the longest chain of pages read
+through ``nextPageUrl`` links. Benchmarks seed large tenants with :meth:`SandboxStore.insert_many`.
 
 The billing conventions (ContractServiceUnits rows, charge totals) are documented in one place,
 :mod:`providers.autotask.sandbox._billing`; entity fields and picklists in
@@ -28,6 +30,7 @@ from ._app import SandboxApp
 from ._config import SANDBOX_CREDENTIALS, SandboxConfig, SandboxCredentials
 from ._faults import Fault
 from ._limits import EndpointStats, SandboxStats
+from ._pace import Pace, request_delay
 from ._routes import BASE_PATH
 from ._seed import demo_rows
 from ._server import BackgroundServer, make_app, reset, serve, start_background_server
@@ -41,6 +44,7 @@ __all__ = [
     "BackgroundServer",
     "EndpointStats",
     "Fault",
+    "Pace",
     "SandboxApp",
     "SandboxConfig",
     "SandboxCredentials",
@@ -50,6 +54,7 @@ __all__ = [
     "Tenant",
     "demo_rows",
     "make_app",
+    "request_delay",
     "reset",
     "serve",
     "start_background_server",

@@ -27,6 +27,7 @@ from ._filters import too_deep
 from ._info import entity_information, field_information, udf_information
 from ._json import dumps, loads
 from ._limits import Counters, RequestBudget, SandboxStats, ThreadLimiter
+from ._pace import request_delay
 from ._queries import parse_query, present, resume_query, run_count, run_query
 from ._routes import BASE_PATH, Route, resolve
 from ._store import SandboxStore
@@ -135,6 +136,7 @@ class SandboxApp:
             )
         try:
             self._counters.count(endpoint, route.kind)
+            self._hold(route.kind)
             fired = self._faults.match(endpoint, route.kind)
             for fault in fired:
                 if fault.delay:
@@ -148,6 +150,15 @@ class SandboxApp:
             return response
         finally:
             self._limiter.leave(key)
+
+    def _hold(self, kind: str) -> None:
+        """Wait as long as Autotask would take (:mod:`._pace`), inside the thread limit as there."""
+        pace = self.config.pace
+        if pace.instant:
+            return
+        delay = request_delay(pace, kind, self._budget.used(), self._budget.limit, self.config.draw)
+        if delay > 0:
+            self.config.sleep(delay)
 
     def _authenticate(self, request: Request) -> str:
         creds = self.config.credentials
@@ -191,6 +202,8 @@ class SandboxApp:
         if op in ("query", "count"):
             body = _body(request) if request.method == "POST" else _search(request)
             spec = parse_query(entity, body, request.method)
+            if op == "query":
+                self._counters.chain(entity.name, spec.depth)
             return _json(
                 200,
                 run_query(self.store, spec, base_url=base_url)
@@ -203,10 +216,12 @@ class SandboxApp:
             spec, after, before = resume_query(request.args.get("paging", ""), view, request.method, body)
             if spec.entity.name != entity.name:
                 raise ApiError("The paging token belongs to another entity.")
+            self._counters.chain(entity.name, spec.depth)
             return _json(200, run_query(self.store, spec, base_url=base_url, after=after, before=before))
         if op == "children":
             assert route.parent_id is not None
             query = {"filter": [{"op": "eq", "field": "contractID", "value": route.parent_id}]}
+            self._counters.chain(entity.name, 1)
             return _json(200, run_query(self.store, parse_query(entity, query, "GET"), base_url=base_url))
         if op == "get":
             assert route.object_id is not None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from ._pace import Pace
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,7 @@ class SandboxConfig:
     """Clock for the rolling request window."""
     sleep: Callable[[float], None] = time.sleep
     """How an injected delay waits."""
+    pace: Pace = Pace()
+    """How long each request is held: Autotask's read and write latency, jitter, usage latency."""
+    draw: Callable[[], float] = field(default_factory=lambda: random.Random().random)
+    """Random numbers in [0, 1) for jitter and usage latency; tests pass a fixed sequence."""

@@ -25,6 +25,8 @@ class EndpointStats(BaseModel):
     """Requests refused with 429 by the thread limit."""
     in_flight: int = 0
     peak_in_flight: int = 0
+    longest_chain: int = 0
+    """Most pages read one after another through ``nextPageUrl`` links (1: no link followed)."""
 
     @property
     def total(self) -> int:
@@ -123,6 +125,12 @@ class Counters:
         self._lock = threading.Lock()
         self._requests: dict[str, dict[str, int]] = {}
         self._throttled: dict[str, int] = {}
+        self._chains: dict[str, int] = {}
+
+    def chain(self, endpoint: str, depth: int) -> None:
+        """A query page that is the ``depth``-th of its chain of linked pages."""
+        with self._lock:
+            self._chains[endpoint] = max(self._chains.get(endpoint, 0), depth)
 
     def count(self, endpoint: str, kind: str) -> None:
         with self._lock:
@@ -137,6 +145,7 @@ class Counters:
         with self._lock:
             self._requests.clear()
             self._throttled.clear()
+            self._chains.clear()
 
     def stats(self, limiter: ThreadLimiter, budget: RequestBudget) -> SandboxStats:
         flights = limiter.snapshot()
@@ -148,6 +157,7 @@ class Counters:
                     throttled=self._throttled.get(name, 0),
                     in_flight=flights.get(name, (0, 0))[0],
                     peak_in_flight=flights.get(name, (0, 0))[1],
+                    longest_chain=self._chains.get(name, 0),
                 )
                 for name in sorted(names)
             }

@@ -13,7 +13,7 @@ import base64
 import binascii
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -42,6 +42,8 @@ class QuerySpec:
     raw_include: list[str] | None = None
     via: str = "POST"
     """The verb the query was asked with; its page links must be followed with the same one."""
+    depth: int = 1
+    """Which page of its chain this request reads: 1 for the query, n + 1 for a link from page n."""
 
     @property
     def page_size(self) -> int:
@@ -142,7 +144,10 @@ def resume_query(
             spec.max_records,
         ):
             raise ApiError("The body of a next-page request must repeat the query that returned the link.")
-    return spec, data.get("a"), data.get("b")
+    depth = data.get("d", 2)
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 2:
+        raise ApiError("The paging token is not valid; start the query again.")
+    return replace(spec, depth=depth), data.get("a"), data.get("b")
 
 
 def present(entity: Entity, row: Row, spec: QuerySpec | None = None) -> dict[str, Any]:
@@ -188,6 +193,7 @@ def _page_url(base_url: str, spec: QuerySpec, *, after: int | None = None, befor
         "a": after,
         "b": before,
         "v": spec.via,
+        "d": spec.depth + 1,
     }
     token = base64.urlsafe_b64encode(zlib.compress(dumps(data).encode("utf-8"))).decode("ascii").rstrip("=")
     return f"{base_url}{spec.entity.path}/query/next?paging={url_quote(token)}"
