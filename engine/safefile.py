@@ -17,7 +17,7 @@ from pathlib import Path, PurePath
 
 from engine.errors import LimitError, LocatedError
 
-__all__ = ["FileRefused", "MiB", "TooLarge", "read_bounded", "read_inside", "write_atomic"]
+__all__ = ["FileRefused", "MiB", "TooLarge", "decode_utf8", "read_bounded", "read_inside", "write_atomic"]
 
 MiB = 1024 * 1024
 
@@ -39,6 +39,19 @@ def read_bounded(path: Path, display: str, max_bytes: int, *, follow_symlinks: b
     except OSError as exc:
         raise _refused(exc, display, link=not follow_symlinks and os.path.islink(path)) from None
     return _read_fd(fd, display, max_bytes)
+
+
+def decode_utf8(data: bytes, display: str) -> str:
+    """``data`` as UTF-8 text (a leading byte order mark dropped); bytes that are not UTF-8 are refused
+    with the line they stand on, so the user can find them."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); save it as UTF-8",
+            file=display,
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
 
 
 def read_inside(root: Path, relative: str, display: str, max_bytes: int) -> bytes:

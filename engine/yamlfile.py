@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from engine.errors import RuleError
-from engine.safefile import FileRefused, MiB, read_bounded
+from engine.safefile import FileRefused, MiB, decode_utf8, read_bounded
 
 
 class LocatedStr(str):
@@ -169,16 +169,7 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
     """Read and parse a YAML file, naming it in every error."""
     name = display or str(path)
     try:
-        data = read_bounded(path, name, MAX_BYTES)
+        text = decode_utf8(read_bounded(path, name, MAX_BYTES), name)
     except FileRefused as exc:
         raise RuleError(exc.reason, file=name, line=exc.line, hint=exc.hint) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise RuleError(
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); save it as UTF-8",
-            file=name,
-            line=line,
-        ) from None
     return load_yaml_text(text, name)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.csvsafe import restore
 from engine.errors import SourceError
-from engine.safefile import FileRefused, MiB, TooLarge, read_inside
+from engine.safefile import FileRefused, MiB, TooLarge, decode_utf8, read_inside
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -256,14 +256,9 @@ def _read_text(root: Path, file: str, max_bytes: int) -> str:
             raise SourceError(exc.reason, file=file, line=exc.line, hint=hint) from None
         raise SourceError(exc.reason, file=file, line=exc.line, hint=exc.hint) from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SourceError(
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); save it as UTF-8",
-            file=file,
-            line=line,
-        ) from None
+        text = decode_utf8(data, file)
+    except FileRefused as exc:
+        raise SourceError(exc.reason, file=file, line=exc.line) from None
     nul = text.find("\x00")
     if nul >= 0:
         raise SourceError(
