@@ -10,12 +10,12 @@ has headless Chromium (Debian's ``chromium``) take the picture.
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from ._chromium import CHROMIUM, HEADLESS_FLAGS
 from ._workspace import make_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.mkdtemp(prefix="billsync-report-")))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "report-1000.png")
     args = parser.parse_args()
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = CHROMIUM
     if chromium is None:
         sys.exit("chromium is not installed (apt-get install chromium)")
     workspace = make_workspace(args.workdir / "ws", 1000)
@@ -44,14 +44,7 @@ def main() -> None:
     subprocess.run(
         [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={profile}",
             "--hide-scrollbars",
             "--window-size=1200,1100",

@@ -3,27 +3,16 @@ its own script finds that the rows add up, and a table sorts as the URL asks."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from bench._chromium import CHROMIUM, HEADLESS_FLAGS
+
 from ._report_support import expected_rows, read_html
 from ._support import AS_OF, EXAMPLE_BUNDLE, SetupFactory
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,7 +24,7 @@ def rendered_dom(page: Path, profile: Path, fragment: str = "") -> str:
     """The page's DOM after its scripts ran, as Chromium dumps it."""
     assert CHROMIUM is not None
     completed = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri() + fragment],
+        [CHROMIUM, *HEADLESS_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri() + fragment],
         capture_output=True,
         text=True,
         timeout=120,
