@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
-from engine.textsafe import printable, visible
+from engine.textsafe import visible
 from engine.types import Attributes, Scalar
 
 
@@ -38,8 +38,8 @@ def _lines(plan: Plan) -> Iterator[str]:
     else:
         yield "Billing months: none due"
     if plan.target or plan.source:
-        yield f"Autotask: {printable(plan.target or 'unknown')}" + (
-            f"   Cloudmore: {printable(plan.source)}" if plan.source else ""
+        yield f"Autotask: {visible(plan.target or 'unknown')}" + (
+            f"   Cloudmore: {visible(plan.source)}" if plan.source else ""
         )
     for diag in plan.diagnostics:
         yield f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}"

@@ -16,7 +16,7 @@ from typing import Any
 from engine.billing import ZERO, billed_amount, round_total
 from engine.plan import Change, Create, Plan, Replace, Update
 from engine.plan_view import RULES_DOC, rules_cited, summary_line
-from engine.textsafe import printable
+from engine.textsafe import visible
 from engine.types import Attributes
 
 ACTIONS = ("create", "update", "replace", "adopt", "drift", "orphan")
@@ -117,7 +117,7 @@ def summarize(plan: Plan, names: Mapping[str, str] | None = None, source: str = 
     customers = tuple(
         sorted(
             (
-                CustomerMonth(oid, printable(names.get(oid, oid)), period, len(amounts), sum(amounts, ZERO))
+                CustomerMonth(oid, visible(names.get(oid, oid)), period, len(amounts), sum(amounts, ZERO))
                 for (oid, period), amounts in per.items()
             ),
             key=lambda c: (c.period, c.customer.lower(), c.organization_id),
@@ -142,11 +142,11 @@ def summary_lines(summary: PlanSummary, currency: str = "") -> Iterator[str]:
     """At most about 40 lines, whatever the plan's size."""
     unit = f" {currency}" if currency else ""
     yield f"Billing months: {', '.join(summary.months) or 'none due'}   (as of {summary.as_of})"
-    yield f"Autotask: {printable(summary.target) or 'unknown'}" + (
-        f"   Cloudmore: {printable(summary.source)}" if summary.source else ""
+    yield f"Autotask: {visible(summary.target) or 'unknown'}" + (
+        f"   Cloudmore: {visible(summary.source)}" if summary.source else ""
     )
     for message in summary.errors:
-        yield f"Error: {printable(message)}"
+        yield f"Error: {visible(message)}"
     if summary.counts:
         yield ""
         width = max(len(k) for k in summary.counts)
@@ -172,7 +172,7 @@ def summary_lines(summary: PlanSummary, currency: str = "") -> Iterator[str]:
     if summary.warnings:
         yield f"Warnings ({len(summary.warnings)}):"
         for message in summary.warnings[:MAX_WARNINGS]:
-            yield f"  {printable(message)}"
+            yield f"  {visible(message)}"
         if len(summary.warnings) > MAX_WARNINGS:
             yield f"  … and {len(summary.warnings) - MAX_WARNINGS} more (billsync plan shows them all)"
     cited = rules_cited([*summary.errors, *summary.warnings])

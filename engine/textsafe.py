@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from engine.scrub import MASK, Scrubber
 
-__all__ = ["printable", "redact_url", "scrub", "visible", "visible_lines"]
+__all__ = ["redact_url", "scrub", "visible", "visible_lines"]
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f"  # C0 and C1 controls, DEL (ESC and CSI start every ANSI sequence)
@@ -43,9 +43,6 @@ def visible_lines(text: str) -> str:
     """Each line of a multi-line message made :func:`visible`; the line breaks themselves are kept."""
     return "\n".join(visible(line) for line in text.split("\n"))
 
-
-printable = visible
-"""The name the report and summary views use for :func:`visible`."""
 
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 _URL_PATH = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s]+)(?P<path>/[^\s?#]*)?(?P<query>\?\S*)?")

@@ -18,7 +18,7 @@ from jinja2 import Environment, StrictUndefined
 
 from engine.report.model import REASONS, BillingReport, Totals
 from engine.report.views import money
-from engine.textsafe import printable
+from engine.textsafe import visible
 
 CHART_HEIGHT = 180
 BAR_WIDTH = 22
@@ -55,7 +55,7 @@ def chart_bars(report: BillingReport) -> tuple[list[Bar], int, float]:
 def render_html(report: BillingReport) -> str:
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = money
-    env.filters["printable"] = printable
+    env.filters["printable"] = visible
     template = env.from_string(files("engine.report").joinpath("report.html.j2").read_text("utf-8"))
     bars, width, baseline = chart_bars(report)
     return template.render(

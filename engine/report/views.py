@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from engine.plan_view import RULES_DOC
 from engine.report.model import REASONS, BillingReport, Row, Totals
-from engine.textsafe import printable
+from engine.textsafe import visible
 
 COLUMNS = ("Customer", "Month", "Sales", "Cost", "Billed", "Margin", "Unbilled", "Difference")
 
@@ -35,7 +35,7 @@ def _reasons(row: Row) -> str:
 def header_lines(report: BillingReport) -> list[str]:
     return [
         f"Billing report as of {report.as_of}: Autotask billing {report.basis}, in {report.currency}",
-        f"Autotask: {printable(report.target)}   Cloudmore: {printable(report.source)}",
+        f"Autotask: {visible(report.target)}   Cloudmore: {visible(report.source)}",
         f"Months: {', '.join(report.periods) or 'none available'}",
     ]
 
@@ -64,7 +64,7 @@ def text_lines(report: BillingReport) -> Iterator[str]:
     for row in report.rows:
         flag = "!" if row.flagged else ""
         note = _reasons(row)
-        table.append([printable(row.customer), row.period, *_amounts(row.totals), f"{flag} {note}".strip()])
+        table.append([visible(row.customer), row.period, *_amounts(row.totals), f"{flag} {note}".strip()])
     for month, totals in report.month_totals.items():
         table.append(["Month total", month, *_amounts(totals), ""])
     table.append(["Total", "", *_amounts(report.total), ""])
@@ -83,7 +83,7 @@ def text_lines(report: BillingReport) -> Iterator[str]:
         yield "Left unbilled on purpose:"
         for u in report.unbilled:
             yield (
-                f"  {u.period}  {printable(u.customer)} ({printable(u.organization_id)})  "
+                f"  {u.period}  {visible(u.customer)} ({visible(u.organization_id)})  "
                 f"{money(u.amount)}  {u.rule}: {u.explanation}"
             )
         yield f"  The rules are explained in {RULES_DOC}."
@@ -93,7 +93,7 @@ def text_lines(report: BillingReport) -> Iterator[str]:
         for c in report.corrections:
             state = "planned" if c.planned else "in Autotask"
             yield (
-                f"  {c.period}  {printable(c.customer)}  {printable(c.subscription_id)}  "
+                f"  {c.period}  {visible(c.customer)}  {visible(c.subscription_id)}  "
                 f"revision of {c.revision}  {money(c.amount)}  {state}"
             )
 
@@ -102,7 +102,7 @@ def text_lines(report: BillingReport) -> Iterator[str]:
 
 
 def _md(text: str) -> str:
-    cell = printable(text)
+    cell = visible(text)
     for raw, escaped in (("\\", "\\\\"), ("|", "\\|"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         cell = cell.replace(raw, escaped)
     for raw in ("*", "_", "`", "[", "]"):
@@ -169,7 +169,7 @@ CSV_COLUMNS = (
 
 def _cell(text: str) -> str:
     """A text cell a spreadsheet shows as text, never runs as a formula."""
-    cell = printable(text)
+    cell = visible(text)
     return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 

@@ -6,12 +6,12 @@ import pytest
 
 from engine.notify import url_secrets
 from engine.scrub import MASK as M
-from engine.textsafe import printable, redact_url, scrub
+from engine.textsafe import redact_url, scrub, visible
 
 
-def test_printable_escapes_control_and_format_characters_only() -> None:
-    assert printable("Contoso Ltd — Zürich") == "Contoso Ltd — Zürich"
-    assert printable("a\x1b[31mb\nc\u202ed") == "a\\x1b[31mb\\nc\\u202ed"
+def test_visible_escapes_control_and_format_characters_only() -> None:
+    assert visible("Contoso Ltd — Zürich") == "Contoso Ltd — Zürich"
+    assert visible("a\x1b[31mb\nc\u202ed") == "a\\x1b[31mb\\nc\\u202ed"
 
 
 def test_scrub_removes_url_credentials_secret_variables_and_given_secrets(
