@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from engine.apply import ApplyResult, apply_plan, bind_tenant, check_fresh, stale_objects
+from engine.apply import ApplyResult, apply_plan, bind_tenant, check_fresh, stale_objects, writer_claim
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError, known_error
@@ -27,7 +27,7 @@ from engine.plan import WRITES, Plan, check_same_changes, plan_from_json, write_
 from engine.plan_view import plan_text_lines, render_plan_text
 from engine.planner import PlanInputs, load_inputs, make_plan, period_digests
 from engine.progress import ProgressLine
-from engine.provider import Target
+from engine.provider import Target, WriterLease
 from engine.safefile import MiB, read_bounded
 from engine.scrub import Scrubber, scrubbed_output
 from engine.snapshot import SnapshotStore
@@ -260,33 +260,64 @@ def apply(
         saved = (
             None if planfile is None else plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
         )
-        inputs = _inputs(
-            workspace, target, _as_of(as_of) if saved is None else date.fromisoformat(saved.as_of)
-        )
-        if planfile is not None and saved is not None:
-            check_fresh(saved, inputs.snapshot)
-            fresh = make_plan(
-                inputs, target, date.fromisoformat(saved.as_of), saved.period, saved.targets, saved.excludes
+        reviewed, name = saved, str(planfile)
+        if (
+            saved is None and not auto_approve
+        ):  # shown and confirmed outside the lease: a prompt holds no tenant
+            inputs = _inputs(workspace, target, _as_of(as_of))
+            reviewed, name = (
+                make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan,
+                "the plan shown",
             )
-            if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
-                raise StalePlanError(
-                    f"{planfile}: Autotask changed since the plan was made "
-                    f"({_fingerprint_change(saved, fresh.plan)})",
-                    hint="Make a new plan and review it.",
-                )
-            check_same_changes(saved, fresh.plan, str(planfile))
-            the_plan = saved
-        else:
-            the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
-            _print_plan(the_plan, False)
-            if not the_plan.has_changes:
-                note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
-                if note is not None:
-                    click.echo(visible_lines(f"Note: {note}"))
+            _print_plan(reviewed, False)
+            if not reviewed.has_changes:
+                _note_binding(workspace, target)
                 return
-            if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
+            if not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-        _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan))
+        claim = writer_claim(str(workspace.root), "apply")
+        with target.hold_writer(claim, workspace.load_settings()) as lease:
+            # from here no other apply writes to this tenant (D26): plan, or re-check the reviewed plan, now
+            inputs = _inputs(
+                workspace, target, _as_of(as_of) if reviewed is None else date.fromisoformat(reviewed.as_of)
+            )
+            if reviewed is not None:
+                if saved is not None:
+                    check_fresh(saved, inputs.snapshot)
+                recheck_plan(reviewed, inputs, target, name)
+                the_plan = reviewed
+            else:
+                the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
+                _print_plan(the_plan, False)
+                if not the_plan.has_changes:
+                    _note_binding(workspace, target)
+                    return
+            _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan), lease)
+
+
+def recheck_plan(reviewed: Plan, inputs: PlanInputs, target: Target, name: str) -> None:
+    """Refuse a reviewed plan (saved, or shown and confirmed) when planning again now, under the
+    writer lease, reads other objects or plans other changes: another apply may have written since."""
+    fresh = make_plan(
+        inputs,
+        target,
+        date.fromisoformat(reviewed.as_of),
+        reviewed.period,
+        reviewed.targets,
+        reviewed.excludes,
+    )
+    if fresh.plan.actual_fingerprint != reviewed.actual_fingerprint:
+        raise StalePlanError(
+            f"{name}: Autotask changed since the plan was made ({_fingerprint_change(reviewed, fresh.plan)})",
+            hint="Make a new plan and review it.",
+        )
+    check_same_changes(reviewed, fresh.plan, name)
+
+
+def _note_binding(workspace: Workspace, target: Target) -> None:
+    note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
+    if note is not None:
+        click.echo(visible_lines(f"Note: {note}"))
 
 
 def _digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
@@ -324,8 +355,9 @@ def _run_apply(
     the_plan: Plan,
     budget: str = "refuse",
     digests: dict[str, str] | None = None,
+    lease: WriterLease | None = None,
 ) -> None:
-    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests)
+    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests, lease=lease)
     if not result.ok:
         raise BillsyncError(
             "some changes were not applied; the writes that succeeded are recorded",
@@ -340,6 +372,7 @@ def apply_with_progress(
     budget: str = "refuse",
     quiet: bool = False,
     digests: dict[str, str] | None = None,
+    lease: WriterLease | None = None,
 ) -> ApplyResult:
     """Apply with a bar on a terminal, or a progress line every few seconds without one; report the
     outcome (on stderr when ``quiet``: ``run --json`` keeps stdout for its document). ``digests``
@@ -376,6 +409,7 @@ def apply_with_progress(
                 progress=lambda _c: line.advance() if line is not None else progress.advance(task),
                 pacer=Pacer(interval) if interval else None,
                 digests=digests,
+                lease=lease,
             )
         finally:
             if line is not None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from engine.apply import writer_claim
 from engine.cli import (
     _as_of,
     _budget_option,
@@ -28,6 +29,7 @@ from engine.cli import (
     _session,
     apply_with_progress,
     cli,
+    recheck_plan,
 )
 from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths
@@ -207,9 +209,18 @@ def _run(
         else:
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-            applied = apply_with_progress(
-                workspace, target, the_plan, budget, quiet=as_json, digests=_digests(inputs, the_plan)
-            )
+            with target.hold_writer(writer_claim(str(workspace.root), "run"), inputs.settings) as lease:
+                # another copy of the workspace may have written since the plan was made (D26)
+                recheck_plan(the_plan, inputs, target, "the plan")
+                applied = apply_with_progress(
+                    workspace,
+                    target,
+                    the_plan,
+                    budget,
+                    quiet=as_json,
+                    digests=_digests(inputs, the_plan),
+                    lease=lease,
+                )
             outcome.applied = {
                 "written": sum(1 for c in applied.applied if c.action in ("create", "update", "replace")),
                 "adopted": sum(1 for c in applied.applied if c.action == "adopt"),
