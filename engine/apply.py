@@ -14,8 +14,9 @@ import getpass
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from engine.budget import Pacer
@@ -24,6 +25,7 @@ from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Repl
 from engine.provider import Target, WriterClaim, WriterLease
 from engine.rebuild import check_no_duplicates
 from engine.resources import KindSpec
+from engine.settings import Settings
 from engine.snapshot import IMPORTED, Entry, Journal, Snapshot, SnapshotStore
 from engine.tenant import check_tenant, unbound_note
 from engine.types import Address
@@ -138,6 +140,18 @@ def apply_plan(
         months = {p: d for p, d in (digests or {}).items() if p in periods}
         result.snapshot = journal.close(periods, months)
     return result
+
+
+@contextmanager
+def one_writer(
+    target: Target, store: SnapshotStore, claim: WriterClaim, settings: Settings
+) -> Iterator[WriterLease]:
+    """Hold the tenant's writer lease for the block (D26): the caller plans, or re-checks a reviewed
+    plan, and applies inside it, so what another apply wrote before is read first. The snapshot's
+    tenant is checked before, so another tenant than the snapshot's sees no write, not even a lease."""
+    check_tenant(store.load().tenant, target.identity())
+    with target.hold_writer(claim, settings) as lease:
+        yield lease
 
 
 def writer_claim(workspace: str, operation: str) -> WriterClaim:

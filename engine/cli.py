@@ -18,7 +18,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from engine.apply import ApplyResult, apply_plan, bind_tenant, check_fresh, stale_objects, writer_claim
+from engine.apply import (
+    ApplyResult,
+    apply_plan,
+    bind_tenant,
+    check_fresh,
+    one_writer,
+    stale_objects,
+    writer_claim,
+)
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
 from engine.errors import BillsyncError, StalePlanError, known_error
@@ -260,44 +268,36 @@ def apply(
         saved = (
             None if planfile is None else plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
         )
-        reviewed, name = saved, str(planfile)
-        if (
-            saved is None and not auto_approve
-        ):  # shown and confirmed outside the lease: a prompt holds no tenant
-            inputs = _inputs(workspace, target, _as_of(as_of))
-            reviewed, name = (
+        inputs = _inputs(
+            workspace, target, _as_of(as_of) if saved is None else date.fromisoformat(saved.as_of)
+        )
+        if planfile is not None and saved is not None:
+            check_fresh(saved, inputs.snapshot)
+            recheck_plan(saved, inputs, target, str(planfile))
+            the_plan, name = saved, str(planfile)
+        else:
+            the_plan, name = (
                 make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan,
-                "the plan shown",
+                "the plan",
             )
-            _print_plan(reviewed, False)
-            if not reviewed.has_changes:
-                _note_binding(workspace, target)
+            _print_plan(the_plan, False)
+            if not the_plan.has_changes:
+                note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
+                if note is not None:
+                    click.echo(visible_lines(f"Note: {note}"))
                 return
-            if not click.confirm("Apply these changes to Autotask?", default=False):
+            if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-        claim = writer_claim(str(workspace.root), "apply")
-        with target.hold_writer(claim, workspace.load_settings()) as lease:
-            # from here no other apply writes to this tenant (D26): plan, or re-check the reviewed plan, now
-            inputs = _inputs(
-                workspace, target, _as_of(as_of) if reviewed is None else date.fromisoformat(reviewed.as_of)
-            )
-            if reviewed is not None:
-                if saved is not None:
-                    check_fresh(saved, inputs.snapshot)
-                recheck_plan(reviewed, inputs, target, name)
-                the_plan = reviewed
-            else:
-                the_plan = make_plan(inputs, target, _as_of(as_of), _period(period), targets, exclude).plan
-                _print_plan(the_plan, False)
-                if not the_plan.has_changes:
-                    _note_binding(workspace, target)
-                    return
+        store = SnapshotStore(workspace.state_dir, target.kinds())
+        with one_writer(target, store, writer_claim(str(workspace.root), "apply"), inputs.settings) as lease:
+            recheck_plan(the_plan, inputs, target, name)  # under the lease: another copy may have written
             _run_apply(workspace, target, the_plan, budget, _digests(inputs, the_plan), lease)
 
 
 def recheck_plan(reviewed: Plan, inputs: PlanInputs, target: Target, name: str) -> None:
-    """Refuse a reviewed plan (saved, or shown and confirmed) when planning again now, under the
-    writer lease, reads other objects or plans other changes: another apply may have written since."""
+    """Refuse a reviewed plan (saved, or shown and confirmed) when planning it again now reads other
+    objects or plans other changes. Run again once the writer lease is held (D26), it catches what
+    another copy of the workspace wrote in between, before anything is written."""
     fresh = make_plan(
         inputs,
         target,
@@ -312,12 +312,6 @@ def recheck_plan(reviewed: Plan, inputs: PlanInputs, target: Target, name: str) 
             hint="Make a new plan and review it.",
         )
     check_same_changes(reviewed, fresh.plan, name)
-
-
-def _note_binding(workspace: Workspace, target: Target) -> None:
-    note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
-    if note is not None:
-        click.echo(visible_lines(f"Note: {note}"))
 
 
 def _digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from engine.apply import writer_claim
+from engine.apply import one_writer, writer_claim
 from engine.cli import (
     _as_of,
     _budget_option,
@@ -42,6 +42,7 @@ from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import money
 from engine.runlog import RunLog
+from engine.snapshot import SnapshotStore
 from engine.summary import PlanSummary, summarize, summary_lines
 from engine.textsafe import scrub
 from engine.workspace import Workspace
@@ -209,7 +210,9 @@ def _run(
         else:
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-            with target.hold_writer(writer_claim(str(workspace.root), "run"), inputs.settings) as lease:
+            claim = writer_claim(str(workspace.root), "run")
+            store = SnapshotStore(workspace.state_dir, target.kinds())
+            with one_writer(target, store, claim, inputs.settings) as lease:
                 # another copy of the workspace may have written since the plan was made (D26)
                 recheck_plan(the_plan, inputs, target, "the plan")
                 applied = apply_with_progress(
