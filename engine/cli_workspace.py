@@ -206,7 +206,9 @@ def state_rebuild(ctx: _Ctx, as_of: str | None, force: bool) -> None:
             )
         inputs = replace(_inputs(workspace, target, day), snapshot=Snapshot.empty())
         result = make_plan(inputs, target, day)
-        snapshot = rebuilt_snapshot(result.plan, current.lineage or str(uuid.uuid4()), current.serial + 1)
+        snapshot = rebuilt_snapshot(
+            result.plan, current.lineage or str(uuid.uuid4()), current.serial + 1, target.identity()
+        )
         store.write(snapshot)
     months = ", ".join(sorted(snapshot.applied_periods)) or "none"
     click.echo(

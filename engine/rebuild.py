@@ -18,6 +18,7 @@ from engine.plan import WRITES, Adopt, Plan
 from engine.provider import ActualState
 from engine.resources import ActualObject, KindSpec
 from engine.snapshot_model import Entry, Snapshot
+from engine.tenant import TenantIdentity
 from engine.types import Address, parse_address
 
 __all__ = [
@@ -125,10 +126,11 @@ def _decimal(value: object) -> Decimal:
     return _ZERO
 
 
-def rebuilt_snapshot(plan: Plan, lineage: str, serial: int) -> Snapshot:
+def rebuilt_snapshot(plan: Plan, lineage: str, serial: int, tenant: TenantIdentity | None = None) -> Snapshot:
     """The snapshot an apply of ``plan`` would leave if it only adopted: every adopted object with the
     references and source identity its rules give, and each planned month whose objects all exist as
-    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds."""
+    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds.
+    It is bound to ``tenant``, the one the objects were read from (D25)."""
     entries = {
         c.address: Entry(c.kind, c.target_id, dict(c.attributes), dict(c.refs), dict(c.source), c.period)
         for c in plan.changes
@@ -145,4 +147,5 @@ def rebuilt_snapshot(plan: Plan, lineage: str, serial: int) -> Snapshot:
         serial=serial,
         resources=dict(sorted(entries.items())),
         applied_periods=dict(sorted(applied.items())),
+        tenant=tenant,
     )
