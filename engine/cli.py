@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,6 +29,7 @@ from engine.apply import (
 )
 from engine.budget import Pacer, check_budget
 from engine.drift import find_drift
+from engine.drift_runs import record_drift_run
 from engine.errors import BillsyncError, StalePlanError, known_error
 from engine.lock import workspace_lock
 from engine.plan import WRITES, Plan, check_same_changes, plan_from_json, write_plan_json
@@ -442,8 +443,9 @@ def drift(ctx: _Ctx, as_of: str | None, as_json: bool, detailed_exitcode: bool) 
     with _session(ctx) as (workspace, target):
         inputs = _inputs(workspace, target, _as_of(as_of))
         result = make_plan(inputs, target, _as_of(as_of))
+    record_drift_run(workspace.state_dir, datetime.now(UTC))  # shown by the next plans
     changes = find_drift(inputs.snapshot, result.actual, target.kinds())
-    report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())
+    report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=(), drift=None)
     if not changes and not as_json:
         click.echo("No drift.")
         return

@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any, Literal, TextIO, TypeAlias
 
 from engine.errors import PlanError, StalePlanError
@@ -37,6 +38,7 @@ __all__ = [
     "WRITES",
     "change_key",
     "Diagnostic",
+    "DriftCheck",
     "PlannedPeriod",
     "Plan",
     "change_to_json",
@@ -166,6 +168,20 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class DriftCheck:
+    """When ``billsync drift`` last ran (``last_ran`` a UTC day, None: never). Objects of past months
+    are checked only by drift, so a plan says how old that check is."""
+
+    last_ran: str | None
+
+    def days_before(self, as_of: str) -> int | None:
+        """Days from the drift run to the plan's date, or None when drift never ran."""
+        if self.last_ran is None:
+            return None
+        return (date.fromisoformat(as_of) - date.fromisoformat(self.last_ran)).days
+
+
+@dataclass(frozen=True)
 class PlannedPeriod:
     period: str
     available_on: str
@@ -196,6 +212,8 @@ class Plan:
     """The month asked for with ``--period``, so applying the saved plan re-plans the same selection."""
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    drift: DriftCheck | None = None
+    """When ``drift`` last ran, as the workspace recorded it (None: not known to this plan)."""
     format_version: int = FORMAT_VERSION
 
     def summary(self) -> dict[str, int]:
@@ -292,6 +310,16 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
             {"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics
         ],
         "selection": {"period": plan.period, "targets": list(plan.targets), "excludes": list(plan.excludes)},
+        **(
+            {}
+            if plan.drift is None
+            else {
+                "drift_last_ran": {
+                    "date": plan.drift.last_ran,
+                    "days_ago": plan.drift.days_before(plan.as_of),
+                }
+            }
+        ),
     }
 
 
@@ -356,6 +384,14 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
     yield "\n}\n"
 
 
+def _drift_check(doc: Mapping[str, Any]) -> DriftCheck | None:
+    raw = doc.get("drift_last_ran")
+    if raw is None:
+        return None
+    last = raw["date"]
+    return DriftCheck(None if last is None else date.fromisoformat(str(last)).isoformat())
+
+
 def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan") -> Plan:
     try:
         doc = json.loads(text)
@@ -391,6 +427,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             period=_selection(doc).get("period"),
             targets=tuple(str(t) for t in _selection(doc).get("targets", ())),
             excludes=tuple(str(t) for t in _selection(doc).get("excludes", ())),
+            drift=_drift_check(doc),
         )
         check_seal(doc, file)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

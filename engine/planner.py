@@ -19,9 +19,10 @@ from pydantic import BaseModel
 
 from engine.context import build_render_input
 from engine.diff import diff_state, immutable_differences
+from engine.drift_runs import last_drift_run
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
-from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
+from engine.plan import Adopt, Change, Diagnostic, DriftCheck, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
@@ -45,6 +46,8 @@ class PlanInputs:
     history: Snapshot | None = None
     """What was billed, recovered from the target when the snapshot is lost (D25); rendering and the
     months due follow it, the diff still compares against ``snapshot`` (so found objects are adopted)."""
+    drift: DriftCheck | None = None
+    """When ``billsync drift`` last ran, shown by the plan (objects of past months are checked only there)."""
 
     @property
     def billed(self) -> Snapshot:
@@ -67,7 +70,9 @@ def load_inputs(
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
     data = source.load(as_of)
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
-    return PlanInputs(settings, rules, data, snapshot)
+    last_drift = last_drift_run(workspace.state_dir)
+    drift = DriftCheck(None if last_drift is None else last_drift.isoformat())
+    return PlanInputs(settings, rules, data, snapshot, drift=drift)
 
 
 def render_inputs(
@@ -173,6 +178,7 @@ def make_plan(
         period=period,
         targets=tuple(targets),
         excludes=tuple(excludes),
+        drift=inputs.drift,
     )
     return PlanResult(plan, desired, actual)
 
