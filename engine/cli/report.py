@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from engine.apply import check_fresh
-from engine.cli import _as_of, _Ctx, _inputs, _period, _plan_text, _session, cli
+from engine.cli.common import (
+    CliContext,
+    open_session,
+    parse_as_of,
+    parse_period,
+    plan_inputs,
+    read_plan_text,
+)
 from engine.periods import latest_reports
 from engine.plan import plan_from_json
 from engine.planner import make_plan
@@ -20,7 +27,7 @@ from engine.report.views import render_csv, render_markdown, render_text
 FORMATS = {"text": render_text, "md": render_markdown, "csv": render_csv, "html": render_html}
 
 
-@cli.command()
+@click.command()
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--actual", is_flag=True, help="What Autotask bills now, without the plan.")
 @click.option(
@@ -37,7 +44,7 @@ FORMATS = {"text": render_text, "md": render_markdown, "csv": render_csv, "html"
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when a customer month differs.")
 @click.pass_obj
 def report(
-    ctx: _Ctx,
+    ctx: CliContext,
     planfile: Path | None,
     actual: bool,
     fmt: str,
@@ -72,20 +79,20 @@ def report(
 
 
 def make_report(
-    ctx: _Ctx, planfile: Path | None, actual: bool, as_of: str | None, period: str | None
+    ctx: CliContext, planfile: Path | None, actual: bool, as_of: str | None, period: str | None
 ) -> BillingReport:
     """Read the source, Autotask and the plan, and build the report (writes nothing)."""
-    with _session(ctx) as (workspace, target):
+    with open_session(ctx) as (workspace, target):
         saved = None
         if planfile is not None:
-            saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
+            saved = plan_from_json(read_plan_text(planfile), target.kinds(), str(planfile))
             day = date.fromisoformat(saved.as_of)
         else:
-            day = _as_of(as_of)
-        inputs = _inputs(workspace, target, day)
+            day = parse_as_of(as_of)
+        inputs = plan_inputs(workspace, target, day)
         if saved is not None:  # a plan applied since would be counted twice: refuse it as apply does
             check_fresh(saved, inputs.snapshot)
-        month = _period(period)
+        month = parse_period(period)
         result = make_plan(inputs, target, day, month if saved is None else None)
         months = sorted(p for p in latest_reports(inputs.source.reports, day) if month in (None, p))
         objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects

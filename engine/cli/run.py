@@ -18,16 +18,14 @@ from typing import Any
 
 import click
 
-from engine.cli import (
-    _as_of,
-    _budget_option,
-    _Ctx,
-    _digests,
-    _inputs,
-    _print_plan,
-    _session,
-    apply_with_progress,
-    cli,
+from engine.cli.applying import applied_digests, apply_with_progress
+from engine.cli.common import (
+    CliContext,
+    budget_option,
+    open_session,
+    parse_as_of,
+    plan_inputs,
+    print_plan,
 )
 from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths
@@ -92,10 +90,10 @@ class Outcome:
         }
 
 
-@cli.command()
+@click.command()
 @click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
-@_budget_option
+@budget_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the whole plan, field by field, not its summary.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable summary of the run on stdout."
@@ -106,7 +104,7 @@ class Outcome:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when nothing was due (else 0).")
 @click.pass_obj
 def run(
-    ctx: _Ctx,
+    ctx: CliContext,
     as_of: str | None,
     auto_approve: bool,
     budget: str,
@@ -133,7 +131,7 @@ def run(
     workspace = ctx.workspace()
     urls = expand(workspace.config.notify)
     log = RunLog(workspace.data_dir, workspace.config.logs.keep_days, secrets=url_secrets(urls))
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     outcome = Outcome(as_of=day.isoformat())
     log.event("start", as_of=outcome.as_of, workspace=str(workspace.root), argv=sys.argv[1:])
     try:
@@ -165,7 +163,7 @@ def run(
 
 
 def _run(
-    ctx: _Ctx,
+    ctx: CliContext,
     workspace: Workspace,
     day: date,
     outcome: Outcome,
@@ -179,15 +177,15 @@ def _run(
     def say(text: str) -> None:
         click.echo(text, err=as_json)
 
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
-        inputs = _inputs(workspace, target, day)
+    with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
+        inputs = plan_inputs(workspace, target, day)
         names = {o.organization_id: o.name for o in inputs.source.organizations}
         result = make_plan(inputs, target, day)
         the_plan = result.plan
         outcome.summary = summarize(the_plan, names, inputs.source.origin)
         log.event("plan", **outcome.summary.to_json())
         if verbose and not as_json:
-            _print_plan(the_plan, False)
+            print_plan(the_plan, False)
         else:
             for line in summary_lines(outcome.summary, inputs.settings.currency):
                 say(line)
@@ -208,7 +206,7 @@ def _run(
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
             applied = apply_with_progress(
-                workspace, target, the_plan, budget, quiet=as_json, digests=_digests(inputs, the_plan)
+                workspace, target, the_plan, budget, quiet=as_json, digests=applied_digests(inputs, the_plan)
             )
             outcome.applied = {
                 "written": sum(1 for c in applied.applied if c.action in ("create", "update", "replace")),
