@@ -15,12 +15,8 @@ from typing import NoReturn
 
 import click
 
+from engine.cli import onboarding, planning, report, run, workspace
 from engine.cli.common import CliContext
-from engine.cli.onboarding import companies, import_cmd
-from engine.cli.planning import apply, drift, plan, show
-from engine.cli.report import report
-from engine.cli.run import run
-from engine.cli.workspace import force_unlock_cmd, init, render, state, validate
 from engine.errors import BillsyncError, known_error
 from engine.scrub import Scrubber, scrubbed_output
 from engine.textsafe import visible, visible_lines
@@ -73,19 +69,19 @@ def cli(ctx: click.Context, workspace_dir: Path, debug: bool, no_color: bool) ->
 
 
 for _command in (
-    plan,
-    apply,
-    drift,
-    show,
-    report,
-    run,
-    import_cmd,
-    companies,
-    validate,
-    render,
-    state,
-    init,
-    force_unlock_cmd,
+    planning.plan,
+    planning.apply,
+    planning.drift,
+    planning.show,
+    report.report,
+    run.run,
+    onboarding.import_cmd,
+    onboarding.companies,
+    workspace.validate,
+    workspace.render,
+    workspace.state,
+    workspace.init,
+    workspace.force_unlock_cmd,
 ):
     cli.add_command(_command)
 
