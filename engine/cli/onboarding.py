@@ -21,7 +21,7 @@ from engine.onboarding import (
     LinkProposal,
     NewOrganization,
     create_organizations,
-    export_companies_csv,
+    exported_companies,
     organization_plan_text,
     plan_organizations,
     propose_links,
@@ -33,7 +33,7 @@ from engine.snapshot import IMPORTED, Entry, Journal, SnapshotStore
 from engine.tenant import check_tenant
 from engine.textsafe import visible
 from engine.types import parse_address
-from engine.wiring import make_source
+from engine.wiring import make_source, organization_import_csv
 from engine.workspace import Workspace
 from rules import default_rules_dir
 
@@ -137,7 +137,7 @@ def companies_export(ctx: CliContext, out: Path | None, to: str | None, auto_app
         if auto_approve:
             raise click.UsageError("--auto-approve is for --to cloudmore; the CSV is written without asking.")
         with open_session(ctx) as (_workspace, target):
-            text = export_companies_csv(target.list_companies())
+            text = organization_import_csv(exported_companies(target.list_companies()))
         if out is None:
             click.echo(text, nl=False)
         else:
