@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any, Literal, TextIO, TypeAlias
 
 from engine.errors import PlanError, StalePlanError
@@ -177,7 +178,7 @@ class PlannedPeriod:
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
-    as_of: str
+    as_of: date
     periods: tuple[PlannedPeriod, ...] = ()
     snapshot_lineage: str = ""
     snapshot_serial: int = 0
@@ -270,7 +271,7 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
     """Everything of :func:`plan_to_dict` but the changes."""
     return {
         "format_version": plan.format_version,
-        "as_of": plan.as_of,
+        "as_of": plan.as_of.isoformat(),
         "periods": [
             {
                 "period": p.period,
@@ -370,7 +371,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
     try:
         plan = Plan(
             changes=tuple(change_from_json(c, kinds) for c in doc["changes"]),
-            as_of=str(doc["as_of"]),
+            as_of=date.fromisoformat(str(doc["as_of"])),
             periods=tuple(
                 PlannedPeriod(
                     p["period"], p["available_on"], p.get("revision_of"), bool(p.get("applied", False))

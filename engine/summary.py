@@ -124,7 +124,7 @@ def summarize(plan: Plan, names: Mapping[str, str] | None = None, source: str = 
         )
     )
     return PlanSummary(
-        as_of=plan.as_of,
+        as_of=plan.as_of.isoformat(),
         months=tuple(p.period for p in plan.periods),
         target=plan.target,
         counts={k: {a: counts[k][a] for a in ACTIONS if counts[k][a]} for k in sorted(counts)},

@@ -4,7 +4,6 @@ shared by ``apply`` and ``run``."""
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,7 +25,7 @@ __all__ = ["applied_digests", "apply_or_fail", "apply_with_progress"]
 
 def applied_digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
     """Month → digest of the report the plan applies, recorded with the months applied in full."""
-    return period_digests(inputs, date.fromisoformat(the_plan.as_of), [p.period for p in the_plan.periods])
+    return period_digests(inputs, the_plan.as_of, [p.period for p in the_plan.periods])
 
 
 def apply_or_fail(

@@ -25,13 +25,13 @@ from engine.wiring import make_source, make_target
 from engine.workspace import Workspace, open_workspace
 
 __all__ = [
+    "as_of_option",
+    "period_option",
     "PLAN_FILE_BYTES",
     "CliContext",
     "budget_option",
     "make_console",
     "open_session",
-    "parse_as_of",
-    "parse_period",
     "plan_inputs",
     "print_plan",
     "read_plan_text",
@@ -53,23 +53,35 @@ class CliContext:
         return open_workspace(self.workspace_dir)
 
 
-def parse_as_of(value: str | None) -> date:
+def _as_of_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    """``--as-of``: parsed here, once, into a :class:`~datetime.date` that every step receives as is."""
     if value is None:
         return date.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint="--as-of") from None
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
-def parse_period(value: str | None) -> str | None:
+def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--period``: a billing month, checked here and kept as its ``YYYY-MM`` text (the plan's key)."""
     if value is None:
         return None
     try:
         date.fromisoformat(value + "-01")
     except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint="--period") from None
+        raise click.BadParameter(f"expected YYYY-MM, got {value!r}") from None
     return value
+
+
+def as_of_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--as-of YYYY-MM-DD`` handed to the command as a ``date`` (today when left out)."""
+    return click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=_as_of_date, help=help_text)
+
+
+def period_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--period YYYY-MM`` handed to the command checked (None when left out)."""
+    return click.option("--period", "period", metavar="YYYY-MM", callback=_month, help=help_text)
 
 
 def make_console(**options: Any) -> Console:

@@ -14,7 +14,7 @@ import yaml
 from rich.table import Table
 from rich.text import Text
 
-from engine.cli.common import CliContext, make_console, open_session, plan_inputs
+from engine.cli.common import CliContext, as_of_option, make_console, open_session, plan_inputs
 from engine.errors import BillsyncError, ConfigError
 from engine.lock import workspace_lock
 from engine.onboarding import (
@@ -43,9 +43,9 @@ _TO = click.Choice(["cloudmore"])
 @click.command("import")
 @click.argument("address")
 @click.argument("target_id", type=int)
-@click.option("--as-of", "as_of", help="Render the desired state as of this date (default: today).")
+@as_of_option("Render the desired state as of this date (default: today).")
 @click.pass_obj
-def import_cmd(ctx: CliContext, address: str, target_id: int, as_of: str | None) -> None:
+def import_cmd(ctx: CliContext, address: str, target_id: int, as_of: date) -> None:
     """Adopt an existing Autotask object (ID) as ADDRESS: billsync manages it from now on (D3).
 
     The object is recorded in the snapshot; the next plan shows the fields it will change, and the
@@ -63,7 +63,7 @@ def import_cmd(ctx: CliContext, address: str, target_id: int, as_of: str | None)
                 hint=f'Addresses look like contract["<subscription id>"]; kinds: {", ".join(target.kinds())}.',
             )
         with workspace_lock(workspace.data_dir, "import"):
-            day = date.fromisoformat(as_of) if as_of else date.today()
+            day = as_of
             inputs = plan_inputs(workspace, target, day)
             desired, _diag, _periods, _live = render_inputs(inputs, target, day, None)
             resource = desired.resources.get(address)

@@ -13,10 +13,10 @@ from engine.apply import bind_tenant, check_fresh, stale_objects
 from engine.cli.applying import applied_digests, apply_or_fail
 from engine.cli.common import (
     CliContext,
+    as_of_option,
     budget_option,
     open_session,
-    parse_as_of,
-    parse_period,
+    period_option,
     plan_inputs,
     print_plan,
     read_plan_text,
@@ -35,8 +35,8 @@ __all__ = ["apply", "drift", "plan", "show"]
 
 
 @click.command()
-@click.option("--period", help="Plan this billing month (YYYY-MM) only.")
-@click.option("--as-of", "as_of", help="Plan the reports due on this date (default: today).")
+@period_option("Plan this billing month (YYYY-MM) only.")
+@as_of_option("Plan the reports due on this date (default: today).")
 @click.option(
     "--out", "out", type=click.Path(path_type=Path), help="Save the plan to FILE for `billsync apply FILE`."
 )
@@ -48,7 +48,7 @@ __all__ = ["apply", "drift", "plan", "show"]
 def plan(
     ctx: CliContext,
     period: str | None,
-    as_of: str | None,
+    as_of: date,
     out: Path | None,
     as_json: bool,
     detailed_exitcode: bool,
@@ -65,11 +65,11 @@ def plan(
       billsync plan --period 2026-10 --json
     """
     with open_session(ctx) as (workspace, target):
-        inputs = plan_inputs(workspace, target, parse_as_of(as_of))
+        inputs = plan_inputs(workspace, target, as_of)
         names = {o.organization_id: o.name for o in inputs.source.organizations} if summary else {}
         origin, currency = inputs.source.origin, inputs.settings.currency
         # keep only the plan: the source, snapshot and states it came from are freed before it is written
-        the_plan = make_plan(inputs, target, parse_as_of(as_of), parse_period(period), targets, exclude).plan
+        the_plan = make_plan(inputs, target, as_of, period, targets, exclude).plan
         del inputs
     if out is not None:
         with out.open("w", encoding="utf-8") as fh:
@@ -89,8 +89,8 @@ def plan(
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking.")
 @budget_option
-@click.option("--period", help="Plan this billing month (YYYY-MM) only (without PLANFILE).")
-@click.option("--as-of", "as_of", help="Plan the reports due on this date (without PLANFILE).")
+@period_option("Plan this billing month (YYYY-MM) only (without PLANFILE).")
+@as_of_option("Plan the reports due on this date (without PLANFILE; default: today).")
 @targets_options
 @click.pass_obj
 def apply(
@@ -99,7 +99,7 @@ def apply(
     auto_approve: bool,
     budget: str,
     period: str | None,
-    as_of: str | None,
+    as_of: date,
     targets: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> None:
@@ -117,14 +117,10 @@ def apply(
             if planfile is None
             else plan_from_json(read_plan_text(planfile), target.kinds(), str(planfile))
         )
-        inputs = plan_inputs(
-            workspace, target, parse_as_of(as_of) if saved is None else date.fromisoformat(saved.as_of)
-        )
+        inputs = plan_inputs(workspace, target, as_of if saved is None else saved.as_of)
         if planfile is not None and saved is not None:
             check_fresh(saved, inputs.snapshot)
-            fresh = make_plan(
-                inputs, target, date.fromisoformat(saved.as_of), saved.period, saved.targets, saved.excludes
-            )
+            fresh = make_plan(inputs, target, saved.as_of, saved.period, saved.targets, saved.excludes)
             if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
                 raise StalePlanError(
                     f"{planfile}: Autotask changed since the plan was made "
@@ -134,9 +130,7 @@ def apply(
             check_same_changes(saved, fresh.plan, str(planfile))
             the_plan = saved
         else:
-            the_plan = make_plan(
-                inputs, target, parse_as_of(as_of), parse_period(period), targets, exclude
-            ).plan
+            the_plan = make_plan(inputs, target, as_of, period, targets, exclude).plan
             print_plan(the_plan, False)
             if not the_plan.has_changes:
                 note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
@@ -158,11 +152,11 @@ def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
 
 
 @click.command()
-@click.option("--as-of", "as_of", help="Read the months due on this date (default: today).")
+@as_of_option("Read the months due on this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the drift as a plan JSON document.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing drifted, 2 when something did.")
 @click.pass_obj
-def drift(ctx: CliContext, as_of: str | None, as_json: bool, detailed_exitcode: bool) -> None:
+def drift(ctx: CliContext, as_of: date, as_json: bool, detailed_exitcode: bool) -> None:
     """Show what was changed by hand in Autotask since the last apply, field by field (refresh only).
 
     The next apply puts managed fields back; fields billsync does not manage are never reported.
@@ -172,8 +166,8 @@ def drift(ctx: CliContext, as_of: str | None, as_json: bool, detailed_exitcode: 
       billsync drift
     """
     with open_session(ctx) as (workspace, target):
-        inputs = plan_inputs(workspace, target, parse_as_of(as_of))
-        result = make_plan(inputs, target, parse_as_of(as_of))
+        inputs = plan_inputs(workspace, target, as_of)
+        result = make_plan(inputs, target, as_of)
     changes = find_drift(inputs.snapshot, result.actual, target.kinds())
     report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())
     if not changes and not as_json:

@@ -11,9 +11,9 @@ import click
 from engine.apply import check_fresh
 from engine.cli.common import (
     CliContext,
+    as_of_option,
     open_session,
-    parse_as_of,
-    parse_period,
+    period_option,
     plan_inputs,
     read_plan_text,
 )
@@ -39,8 +39,8 @@ FORMATS = {"text": render_text, "md": render_markdown, "csv": render_csv, "html"
     help="Output format.",
 )
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
-@click.option("--as-of", "as_of", help="Report the months available on this date (default: today).")
-@click.option("--period", help="Report this billing month (YYYY-MM) only.")
+@as_of_option("Report the months available on this date (default: today).")
+@period_option("Report this billing month (YYYY-MM) only.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when a customer month differs.")
 @click.pass_obj
 def report(
@@ -49,7 +49,7 @@ def report(
     actual: bool,
     fmt: str,
     out: Path | None,
-    as_of: str | None,
+    as_of: date,
     period: str | None,
     detailed_exitcode: bool,
 ) -> None:
@@ -79,20 +79,20 @@ def report(
 
 
 def make_report(
-    ctx: CliContext, planfile: Path | None, actual: bool, as_of: str | None, period: str | None
+    ctx: CliContext, planfile: Path | None, actual: bool, as_of: date, period: str | None
 ) -> BillingReport:
     """Read the source, Autotask and the plan, and build the report (writes nothing)."""
     with open_session(ctx) as (workspace, target):
         saved = None
         if planfile is not None:
             saved = plan_from_json(read_plan_text(planfile), target.kinds(), str(planfile))
-            day = date.fromisoformat(saved.as_of)
+            day = saved.as_of
         else:
-            day = parse_as_of(as_of)
+            day = as_of
         inputs = plan_inputs(workspace, target, day)
         if saved is not None:  # a plan applied since would be counted twice: refuse it as apply does
             check_fresh(saved, inputs.snapshot)
-        month = parse_period(period)
+        month = period
         result = make_plan(inputs, target, day, month if saved is None else None)
         months = sorted(p for p in latest_reports(inputs.source.reports, day) if month in (None, p))
         objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects

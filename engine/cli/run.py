@@ -21,9 +21,9 @@ import click
 from engine.cli.applying import applied_digests, apply_with_progress
 from engine.cli.common import (
     CliContext,
+    as_of_option,
     budget_option,
     open_session,
-    parse_as_of,
     plan_inputs,
     print_plan,
 )
@@ -53,8 +53,8 @@ REPORT_DIR = "reports"
 class Outcome:
     """What a run did, for its summary, its JSON document, its log and its notification."""
 
+    as_of: date
     status: str = "started"
-    as_of: str = ""
     summary: PlanSummary | None = None
     applied: dict[str, Any] | None = None
     report: BillingReport | None = None
@@ -79,7 +79,7 @@ class Outcome:
         return {
             "status": self.status,
             "exit_code": exit_code,
-            "as_of": self.as_of,
+            "as_of": self.as_of.isoformat(),
             "plan": self.summary.to_json() if self.summary else None,
             "apply": self.applied,
             "report": report,
@@ -91,7 +91,7 @@ class Outcome:
 
 
 @click.command()
-@click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
+@as_of_option("Apply the reports due on this date (default: today).")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
 @budget_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the whole plan, field by field, not its summary.")
@@ -105,7 +105,7 @@ class Outcome:
 @click.pass_obj
 def run(
     ctx: CliContext,
-    as_of: str | None,
+    as_of: date,
     auto_approve: bool,
     budget: str,
     verbose: bool,
@@ -131,9 +131,9 @@ def run(
     workspace = ctx.workspace()
     urls = expand(workspace.config.notify)
     log = RunLog(workspace.data_dir, workspace.config.logs.keep_days, secrets=url_secrets(urls))
-    day = parse_as_of(as_of)
-    outcome = Outcome(as_of=day.isoformat())
-    log.event("start", as_of=outcome.as_of, workspace=str(workspace.root), argv=sys.argv[1:])
+    day = as_of
+    outcome = Outcome(as_of=day)
+    log.event("start", as_of=day.isoformat(), workspace=str(workspace.root), argv=sys.argv[1:])
     try:
         with log.capturing():
             _run(ctx, workspace, day, outcome, auto_approve, budget, verbose, as_json, commit, log)

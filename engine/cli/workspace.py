@@ -17,10 +17,10 @@ from rich.text import Text
 
 from engine.cli.common import (
     CliContext,
+    as_of_option,
     make_console,
     open_session,
-    parse_as_of,
-    parse_period,
+    period_option,
     plan_inputs,
 )
 from engine.errors import BillsyncError
@@ -59,11 +59,11 @@ def validate(ctx: CliContext) -> None:
 
 
 @click.command()
-@click.option("--period", help="Render this billing month (YYYY-MM) only.")
-@click.option("--as-of", "as_of", help="Render the reports due on this date (default: today).")
+@period_option("Render this billing month (YYYY-MM) only.")
+@as_of_option("Render the reports due on this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the desired state as JSON.")
 @click.pass_obj
-def render(ctx: CliContext, period: str | None, as_of: str | None, as_json: bool) -> None:
+def render(ctx: CliContext, period: str | None, as_of: date, as_json: bool) -> None:
     """Print the desired state the rules render (no Autotask call).
 
     \b
@@ -71,10 +71,8 @@ def render(ctx: CliContext, period: str | None, as_of: str | None, as_json: bool
       billsync render --period 2026-10
     """
     with open_session(ctx) as (workspace, target):
-        inputs = plan_inputs(workspace, target, parse_as_of(as_of))
-        desired, diagnostics, periods, _live = render_inputs(
-            inputs, target, parse_as_of(as_of), parse_period(period)
-        )
+        inputs = plan_inputs(workspace, target, as_of)
+        desired, diagnostics, periods, _live = render_inputs(inputs, target, as_of, period)
     doc = {
         address: {
             "kind": r.kind,
@@ -188,12 +186,10 @@ def state_mv(ctx: CliContext, source: str, destination: str) -> None:
 
 
 @state.command("rebuild")
-@click.option(
-    "--as-of", "as_of", help="Read the months whose reports are available on this date (default: today)."
-)
+@as_of_option("Read the months whose reports are available on this date (default: today).")
 @click.option("--force", is_flag=True, help="Replace a snapshot that already holds objects.")
 @click.pass_obj
-def state_rebuild(ctx: CliContext, as_of: str | None, force: bool) -> None:
+def state_rebuild(ctx: CliContext, as_of: date, force: bool) -> None:
     """Write the snapshot from Autotask alone: the objects carrying billsync's markers (D24, D25).
 
     To recover a lost ``state/``, or to start a copy of the workspace in a new folder. What was billed
@@ -203,7 +199,7 @@ def state_rebuild(ctx: CliContext, as_of: str | None, force: bool) -> None:
     Example:
       billsync state rebuild --as-of 2026-11-25
     """
-    day = parse_as_of(as_of)
+    day = as_of
     with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rebuild"):
         store = SnapshotStore(workspace.state_dir, target.kinds())
         current = store.load()

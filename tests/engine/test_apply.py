@@ -118,7 +118,7 @@ def plan_of(
 ) -> Plan:
     return Plan(
         changes=changes,
-        as_of="2026-10-07",
+        as_of=date(2026, 10, 7),
         periods=periods,
         snapshot_lineage=snapshot.lineage,
         snapshot_serial=snapshot.serial,
@@ -383,7 +383,7 @@ def test_stale_plan_is_refused_before_any_write(tmp_path: Path) -> None:
     store = store_with(tmp_path, BASE)
     target = RecordingTarget()
     stale = Plan(
-        changes=(ONE_OF_EACH[Create],), as_of="2026-10-07", snapshot_lineage=LINEAGE, snapshot_serial=1
+        changes=(ONE_OF_EACH[Create],), as_of=date(2026, 10, 7), snapshot_lineage=LINEAGE, snapshot_serial=1
     )
     with pytest.raises(StalePlanError) as caught:
         apply_plan(stale, target, store, KINDS)
@@ -400,6 +400,6 @@ def test_plan_from_another_lineage_is_stale() -> None:
         StalePlanError, match=r"lineage 99999999\), but the workspace is now at serial 2 \(lineage 0b0e5f3a\)"
     ):
         check_fresh(
-            Plan(changes=(), as_of="2026-10-07", snapshot_lineage="99999999-x", snapshot_serial=2), BASE
+            Plan(changes=(), as_of=date(2026, 10, 7), snapshot_lineage="99999999-x", snapshot_serial=2), BASE
         )
     check_fresh(plan_of(BASE), BASE)

@@ -114,7 +114,7 @@ CHANGES: tuple[Change, ...] = (
 
 PLAN = Plan(
     changes=CHANGES,
-    as_of="2026-11-07",
+    as_of=date(2026, 11, 7),
     periods=(PlannedPeriod("2026-09", "2026-10-20", "2026-10-06"), PlannedPeriod("2026-10", "2026-11-06")),
     snapshot_lineage="0b0e5f3a-1111-2222-3333-444455556666",
     snapshot_serial=4,
@@ -214,15 +214,19 @@ def test_summary_counts() -> None:
 
 
 def test_has_changes() -> None:
-    empty = Plan(changes=(), as_of="2026-11-07")
+    empty = Plan(changes=(), as_of=date(2026, 11, 7))
     assert not empty.has_changes
-    assert Plan(changes=(CHANGES[4],), as_of="2026-11-07").has_changes  # an adoption is recorded by apply
+    assert Plan(
+        changes=(CHANGES[4],), as_of=date(2026, 11, 7)
+    ).has_changes  # an adoption is recorded by apply
     assert not Plan(
-        changes=(CHANGES[5], CHANGES[6]), as_of="2026-11-07"
+        changes=(CHANGES[5], CHANGES[6]), as_of=date(2026, 11, 7)
     ).has_changes  # drift and orphans alone
-    months_only = Plan(changes=(), as_of="2026-11-07", periods=(PlannedPeriod("2026-10", "2026-11-06"),))
+    months_only = Plan(changes=(), as_of=date(2026, 11, 7), periods=(PlannedPeriod("2026-10", "2026-11-06"),))
     assert months_only.has_changes  # the months are still recorded as applied
-    assert not Plan(changes=(), as_of="2026-11-07", periods=months_only.periods, targeted=True).has_changes
+    assert not Plan(
+        changes=(), as_of=date(2026, 11, 7), periods=months_only.periods, targeted=True
+    ).has_changes
 
 
 def test_change_key_is_the_compact_form() -> None:
@@ -269,6 +273,15 @@ def test_damaged_change_is_refused() -> None:
         plan_from_json(json.dumps(doc), KINDS)
 
 
+def test_the_as_of_date_is_read_once_as_a_date_and_a_bad_one_refused() -> None:
+    assert plan_from_json(plan_to_json(PLAN), KINDS).as_of == date(2026, 11, 7)
+    doc = json.loads(plan_to_json(PLAN))
+    doc["as_of"] = "2026-11-31"
+    with pytest.raises(PlanError) as caught:
+        plan_from_json(json.dumps(doc), KINDS, "plans/p.json")
+    assert caught.value.message.startswith("plans/p.json: the plan file is damaged (ValueError: ")
+
+
 def test_adjustment_payload_round_trips_typed() -> None:
     want = Resource(
         address='adjustment["S-1"]["2026-09"]',
@@ -283,7 +296,7 @@ def test_adjustment_payload_round_trips_typed() -> None:
         period="2026-09",
     )
     changes = compare_adjustments(CompareInput([want], {}, Snapshot("L"), KINDS["adjustment"]))
-    plan = Plan(changes=tuple(changes), as_of="2026-10-07")
+    plan = Plan(changes=tuple(changes), as_of=date(2026, 10, 7))
     back = plan_from_json(plan_to_json(plan), KINDS)
     (create,) = back.changes
     assert isinstance(create, Create) and create.payload is not None

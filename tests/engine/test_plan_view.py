@@ -87,7 +87,7 @@ def test_every_change_type_renders_with_its_symbol(change_type: type) -> None:
 def test_whole_plan_text() -> None:
     plan = Plan(
         changes=tuple(ONE_OF_EACH.values()),
-        as_of="2026-11-07",
+        as_of=date(2026, 11, 7),
         periods=(
             PlannedPeriod("2026-09", "2026-10-20", "2026-10-06"),
             PlannedPeriod("2026-10", "2026-11-06"),
@@ -161,7 +161,7 @@ def test_orphan_under_the_end_policy_says_ended() -> None:
 
 
 def test_no_changes_and_nothing_due() -> None:
-    assert render_plan_text(Plan(changes=(), as_of="2026-11-07")) == (
+    assert render_plan_text(Plan(changes=(), as_of=date(2026, 11, 7))) == (
         "Billing months: none due\n"
         "\n"
         "No changes. Autotask matches the billing reports and the rules.\n"
@@ -171,7 +171,7 @@ def test_no_changes_and_nothing_due() -> None:
 
 
 def test_no_object_changes_but_months_to_record() -> None:
-    plan = Plan(changes=(), as_of="2026-11-07", periods=(PlannedPeriod("2026-10", "2026-11-06"),))
+    plan = Plan(changes=(), as_of=date(2026, 11, 7), periods=(PlannedPeriod("2026-10", "2026-11-06"),))
     assert render_plan_text(plan).splitlines()[:3] == [
         "Billing months: 2026-10",
         "",
@@ -180,7 +180,9 @@ def test_no_object_changes_but_months_to_record() -> None:
 
 
 def test_summary_line_mentions_extras_only_when_present() -> None:
-    plan = Plan(changes=(ONE_OF_EACH[Create], ONE_OF_EACH[Create], ONE_OF_EACH[Adopt]), as_of="2026-11-07")
+    plan = Plan(
+        changes=(ONE_OF_EACH[Create], ONE_OF_EACH[Create], ONE_OF_EACH[Adopt]), as_of=date(2026, 11, 7)
+    )
     assert summary_line(plan) == "Plan: 2 to add, 0 to change, 1 to adopt, 0 to destroy."
 
 
