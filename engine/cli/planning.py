@@ -120,6 +120,11 @@ def apply(
         inputs = plan_inputs(workspace, target, as_of if saved is None else saved.as_of)
         if planfile is not None and saved is not None:
             check_fresh(saved, inputs.snapshot)
+            # The saved plan is planned again in full, on purpose; no cheaper check is as safe. The read of
+            # Autotask that the fingerprint covers is scoped by the desired state (every rendered address,
+            # not only the changed ones the file lists), so it needs the rendering; and the seal is a plain
+            # digest anyone can recompute, so the only proof that the file's changes were not edited is that
+            # the same inputs, snapshot and Autotask state plan exactly them again (check_same_changes).
             fresh = make_plan(inputs, target, saved.as_of, saved.period, saved.targets, saved.excludes)
             if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
                 raise StalePlanError(
