@@ -18,6 +18,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from engine.context import build_render_input
+from engine.desired import DesiredState
 from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
@@ -25,7 +26,7 @@ from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
-from engine.render import DesiredState, render_desired
+from engine.render import render_desired
 from engine.rules import RuleFile, load_rules
 from engine.settings import Settings
 from engine.snapshot import Snapshot, SnapshotStore

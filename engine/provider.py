@@ -14,8 +14,8 @@ from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
+from engine.desired import DesiredState
 from engine.plan import Change, Create, Replace, Update
-from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, Resource
 from engine.settings import Settings
 from engine.snapshot import Snapshot

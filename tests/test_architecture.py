@@ -43,7 +43,6 @@ KNOWN_PRIVATE_IMPORTS: frozenset[tuple[str, str, str]] = frozenset(
         ("providers.autotask._bulk", "engine.settings", "Settings"),
         ("providers.autotask.doctor_cli", "engine.settings", "Settings"),
         ("providers.autotask.target", "engine.billing", "month_start"),
-        ("providers.autotask.target", "engine.render", "DesiredState"),
         ("providers.autotask.target", "engine.settings", "Settings"),
     }
 )

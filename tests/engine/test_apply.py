@@ -18,6 +18,7 @@ import pytest
 
 from engine.apply import ApplyResult, apply_plan, check_fresh
 from engine.budget import Budget
+from engine.desired import DesiredState
 from engine.errors import StalePlanError, TargetError
 from engine.plan import (
     CHANGE_TYPES,
@@ -32,7 +33,6 @@ from engine.plan import (
     Update,
 )
 from engine.provider import ActualState, Comparator, WriteResult
-from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec
 from engine.settings import Settings
 from engine.snapshot import Entry, Snapshot, SnapshotStore

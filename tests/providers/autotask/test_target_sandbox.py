@@ -10,8 +10,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from engine.desired import DesiredState
 from engine.plan import Create
-from engine.render import DesiredState
 from engine.resources import Resource
 from engine.settings import Settings
 from engine.snapshot import Snapshot
