@@ -22,9 +22,9 @@ from typing import Any
 
 from engine.billing import month_start
 from engine.budget import Budget
+from engine.desired import DesiredState
 from engine.plan import Create, Replace, Update
 from engine.provider import ActualState, Comparator, WriteResult
-from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.settings import Settings
 from engine.snapshot import IMPORTED, Snapshot
