@@ -24,6 +24,7 @@ from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
 from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
+from engine.read_request import read_request
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
 from engine.render import render_desired
@@ -116,14 +117,17 @@ def make_plan(
     check_tenant(inputs.snapshot.tenant, tenant)
     due = [d.period for d in _due(inputs, as_of, period)]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
-    with target.prefetching(inputs.snapshot, due, inputs.settings):
+    request = read_request(inputs.snapshot, due, inputs.settings)
+    with target.prefetching(request):
         if not inputs.snapshot.resources and inputs.history is None and due:
             inputs = recover(inputs, target, as_of, period)  # the prefetched reads serve it
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
         desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
         if targets or excludes:
             desired = select(desired, targets, excludes)
-        actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
+        actual = target.read(
+            read_request(inputs.snapshot, [p.period for p in periods], inputs.settings, desired)
+        )
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
@@ -215,7 +219,7 @@ def recover(inputs: PlanInputs, target: Target, as_of: date, period: str | None 
     """``inputs`` with :attr:`PlanInputs.history` read from the target: one bulk read of every month
     available on ``as_of`` (or ``period``), matched by marker (:func:`engine.rebuild.recover_snapshot`)."""
     months = [d.period for d in _due(inputs, as_of, period)]
-    actual = target.read(DesiredState(resources={}), inputs.snapshot, months, inputs.settings)
+    actual = target.read(read_request(inputs.snapshot, months, inputs.settings))
     history = recover_snapshot(actual, target.kinds(), inputs.snapshot.lineage)
     return replace(inputs, history=history)
 
