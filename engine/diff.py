@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from engine.desired import DesiredState
 from engine.drift import NOT_FOUND, changed_fields, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update
 from engine.provider import ActualState, Comparator, CompareInput
-from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, Resource, same_value
 from engine.snapshot import Entry, Snapshot
 

@@ -18,14 +18,16 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from engine.context import build_render_input
+from engine.desired import DesiredState
 from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, latest_reports, report_digest
 from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
+from engine.read_request import read_request
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
-from engine.render import DesiredState, render_desired
+from engine.render import render_desired
 from engine.rules import RuleFile, load_rules
 from engine.settings import Settings
 from engine.snapshot import Snapshot, SnapshotStore
@@ -122,7 +124,7 @@ def make_plan(
     due = due_for(inputs, as_of, period)
     months = [d.period for d in due]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
-    with target.prefetching(inputs.snapshot, months, inputs.settings):
+    with target.prefetching(read_request(inputs.snapshot, months, inputs.settings)):
         if not inputs.snapshot.resources and inputs.history is None and due:
             inputs = recover(inputs, target, months)  # the prefetched reads serve it
             due = due_for(inputs, as_of, period)  # the recovered history says what was applied
@@ -130,7 +132,9 @@ def make_plan(
         desired, diagnostics, periods, live = render_due(inputs, target, as_of, due)
         if targets or excludes:
             desired = select(desired, targets, excludes)
-        actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
+        actual = target.read(
+            read_request(inputs.snapshot, [p.period for p in periods], inputs.settings, desired)
+        )
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
@@ -221,7 +225,7 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
 def recover(inputs: PlanInputs, target: Target, months: Sequence[str]) -> PlanInputs:
     """``inputs`` with :attr:`PlanInputs.history` read from the target: one bulk read of ``months`` (every
     month due with no snapshot), matched by marker (:func:`engine.rebuild.recover_snapshot`)."""
-    actual = target.read(DesiredState(resources={}), inputs.snapshot, months, inputs.settings)
+    actual = target.read(read_request(inputs.snapshot, months, inputs.settings))
     history = recover_snapshot(actual, target.kinds(), inputs.snapshot.lineage)
     return replace(inputs, history=history)
 

@@ -20,6 +20,7 @@ from engine.cli.common import (
 from engine.periods import latest_reports
 from engine.plan import plan_from_json
 from engine.planner import make_plan
+from engine.read_request import read_request
 from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import render_csv, render_markdown, render_text
@@ -95,7 +96,7 @@ def make_report(
         month = period
         result = make_plan(inputs, target, day, month if saved is None else None)
         months = sorted(p for p in latest_reports(inputs.source.reports, day) if month in (None, p))
-        objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects
+        objects = target.read(read_request(inputs.snapshot, months, inputs.settings, result.desired)).objects
         the_plan = saved or result.plan
         if actual:
             basis = "in Autotask now"

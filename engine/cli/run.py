@@ -34,6 +34,7 @@ from engine.notify import Message, expand, send, url_secrets
 from engine.periods import latest_reports
 from engine.planner import PlanInputs, PlanResult, make_plan
 from engine.provider import Target
+from engine.read_request import read_request
 from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import money
@@ -242,7 +243,7 @@ def _billing_report(
 ) -> None:
     """What Autotask bills now, beside Cloudmore's reports: written as HTML for the notification."""
     months = sorted(latest_reports(inputs.source.reports, day))
-    objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects
+    objects = target.read(read_request(inputs.snapshot, months, inputs.settings, result.desired)).objects
     outcome.report = build_report(
         inputs.source,
         inputs.settings,

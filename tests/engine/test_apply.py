@@ -32,9 +32,8 @@ from engine.plan import (
     Update,
 )
 from engine.provider import ActualState, Comparator, WriteResult
-from engine.render import DesiredState
+from engine.read_request import ReadRequest
 from engine.resources import ActualObject, KindSpec
-from engine.settings import Settings
 from engine.snapshot import Entry, Snapshot, SnapshotStore
 from engine.tenant import TenantIdentity
 from providers.autotask.kinds import KINDS
@@ -73,9 +72,7 @@ class RecordingTarget:
     def comparators(self) -> Mapping[str, Comparator]:
         return {}
 
-    def read(
-        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> ActualState:
+    def read(self, request: ReadRequest) -> ActualState:
         raise AssertionError("apply never reads")
 
     def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
