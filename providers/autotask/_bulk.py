@@ -23,13 +23,10 @@ from engine.settings import Settings
 from engine.snapshot import Snapshot
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF
+from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, SUBSCRIPTION_UDF
 from providers.autotask.metadata import TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
-
-MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
-"""Where services, products and charges carry their ``billsync:`` marker (D24)."""
 
 
 class BulkReads:

@@ -30,11 +30,18 @@ from engine.settings import Settings
 from engine.snapshot import IMPORTED, Snapshot
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
-from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
+from providers.autotask._bulk import BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+from providers.autotask.kinds import (
+    CREATE_POLICY,
+    KINDS,
+    MARKER_FIELD,
+    SUBSCRIPTION_UDF,
+    key_from_marker,
+    marker_for,
+)
 from providers.autotask.metadata import TenantMetadata
 
 __all__ = ["AutotaskTarget"]
