@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TextIO, TypeAlias
 
+from engine.diagnostics import Diagnostic
 from engine.errors import PlanError, StalePlanError
 from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
@@ -156,13 +157,6 @@ WRITES = ("create", "update", "replace")
 def change_key(change: Change) -> tuple[str, Address]:
     """The compact form tests compare against: ``("create", 'contract["S-1"]')``."""
     return (change.action, change.address)
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    severity: str
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)

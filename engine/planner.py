@@ -18,10 +18,11 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from engine.context import build_render_input
+from engine.diagnostics import Diagnostic
 from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
-from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
+from engine.plan import Adopt, Change, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
@@ -84,7 +85,7 @@ def render_inputs(
         as_of,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
-    diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
+    diagnostics = list(render_input.diagnostics)
     applied = inputs.billed.applied_periods
     periods = [
         PlannedPeriod(
