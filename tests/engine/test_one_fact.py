@@ -61,3 +61,52 @@ def test_one_record_type_list_from_cloudmore_to_the_settings() -> None:
     shipped = load_yaml(ROOT / "rules" / "settings.yaml", "settings.yaml")
     assert list(shipped["record_types"]) == list(RECORD_TYPE_SETTING.values())
     assert sorted(kind for kind, _share in RECORD_TYPE_SHARES) == sorted(RECORD_TYPES)
+
+
+def test_plan_and_drift_see_the_same_hand_edit_the_same_way() -> None:
+    """``billsync drift`` lists :func:`find_drift`; ``plan`` lists the same drifts, then writes them back."""
+    from datetime import date
+    from decimal import Decimal
+
+    from engine.diff import RESTORED, diff_state
+    from engine.drift import find_drift
+    from engine.plan import Drift, Update
+    from engine.provider import ActualState
+    from engine.render import DesiredState
+    from engine.resources import ActualObject, Resource
+    from engine.snapshot import Entry, Snapshot
+    from providers.autotask.kinds import KINDS
+
+    service, contract = 'service["csp365:P-1"]', 'contract["S-1"]'
+    written = {"contractName": "Contoso", "contractType": 7, "endDate": date(2027, 9, 30)}
+    snapshot = Snapshot(
+        lineage="L",
+        serial=2,
+        resources={
+            service: Entry("service", 30001, {"unitPrice": Decimal("12.5000"), "name": "Business Standard"}),
+            contract: Entry("contract", 40001, dict(written), source={"subscription_id": "S-1"}),
+        },
+    )
+    edited = {**written, "contractName": "Edited by hand"}
+    actual = ActualState(
+        {
+            service: ActualObject(
+                service, "service", 30001, {"unitPrice": Decimal("9.99"), "name": "Business Standard"}
+            ),
+            contract: ActualObject(contract, "contract", 40001, edited),
+        },
+        fingerprint="f",
+    )
+    desired = DesiredState({contract: Resource(contract, "contract", dict(written))})
+
+    drift = find_drift(snapshot, actual, KINDS)
+    plan = diff_state(desired, actual, snapshot, KINDS, {}, {"S-1"}, ["2026-10"])
+
+    assert sorted((c for c in plan if isinstance(c, Drift)), key=lambda c: c.address) == drift
+    assert [(c.action, c.address, c.before, c.after) for c in plan] == [
+        ("drift", service, {"unitPrice": Decimal("12.5000")}, {"unitPrice": Decimal("9.99")}),
+        ("update", service, {"unitPrice": Decimal("9.99")}, {"unitPrice": Decimal("12.5000")}),
+        ("drift", contract, {"contractName": "Contoso"}, {"contractName": "Edited by hand"}),
+        ("update", contract, {"contractName": "Edited by hand"}, {"contractName": "Contoso"}),
+    ]
+    assert [c.reason for c in plan if isinstance(c, Update)] == [RESTORED, ""]
