@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.billing import month_start
 from engine.budget import Budget
-from engine.plan import Create, Replace, Update
+from engine.plan import Create, Update
 from engine.provider import ActualState, Comparator, WriteResult
 from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
@@ -415,12 +415,10 @@ class AutotaskTarget:
                 owners[int(row["id"])] = subscription
         return owners
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
-        payload = (
-            change.payload if isinstance(change, Create) and change.payload is not None else change.after
-        )
+        payload = change.payload if change.payload is not None else change.after
         body: dict[str, Any] = {**payload, **refs}
         if change.kind in _MARKER_FIELD:
             body[_MARKER_FIELD[change.kind]] = marker_for(key[1:] if change.kind == "charge" else key)
