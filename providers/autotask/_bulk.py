@@ -23,7 +23,7 @@ from engine.settings import Settings
 from engine.snapshot import Snapshot
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, SUBSCRIPTION_UDF
+from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, MARKER_PREFIX, SUBSCRIPTION_UDF
 from providers.autotask.metadata import TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
@@ -82,7 +82,7 @@ class BulkReads:
         field = MARKER_FIELD[kind]
         return self.client.query_split(
             spec.entity,
-            [F.begins_with(field, "billsync:")],
+            [F.begins_with(field, MARKER_PREFIX)],
             include_fields=read_fields(spec, field),
             known_ids=self.recorded_ids(kind),
         )
@@ -129,11 +129,11 @@ class BulkReads:
         return self.client.query_split(
             spec.entity,
             [
-                F.begins_with("purchaseOrderNumber", "billsync:"),
+                F.begins_with(MARKER_FIELD["charge"], MARKER_PREFIX),
                 F.gte("datePurchased", wire_date(first)),
                 F.lte("datePurchased", wire_date(last)),
             ],
-            include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
+            include_fields=read_fields(spec, MARKER_FIELD["charge"], "isBilled"),
             known_ids=self.recorded_ids("charge"),
         )
 
@@ -193,4 +193,4 @@ def wire_date(day: date) -> str:
 
 def _marked(kind: str, row: dict[str, Any]) -> bool:
     value = row.get(MARKER_FIELD[kind])
-    return isinstance(value, str) and value.startswith("billsync:")
+    return isinstance(value, str) and value.startswith(MARKER_PREFIX)
