@@ -110,3 +110,34 @@ def test_plan_and_drift_see_the_same_hand_edit_the_same_way() -> None:
         ("update", contract, {"contractName": "Edited by hand"}, {"contractName": "Contoso"}),
     ]
     assert [c.reason for c in plan if isinstance(c, Update)] == [RESTORED, ""]
+
+
+def test_an_object_deleted_by_hand_is_drift_and_the_plan_creates_it_again_saying_so() -> None:
+    """The one case the lists differ in wording, not in fact: ``drift`` says the object is gone; the plan
+    says so on the create that puts it back, instead of a second line for the same address."""
+    from datetime import date
+
+    from engine.diff import diff_state
+    from engine.drift import NOT_FOUND, find_drift
+    from engine.plan import Create, Drift
+    from engine.provider import ActualState
+    from engine.render import DesiredState
+    from engine.resources import Resource
+    from engine.snapshot import Entry, Snapshot
+    from providers.autotask.kinds import KINDS
+
+    contract = 'contract["S-1"]'
+    written = {"contractName": "Contoso", "contractType": 7, "endDate": date(2027, 9, 30)}
+    snapshot = Snapshot(lineage="L", serial=2, resources={contract: Entry("contract", 40001, dict(written))})
+    gone = ActualState({}, fingerprint="f")
+    desired = DesiredState({contract: Resource(contract, "contract", dict(written))})
+
+    assert find_drift(snapshot, gone, KINDS) == [Drift(contract, "contract", 40001, {}, {}, reason=NOT_FOUND)]
+    assert diff_state(desired, gone, snapshot, KINDS, {}, {"S-1"}, ["2026-10"]) == [
+        Create(
+            address=contract,
+            kind="contract",
+            after=written,
+            reason="recorded as id 40001 but not found in the target; created again",
+        )
+    ]
