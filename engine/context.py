@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.billing import ZERO, bill_month, contract_end, first_of_month, month_end, month_start
+from engine.diagnostics import Diagnostic
 from engine.periods import DueReport
 from engine.settings import Settings
 from engine.source import (
@@ -33,17 +34,6 @@ from engine.source import (
 
 SYNCED_SERVICES = ("microsoft csp 365", "microsoft azure")
 """Cloudmore services whose activity makes an organization synced (D6)."""
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """A warning or error found while reading the source; shown in the plan, never fatal on its own."""
-
-    severity: str  # "warning" | "error"
-    code: str
-    message: str
-    organization_id: str = ""
-    amount: Decimal = ZERO
 
 
 @dataclass(frozen=True)

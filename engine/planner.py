@@ -19,10 +19,11 @@ from pydantic import BaseModel
 
 from engine.context import build_render_input
 from engine.desired import DesiredState
+from engine.diagnostics import Diagnostic
 from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, latest_reports, report_digest
-from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
+from engine.plan import Adopt, Change, Plan, PlannedPeriod
 from engine.provider import ActualState, Source, Target
 from engine.read_request import read_request
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
@@ -92,7 +93,7 @@ def render_due(
         as_of,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
-    diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
+    diagnostics = list(render_input.diagnostics)
     applied = inputs.billed.applied_periods
     periods = [
         PlannedPeriod(

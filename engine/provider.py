@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
-from engine.plan import Change, Create, Replace, Update
+from engine.plan import Change, Create, Update
 from engine.read_request import ReadRequest
 from engine.resources import ActualObject, KindSpec, Resource
 from engine.snapshot import Snapshot
@@ -98,7 +98,7 @@ class Target(Protocol):
         request per object); check the policy against the tenant (D4) into ``problems``."""
         ...
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         """Create one object. All-or-nothing: on error nothing was created, or the outcome is unknown
         (raised as such) and a re-plan finds the object by its identity marker."""
         ...

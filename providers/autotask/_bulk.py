@@ -21,13 +21,10 @@ from engine.read_request import ReadRequest, TargetPolicy
 from engine.resources import KindSpec
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF
+from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, MARKER_PREFIX, SUBSCRIPTION_UDF
 from providers.autotask.metadata import TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
-
-MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
-"""Where services, products and charges carry their ``billsync:`` marker (D24)."""
 
 
 class BulkReads:
@@ -79,7 +76,7 @@ class BulkReads:
         field = MARKER_FIELD[kind]
         return self.client.query_split(
             spec.entity,
-            [F.begins_with(field, "billsync:")],
+            [F.begins_with(field, MARKER_PREFIX)],
             include_fields=read_fields(spec, field),
             known_ids=self.recorded_ids(kind),
         )
@@ -129,11 +126,11 @@ class BulkReads:
         return self.client.query_split(
             spec.entity,
             [
-                F.begins_with("purchaseOrderNumber", "billsync:"),
+                F.begins_with(MARKER_FIELD["charge"], MARKER_PREFIX),
                 F.gte("datePurchased", wire_date(first)),
                 F.lte("datePurchased", wire_date(last)),
             ],
-            include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
+            include_fields=read_fields(spec, MARKER_FIELD["charge"], "isBilled"),
             known_ids=self.recorded_ids("charge"),
         )
 
@@ -193,4 +190,4 @@ def wire_date(day: date) -> str:
 
 def _marked(kind: str, row: dict[str, Any]) -> bool:
     value = row.get(MARKER_FIELD[kind])
-    return isinstance(value, str) and value.startswith("billsync:")
+    return isinstance(value, str) and value.startswith(MARKER_PREFIX)

@@ -21,17 +21,24 @@ from decimal import Decimal
 from typing import Any
 
 from engine.budget import Budget
-from engine.plan import Create, Replace, Update
+from engine.plan import Create, Update
 from engine.provider import ActualState, Comparator, WriteResult
 from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
-from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
+from providers.autotask._bulk import BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+from providers.autotask.kinds import (
+    CREATE_POLICY,
+    KINDS,
+    MARKER_FIELD,
+    SUBSCRIPTION_UDF,
+    key_from_marker,
+    marker_for,
+)
 from providers.autotask.metadata import TenantMetadata
 
 __all__ = ["AutotaskTarget"]
@@ -412,12 +419,10 @@ class AutotaskTarget:
                 owners[int(row["id"])] = subscription
         return owners
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
-        payload = (
-            change.payload if isinstance(change, Create) and change.payload is not None else change.after
-        )
+        payload = change.payload if change.payload is not None else change.after
         body: dict[str, Any] = {**payload, **refs}
         if change.kind in _MARKER_FIELD:
             body[_MARKER_FIELD[change.kind]] = marker_for(key[1:] if change.kind == "charge" else key)

@@ -28,7 +28,6 @@ from engine.plan import (
     Orphan,
     Plan,
     PlannedPeriod,
-    Replace,
     Update,
 )
 from engine.provider import ActualState, Comparator, WriteResult
@@ -75,7 +74,7 @@ class RecordingTarget:
     def read(self, request: ReadRequest) -> ActualState:
         raise AssertionError("apply never reads")
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         return WriteResult(self._write("create", change.address, refs))
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
@@ -156,14 +155,6 @@ ONE_OF_EACH: dict[type, Change] = {
         before={"contractName": "Old"},
         after={"contractName": "New"},
     ),  # fmt: skip
-    Replace: Replace(
-        address=CONTRACT,
-        kind="contract",
-        target_id=40001,
-        before={"contractType": 1},
-        after={"contractType": 7},
-        forced_by=("contractType",),
-    ),  # fmt: skip
     Adopt: Adopt(
         address=CSERVICE,
         kind="contract_service",
@@ -185,7 +176,6 @@ ONE_OF_EACH: dict[type, Change] = {
 EXPECTED: dict[type, tuple[list[tuple[str, str, dict[str, int]]], int | None]] = {
     Create: ([("create", SERVICE, {})], 30001),
     Update: ([("update", CONTRACT, {})], 40001),
-    Replace: ([("create", CONTRACT, {})], 40001),
     Adopt: ([], 50009),
     Drift: ([], None),
     Orphan: ([], None),

@@ -22,7 +22,6 @@ from engine.plan import (
     Orphan,
     Plan,
     PlannedPeriod,
-    Replace,
     Update,
     change_key,
     changes_digest,
@@ -70,16 +69,6 @@ CHANGES: tuple[Change, ...] = (
         before={"endDate": date(2026, 10, 31), "contractName": "Old"},
         after={"endDate": date(2027, 10, 31), "contractName": "New"},
         refs={},
-        rule="rules/csp365.yaml:26",
-    ),
-    Replace(
-        address=CONTRACT,
-        kind="contract",
-        target_id=40001,
-        before={"contractType": 1, "startDate": date(2026, 1, 1)},
-        after={"contractType": 7, "startDate": date(2026, 1, 1)},
-        forced_by=("contractType",),
-        source={"subscription_id": "S-1"},
         rule="rules/csp365.yaml:26",
     ),
     Adopt(
@@ -142,9 +131,9 @@ def test_json_round_trip_of_every_change_type() -> None:
 
 def test_round_trip_keeps_decimals_and_dates_typed() -> None:
     back = plan_from_json(plan_to_json(PLAN), KINDS)
-    create, charge, update, replace, adopt, drift, _orphan = back.changes
+    create, charge, update, adopt, drift, _orphan = back.changes
     assert isinstance(charge, Create) and isinstance(update, Update) and isinstance(adopt, Adopt)
-    assert isinstance(drift, Drift) and isinstance(replace, Replace)
+    assert isinstance(drift, Drift)
     assert charge.after["datePurchased"] == date(2026, 9, 1)
     assert type(charge.after["datePurchased"]) is date
     assert isinstance(charge.after["unitPrice"], Decimal) and str(charge.after["unitPrice"]) == "-0.01"
@@ -153,7 +142,6 @@ def test_round_trip_keeps_decimals_and_dates_typed() -> None:
     assert str(adopt.attributes["unitPrice"]) == "3.3333"
     assert adopt.attributes["adjustedPrice"] is None
     assert str(drift.after["unitCost"]) == "9.0000"
-    assert replace.forced_by == ("contractType",)
     assert back.periods[0].revision_of == "2026-10-06"
 
 
@@ -195,7 +183,6 @@ def test_json_document_shape() -> None:
         "unitPrice": "-0.01",
     }
     assert list(charge["refs"]) == ["contractID", "productID"]
-    assert doc["changes"][3]["forced_by"] == ["contractType"]
     assert plan_to_json(PLAN).startswith('{\n  "actual_fingerprint": "abc123",\n')
 
 
@@ -203,13 +190,12 @@ def test_summary_counts() -> None:
     assert PLAN.summary() == {
         "add": 2,
         "change": 1,
-        "replace": 1,
         "adopt": 1,
         "drift": 1,
         "orphan": 1,
         "destroy": 0,
     }
-    assert PLAN.writes == 4
+    assert PLAN.writes == 3
     assert json.loads(plan_to_json(PLAN))["summary"] == PLAN.summary()
 
 
@@ -217,10 +203,10 @@ def test_has_changes() -> None:
     empty = Plan(changes=(), as_of=date(2026, 11, 7))
     assert not empty.has_changes
     assert Plan(
-        changes=(CHANGES[4],), as_of=date(2026, 11, 7)
+        changes=(CHANGES[3],), as_of=date(2026, 11, 7)
     ).has_changes  # an adoption is recorded by apply
     assert not Plan(
-        changes=(CHANGES[5], CHANGES[6]), as_of=date(2026, 11, 7)
+        changes=(CHANGES[4], CHANGES[5]), as_of=date(2026, 11, 7)
     ).has_changes  # drift and orphans alone
     months_only = Plan(changes=(), as_of=date(2026, 11, 7), periods=(PlannedPeriod("2026-10", "2026-11-06"),))
     assert months_only.has_changes  # the months are still recorded as applied
@@ -234,7 +220,6 @@ def test_change_key_is_the_compact_form() -> None:
         ("create", SERVICE),
         ("create", CHARGE),
         ("update", CONTRACT),
-        ("replace", CONTRACT),
         ("adopt", 'contract_service["S-1"]'),
         ("drift", SERVICE),
         ("orphan", 'contract["S-6"]'),
