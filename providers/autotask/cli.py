@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from providers.autotask.sandbox import (
     Pace,
     SandboxConfig,
     SandboxCredentials,
+    SandboxStore,
     make_app,
     reset,
     serve,
@@ -29,6 +31,7 @@ def sandbox() -> None:
     Examples:
       billsync sandbox serve --port 8080
       billsync sandbox reset
+      billsync sandbox post --through 2026-10-31
     """
 
 
@@ -126,3 +129,41 @@ def reset_cmd(db: Path) -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     reset(db)
     click.echo(f"Reset the sandbox in {db} to the demo tenant.")
+
+
+@sandbox.command("post")
+@click.option(
+    "--through",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day to approve and post (YYYY-MM-DD).",
+)
+@click.option(
+    "--db", type=click.Path(path_type=Path), default=_DEFAULT_DB, show_default=True, help="SQLite file."
+)
+def post_cmd(through: datetime, db: Path) -> None:
+    """Approve and post recurring billing through a day, as Autotask's Approve & Post does.
+
+    Every ContractServiceUnits row whose billing period ends on or before THROUGH gets an
+    approveAndPostDate, and every contract charge dated on or before it is billed. The sandbox then
+    refuses adjustments into those periods, contract end dates moved into them and changes to billed
+    charges; billsync bills a later change to a posted month as a correction charge in the first
+    open month (D27).
+
+    \b
+    Example:
+      billsync sandbox post --through 2026-10-31
+    """
+    if not db.exists():
+        raise click.ClickException(
+            f"no sandbox database at {db} (run `billsync sandbox reset` or a plan first)"
+        )
+    store = SandboxStore(db)
+    try:
+        result = store.tenant.post(through.date())
+    finally:
+        store.close()
+    click.echo(
+        f"Approved and posted through {result.through.isoformat()} in {db} (approveAndPostDate "
+        f"{result.posted_at}); {result.charges_billed} charge(s) marked billed."
+    )
