@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, get_args
@@ -22,6 +22,7 @@ from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
 from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
+from engine.posted import PostedMonth, explain, posted_months
 from engine.provider import ActualState, Source, Target
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
@@ -71,9 +72,14 @@ def load_inputs(
 
 
 def render_inputs(
-    inputs: PlanInputs, target: Target, as_of: date, period: str | None
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    period: str | None,
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
-    """Render the desired state for the months due on ``as_of`` (or ``period``)."""
+    """Render the desired state for the months due on ``as_of`` (or ``period``); a month ``posted``
+    in the target is corrected in its first open month instead of rewritten (D27)."""
     due = _due(inputs, as_of, period)
     render_input = build_render_input(
         inputs.source,
@@ -82,6 +88,7 @@ def render_inputs(
         inputs.billed.managed_subscriptions(),
         inputs.billed.recorded_months(),
         as_of,
+        posted,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
     diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
@@ -123,6 +130,11 @@ def make_plan(
         if targets or excludes:
             desired = select(desired, targets, excludes)
         actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
+    posted = posted_months(actual.objects, [p.period for p in periods])
+    if posted:  # D27: rendered again, so the posted months become corrections in an open month
+        desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period, posted)
+        if targets or excludes:
+            desired = select(desired, targets, excludes)
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
@@ -142,6 +154,7 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    changes = explain(changes)
     if inputs.history is not None and not (targets or excludes):
         changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
         periods += recovered

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from engine.billing import month_end, month_start
+from engine.rebuild import CORRECTION
 from engine.resources import KindSpec
 from engine.settings import Settings
 from engine.snapshot import Snapshot
@@ -122,11 +123,21 @@ class BulkReads:
             "serviceID",
             service_ids,
             filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
-            include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
+            include_fields=[
+                "contractID",
+                "startDate",
+                "endDate",
+                "units",
+                "price",
+                "cost",
+                "approveAndPostDate",
+            ],
             expect=len(self.recorded_ids("contract_service")) * len(self.periods),  # about one row a month
         )
 
     def query_charges(self) -> Rows:
+        """The months' marked charges, and the corrections dated after them: a correction of a
+        posted month is dated in the first open month (D27), later than the month its key names."""
         spec = KINDS["charge"]
         first, last = month_start(min(self.periods)), month_end(max(self.periods))
         return self.client.query_split(
@@ -134,7 +145,10 @@ class BulkReads:
             [
                 F.begins_with("purchaseOrderNumber", "billsync:"),
                 F.gte("datePurchased", wire_date(first)),
-                F.lte("datePurchased", wire_date(last)),
+                F.or_(
+                    F.lte("datePurchased", wire_date(last)),
+                    F.contains("purchaseOrderNumber", "/" + CORRECTION),
+                ),
             ],
             include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
             known_ids=self.recorded_ids("charge"),

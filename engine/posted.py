@@ -1,0 +1,148 @@
+"""Posted periods (D27): months Autotask has approved and posted are never written again.
+
+A month of a subscription is posted when the target reports it so on the month's units (on
+Autotask: the ContractServiceUnits row's ``approveAndPostDate``). Such a month keeps what it
+billed; a revision (D20) or any other change of its quantity or price is billed as a correction
+charge dated in the subscription's first open month, and the plan says why.
+
+Rounding rule: what a posted month bills is the sum of its objects, each rounded half-up to the
+cent — units × unit price of the month, and quantity × unit price of every charge the month's key
+names (its rounding charge, earlier corrections). The correction is the report's total (already to
+the cent, D22) minus that sum, exact in Decimal, on one charge of quantity 1, so the month and its
+corrections bill the report's total to the cent. Pure: the caller reads the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from engine.billing import ZERO, month_start, period_of, round_total
+from engine.plan import Change, Create
+from engine.resources import ActualObject
+from engine.types import Address, parse_address
+
+__all__ = ["CORRECTION", "PostedMonth", "explain", "first_open", "posted_months", "reason"]
+
+CORRECTION = "correction-"
+"""The last key part of a correction charge, followed by the revision it bills (``correction-2026-11-03``)."""
+
+
+@dataclass(frozen=True)
+class PostedMonth:
+    """A subscription's month as Autotask posted it: when, and what it bills."""
+
+    posted_on: str
+    """The target's posting stamp (``approveAndPostDate``), as read."""
+    sales: Decimal
+    cost: Decimal
+    corrections: Mapping[str, tuple[Decimal, Decimal]]
+    """Revision → (sales, cost) of each correction charge already billed for the month."""
+
+    def billed(self, revision: str) -> tuple[Decimal, Decimal]:
+        """What the month bills apart from the correction of ``revision`` (so a correction, once
+        applied, renders the same amount again and the next plan is empty)."""
+        others = [amounts for rev, amounts in self.corrections.items() if rev != revision]
+        return (
+            self.sales + sum((s for s, _c in others), ZERO),
+            self.cost + sum((c for _s, c in others), ZERO),
+        )
+
+
+def posted_months(
+    objects: Mapping[Address, ActualObject], periods: Sequence[str]
+) -> dict[tuple[str, str], PostedMonth]:
+    """(subscription, month) → :class:`PostedMonth`, for the months of ``periods`` the target reports
+    posted on their units (the actual state's objects). Charges add to the month their key names,
+    wherever they are dated."""
+    wanted = set(periods)
+    stamps: dict[tuple[str, str], tuple[str, Decimal, Decimal]] = {}
+    for obj in objects.values():
+        if obj.kind != "adjustment" or not obj.posted:
+            continue
+        _kind, key = parse_address(obj.address)
+        if len(key) == 2 and key[1] in wanted:
+            sales, cost = _amounts(obj, "units")
+            stamps[(key[0], key[1])] = (obj.posted, sales, cost)
+    if not stamps:
+        return {}
+    extra: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+    corrections: dict[tuple[str, str], dict[str, tuple[Decimal, Decimal]]] = {}
+    for obj in objects.values():
+        if obj.kind != "charge":
+            continue
+        _kind, key = parse_address(obj.address)
+        month = (key[0], key[1]) if len(key) == 3 else None
+        if month is None or month not in stamps:
+            continue
+        amounts = _amounts(obj, "unitQuantity")
+        if key[2].startswith(CORRECTION):
+            corrections.setdefault(month, {})[key[2].removeprefix(CORRECTION)] = amounts
+        else:
+            sales, cost = extra.get(month, (ZERO, ZERO))
+            extra[month] = (sales + amounts[0], cost + amounts[1])
+    return {
+        month: PostedMonth(
+            posted_on=stamp,
+            sales=sales + extra.get(month, (ZERO, ZERO))[0],
+            cost=cost + extra.get(month, (ZERO, ZERO))[1],
+            corrections=corrections.get(month, {}),
+        )
+        for month, (stamp, sales, cost) in sorted(stamps.items())
+    }
+
+
+def first_open(subscription: str, period: str, posted: Mapping[tuple[str, str], PostedMonth]) -> str:
+    """The first month after ``period`` that is not posted for ``subscription`` (as far as the plan
+    read: a month it did not read counts as open)."""
+    month = _next(period)
+    while (subscription, month) in posted:
+        month = _next(month)
+    return month
+
+
+def reason(period: str, posted_on: str, billed_in: str) -> str:
+    """Why a change to a posted month is a correction charge in another month (the plan shows it)."""
+    return (
+        f"month {period} is posted in Autotask (approveAndPostDate {posted_on}); "
+        f"the change is billed as a correction in {billed_in}"
+    )
+
+
+def explain(changes: Sequence[Change]) -> list[Change]:
+    """Give each planned correction of a posted month its reason (D27)."""
+    out: list[Change] = []
+    for change in changes:
+        source = getattr(change, "source", {}) or {}
+        if isinstance(change, Create) and "posted" in source and not change.reason:
+            change = replace(change, reason=reason(source["period"], source["posted"], source["billed_in"]))
+        out.append(change)
+    return out
+
+
+def _next(period: str) -> str:
+    start = month_start(period)
+    return period_of(
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+
+
+def _amounts(obj: ActualObject, quantity_field: str) -> tuple[Decimal, Decimal]:
+    quantity = _decimal(obj.attributes.get(quantity_field))
+    return (
+        round_total(quantity * _decimal(obj.attributes.get("unitPrice"))),
+        round_total(quantity * _decimal(obj.attributes.get("unitCost"))),
+    )
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool):
+        return ZERO
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    return ZERO
