@@ -7,6 +7,7 @@ plan says why, and what Autotask bills still equals the report to the cent.
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -169,6 +170,10 @@ def test_d27_a_quantity_change_for_a_posted_month_is_billed_in_the_first_open_mo
     assert env.api.billed(contract, "2026-10") + fix["billableAmount"] == Decimal("50.00")
     again = env.plan("2026-11-05")
     assert [c["address"] for c in again.changes() if c["action"] in ("create", "update")] == []
+    # with state/ lost, the posting and the correction are read back from Autotask: nothing to write
+    shutil.rmtree(env.state_dir)
+    lost = env.plan("2026-11-05")
+    assert [c["address"] for c in lost.changes() if c["action"] in ("create", "update")] == []
 
 
 def test_d27_a_month_posted_with_the_report_right_needs_no_correction(env: Env, bundle: BundleWriter) -> None:

@@ -1,0 +1,75 @@
+"""engine.posted (D27): which months are posted, what they bill, where their correction goes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.plan import Create, Update
+from engine.posted import PostedMonth, explain, first_open, posted_months
+from engine.resources import ActualObject
+
+STAMP = "2026-11-05T08:00:00"
+
+
+def _units(sub: str, period: str, units: int, price: str, cost: str, posted: str = "") -> ActualObject:
+    address = f'adjustment["{sub}"]["{period}"]'
+    attributes = {"units": units, "unitPrice": Decimal(price), "unitCost": Decimal(cost)}
+    return ActualObject(address, "adjustment", 1, attributes, locked=bool(posted), posted=posted)
+
+
+def _charge(sub: str, period: str, name: str, price: str, cost: str) -> ActualObject:
+    address = f'charge["{sub}"]["{period}"]["{name}"]'
+    attributes = {"unitQuantity": Decimal(1), "unitPrice": Decimal(price), "unitCost": Decimal(cost)}
+    return ActualObject(address, "charge", 2, attributes)
+
+
+def test_a_posted_month_bills_its_units_rounded_to_the_cent_plus_the_charges_its_key_names() -> None:
+    objects = {
+        o.address: o
+        for o in (
+            _units("S1", "2026-10", 3, "3.3333", "2.6667", STAMP),  # 9.9999 → 10.00 ; 8.0001 → 8.00
+            _charge("S1", "2026-10", "rounding", "0.01", "-0.01"),
+            _charge("S1", "2026-10", "correction-2026-11-02", "5.00", "4.00"),
+            _charge("S1", "2026-10", "correction-2026-11-20", "1.00", "0.50"),
+            _units("S1", "2026-11", 3, "3.3333", "2.6667"),  # not posted
+            _units("S2", "2026-10", 1, "7", "6", STAMP),
+            _units("S3", "2026-09", 1, "7", "6", STAMP),  # a month the plan does not cover
+        )
+    }
+
+    posted = posted_months(objects, ["2026-10", "2026-11"])
+
+    assert sorted(posted) == [("S1", "2026-10"), ("S2", "2026-10")]
+    month = posted[("S1", "2026-10")]
+    assert month == PostedMonth(
+        STAMP,
+        Decimal("10.01"),
+        Decimal("7.99"),
+        {"2026-11-02": (Decimal("5.00"), Decimal("4.00")), "2026-11-20": (Decimal("1.00"), Decimal("0.50"))},
+    )
+    # the correction being planned is left out, so once applied it renders the same amount again
+    assert month.billed("2026-11-20") == (Decimal("15.01"), Decimal("11.99"))
+    assert month.billed("2026-12-01") == (Decimal("16.01"), Decimal("12.49"))
+
+
+def test_the_first_open_month_skips_posted_months_and_the_year_end() -> None:
+    month = PostedMonth(STAMP, Decimal(0), Decimal(0), {})
+    posted = {("S1", "2026-11"): month, ("S1", "2026-12"): month, ("S2", "2027-01"): month}
+    assert first_open("S1", "2026-11", posted) == "2027-01"
+    assert first_open("S2", "2026-12", posted) == "2027-02"
+    assert first_open("S3", "2026-11", posted) == "2026-12"
+
+
+def test_a_planned_correction_of_a_posted_month_says_why_and_other_changes_are_untouched() -> None:
+    source = {"period": "2026-10", "posted": STAMP, "billed_in": "2026-11", "correction": "2026-11-02"}
+    fix = Create('charge["S1"]["2026-10"]["correction-2026-11-02"]', "charge", {}, source=source)
+    plain = Create('charge["S1"]["2026-11"]["rounding"]', "charge", {}, source={"period": "2026-11"})
+    update = Update('contract["S1"]', "contract", 5, {"contractName": "a"}, {"contractName": "b"})
+
+    out = explain([fix, plain, update])
+
+    assert out[0].reason == (
+        f"month 2026-10 is posted in Autotask (approveAndPostDate {STAMP}); "
+        "the change is billed as a correction in 2026-11"
+    )
+    assert out[1:] == [plain, update]
