@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from engine.cli import cli
 from providers.autotask.sandbox import (
     BASE_PATH,
     SANDBOX_CREDENTIALS,
     SandboxApp,
     SandboxConfig,
+    SandboxStore,
     make_app,
     start_background_server,
 )
@@ -235,3 +239,39 @@ def test_a_served_sandbox_refuses_an_adjustment_into_a_posted_period_over_http()
     assert adjustment.status_code == 500
     assert "approved and posted" in _refused(adjustment)
     assert _refused(update) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
+
+
+def test_sandbox_post_on_a_named_database_and_its_refusals(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = tmp_path / "tenant.db"
+    store = SandboxStore(db)
+    store.close()
+
+    posted = runner.invoke(cli, ["sandbox", "post", "--through", "2026-10-31", "--db", str(db)])
+    (tmp_path / "none").mkdir()
+    missing = runner.invoke(
+        cli, ["--workspace", str(tmp_path / "none"), "sandbox", "post", "--through", "2026-10-31"]
+    )
+    (tmp_path / "remote").mkdir()
+    (tmp_path / "remote" / "billsync.yaml").write_text(
+        "autotask:\n  url: https://webservices2.autotask.net/ATServicesRest/V1.0\n", "utf-8"
+    )
+    remote = runner.invoke(
+        cli, ["--workspace", str(tmp_path / "remote"), "sandbox", "post", "--through", "2026-10-31"]
+    )
+    bad_day = runner.invoke(cli, ["sandbox", "post", "--through", "October", "--db", str(db)])
+
+    assert posted.exit_code == 0, posted.output
+    assert posted.output.startswith(f"Approved and posted through 2026-10-31 in {db} (approveAndPostDate ")
+    assert posted.output.endswith("); 0 charge(s) marked billed.\n")
+    store = SandboxStore(db)
+    assert store.tenant.postings().through == date(2026, 10, 31)
+    store.close()
+    assert missing.exit_code == 1
+    assert (
+        "no sandbox database at" in missing.output and "run a plan on the workspace first" in missing.output
+    )
+    assert remote.exit_code == 1
+    assert "this workspace uses a configured Autotask, not the embedded sandbox" in remote.output
+    assert bad_day.exit_code == 2
+    assert "Invalid value for '--through'" in bad_day.output
