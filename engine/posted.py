@@ -1,7 +1,8 @@
 """Posted periods (D27): months Autotask has approved and posted are never written again.
 
 A month of a subscription is posted when the target reports it so on the month's units (on
-Autotask: the ContractServiceUnits row's ``approveAndPostDate``). Such a month keeps what it
+Autotask: the ContractServiceUnits row's ``approveAndPostDate``), or, for a subscription billed by a
+charge per month, when that charge is billed (``isBilled``). Such a month keeps what it
 billed; a revision (D20) or any other change of its quantity or price is billed as a correction
 charge dated in the subscription's first open month, and the plan says why.
 
@@ -34,7 +35,7 @@ class PostedMonth:
     """A subscription's month as Autotask posted it: when, and what it bills."""
 
     posted_on: str
-    """The target's posting stamp (``approveAndPostDate``), as read."""
+    """How the target shows the month posted: ``approveAndPostDate …`` as read, or its billed charge."""
     sales: Decimal
     cost: Decimal
     corrections: Mapping[str, tuple[Decimal, Decimal]]
@@ -54,43 +55,53 @@ def posted_months(
     objects: Mapping[Address, ActualObject], periods: Sequence[str]
 ) -> dict[tuple[str, str], PostedMonth]:
     """(subscription, month) → :class:`PostedMonth`, for the months of ``periods`` the target reports
-    posted on their units (the actual state's objects). Charges add to the month their key names,
-    wherever they are dated."""
+    posted (the actual state's objects): the month's units carry a posting stamp, or the month's own
+    charge (Azure, Marketplace: a charge per month) is billed. Charges add to the month their key
+    names, wherever they are dated."""
     wanted = set(periods)
-    stamps: dict[tuple[str, str], tuple[str, Decimal, Decimal]] = {}
+    stamps: dict[tuple[str, str], str] = {}
     for obj in objects.values():
-        if obj.kind != "adjustment" or not obj.posted:
+        month = _month_of(obj)
+        if month is None or month[1] not in wanted:
             continue
-        _kind, key = parse_address(obj.address)
-        if len(key) == 2 and key[1] in wanted:
-            sales, cost = _amounts(obj, "units")
-            stamps[(key[0], key[1])] = (obj.posted, sales, cost)
+        if obj.kind == "adjustment" and obj.posted:
+            stamps[month] = f"approveAndPostDate {obj.posted}"
+        elif obj.kind == "charge" and obj.locked and len(parse_address(obj.address)[1]) == 2:
+            stamps.setdefault(month, "its charge is billed")
     if not stamps:
         return {}
-    extra: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+    billed: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
     corrections: dict[tuple[str, str], dict[str, tuple[Decimal, Decimal]]] = {}
     for obj in objects.values():
-        if obj.kind != "charge":
-            continue
-        _kind, key = parse_address(obj.address)
-        month = (key[0], key[1]) if len(key) == 3 else None
+        month = _month_of(obj)
         if month is None or month not in stamps:
             continue
-        amounts = _amounts(obj, "unitQuantity")
-        if key[2].startswith(CORRECTION):
-            corrections.setdefault(month, {})[key[2].removeprefix(CORRECTION)] = amounts
-        else:
-            sales, cost = extra.get(month, (ZERO, ZERO))
-            extra[month] = (sales + amounts[0], cost + amounts[1])
+        last = parse_address(obj.address)[1][-1]
+        if obj.kind == "charge" and last.startswith(CORRECTION):
+            corrections.setdefault(month, {})[last.removeprefix(CORRECTION)] = _amounts(obj, "unitQuantity")
+            continue
+        sales, cost = _amounts(obj, "units" if obj.kind == "adjustment" else "unitQuantity")
+        before = billed.get(month, (ZERO, ZERO))
+        billed[month] = (before[0] + sales, before[1] + cost)
     return {
         month: PostedMonth(
             posted_on=stamp,
-            sales=sales + extra.get(month, (ZERO, ZERO))[0],
-            cost=cost + extra.get(month, (ZERO, ZERO))[1],
+            sales=billed.get(month, (ZERO, ZERO))[0],
+            cost=billed.get(month, (ZERO, ZERO))[1],
             corrections=corrections.get(month, {}),
         )
-        for month, (stamp, sales, cost) in sorted(stamps.items())
+        for month, stamp in sorted(stamps.items())
     }
+
+
+def _month_of(obj: ActualObject) -> tuple[str, str] | None:
+    """(subscription, month) of a month-bound object: an adjustment, or a charge of a month."""
+    if obj.kind not in ("adjustment", "charge"):
+        return None
+    _kind, key = parse_address(obj.address)
+    if len(key) < 2 or (obj.kind == "adjustment" and len(key) != 2):
+        return None
+    return key[0], key[1]
 
 
 def first_open(subscription: str, period: str, posted: Mapping[tuple[str, str], PostedMonth]) -> str:
@@ -104,10 +115,7 @@ def first_open(subscription: str, period: str, posted: Mapping[tuple[str, str], 
 
 def reason(period: str, posted_on: str, billed_in: str) -> str:
     """Why a change to a posted month is a correction charge in another month (the plan shows it)."""
-    return (
-        f"month {period} is posted in Autotask (approveAndPostDate {posted_on}); "
-        f"the change is billed as a correction in {billed_in}"
-    )
+    return f"month {period} is posted in Autotask ({posted_on}); the change is billed as a correction in {billed_in}"
 
 
 def explain(changes: Sequence[Change]) -> list[Change]:

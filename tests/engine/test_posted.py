@@ -42,7 +42,7 @@ def test_a_posted_month_bills_its_units_rounded_to_the_cent_plus_the_charges_its
     assert sorted(posted) == [("S1", "2026-10"), ("S2", "2026-10")]
     month = posted[("S1", "2026-10")]
     assert month == PostedMonth(
-        STAMP,
+        f"approveAndPostDate {STAMP}",
         Decimal("10.01"),
         Decimal("7.99"),
         {"2026-11-02": (Decimal("5.00"), Decimal("4.00")), "2026-11-20": (Decimal("1.00"), Decimal("0.50"))},
@@ -50,6 +50,24 @@ def test_a_posted_month_bills_its_units_rounded_to_the_cent_plus_the_charges_its
     # the correction being planned is left out, so once applied it renders the same amount again
     assert month.billed("2026-11-20") == (Decimal("15.01"), Decimal("11.99"))
     assert month.billed("2026-12-01") == (Decimal("16.01"), Decimal("12.49"))
+
+
+def test_a_month_billed_by_one_charge_is_posted_once_that_charge_is_billed() -> None:
+    billed = _charge("AZ", "2026-10", "x", "41.37", "35.00")
+    billed = ActualObject('charge["AZ"]["2026-10"]', "charge", 7, billed.attributes, locked=True)
+    rounding = ActualObject(
+        'charge["AZ"]["2026-10"]["rounding"]', "charge", 8, billed.attributes, locked=True
+    )
+    open_month = ActualObject('charge["AZ"]["2026-11"]', "charge", 9, billed.attributes)
+    objects = {o.address: o for o in (billed, rounding, open_month)}
+
+    posted = posted_months(objects, ["2026-10", "2026-11"])
+
+    assert posted == {
+        ("AZ", "2026-10"): PostedMonth("its charge is billed", Decimal("82.74"), Decimal("70.00"), {})
+    }
+    # a billed rounding charge alone does not post a month billed by units
+    assert posted_months({rounding.address: rounding}, ["2026-10"]) == {}
 
 
 def test_the_first_open_month_skips_posted_months_and_the_year_end() -> None:
@@ -61,7 +79,8 @@ def test_the_first_open_month_skips_posted_months_and_the_year_end() -> None:
 
 
 def test_a_planned_correction_of_a_posted_month_says_why_and_other_changes_are_untouched() -> None:
-    source = {"period": "2026-10", "posted": STAMP, "billed_in": "2026-11", "correction": "2026-11-02"}
+    posted = f"approveAndPostDate {STAMP}"
+    source = {"period": "2026-10", "posted": posted, "billed_in": "2026-11", "correction": "2026-11-02"}
     fix = Create('charge["S1"]["2026-10"]["correction-2026-11-02"]', "charge", {}, source=source)
     plain = Create('charge["S1"]["2026-11"]["rounding"]', "charge", {}, source={"period": "2026-11"})
     update = Update('contract["S1"]', "contract", 5, {"contractName": "a"}, {"contractName": "b"})

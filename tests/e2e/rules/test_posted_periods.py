@@ -220,3 +220,38 @@ def test_d27_the_sandbox_refuses_writes_into_a_posted_month_over_plain_http(
     assert update.json() == {
         "errors": [f"Contract charge {charge_id} is billed: a billed charge cannot be changed."]
     }
+
+
+def test_d27_a_revision_of_a_billed_azure_month_is_a_correction_in_the_open_month(
+    env: Env, bundle: BundleWriter
+) -> None:
+    """Azure bills a charge per month: once that charge is billed, its month is posted too."""
+    bundle.org("ORG1", "Contoso", 101)
+    bundle.sub("AZ1", "ORG1", "AZP", "Azure Plan", record_type="Azure", end="")
+    bundle.line("2026-09", "2026-10-02", "AZ1", 1, "41.37", "35.00")
+    bundle.line("2026-09", "2026-10-20", "AZ1", 1, "45.00", "38.00")
+    folder = bundle.write("azure")
+    env.configure(folder)
+    env.apply("2026-10-05")
+    contract = env.api.contract("AZ1")["id"]
+    [month] = env.api.charges(contract, "2026-09")
+    _post(env, "2026-09-30")
+    assert env.api.get("ContractCharges", month["id"])["isBilled"] is True
+
+    plan = env.plan("2026-10-25")
+
+    address = 'charge["AZ1"]["2026-09"]["correction-2026-10-20"]'
+    assert plan.addresses("create") == [address]
+    assert plan.addresses("update") == []
+    change = plan.change(address)
+    assert (change["after"]["datePurchased"], change["after"]["unitPrice"], change["after"]["unitCost"]) == (
+        "2026-10-01",
+        "3.6300",
+        "3.0000",
+    )
+    assert change["reason"] == (
+        "month 2026-09 is posted in Autotask (its charge is billed); the change is billed as a correction in 2026-10"
+    )
+    env.apply("2026-10-25")
+    [fix] = env.api.charges(contract, "2026-10")
+    assert env.api.billed(contract, "2026-09") + fix["billableAmount"] == Decimal("45.00")
