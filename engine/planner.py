@@ -22,7 +22,7 @@ from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, report_digest
 from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
-from engine.posted import PostedMonth, explain, posted_months
+from engine.posted import PostedMonth, explain, keep_posted_contract_ends, posted_months
 from engine.provider import ActualState, Source, Target
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
@@ -155,9 +155,11 @@ def make_plan(
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
     changes = explain(changes)
+    changes, kept_ends = keep_posted_contract_ends(changes, actual.objects)
     if inputs.history is not None and not (targets or excludes):
         changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
         periods += recovered
+    diagnostics += [Diagnostic("warning", "posted-period", message) for message in kept_ends]
     diagnostics += [Diagnostic("error", DUPLICATE, message) for message in duplicates(actual.duplicates)]
     diagnostics += [Diagnostic("error", "unowned-object", message) for message in actual.unowned]
     note = unbound_note(inputs.snapshot.tenant, inputs.snapshot.lineage, tenant)

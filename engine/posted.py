@@ -17,14 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 
-from engine.billing import ZERO, month_start, period_of, round_total
-from engine.plan import Change, Create
+from engine.billing import ZERO, month_end, month_start, period_of, round_total
+from engine.plan import Change, Create, Update
 from engine.resources import ActualObject
 from engine.types import Address, parse_address
 
-__all__ = ["CORRECTION", "PostedMonth", "explain", "first_open", "posted_months", "reason"]
+__all__ = [
+    "CORRECTION",
+    "PostedMonth",
+    "explain",
+    "first_open",
+    "keep_posted_contract_ends",
+    "posted_months",
+    "reason",
+]
 
 CORRECTION = "correction-"
 """The last key part of a correction charge, followed by the revision it bills (``correction-2026-11-03``)."""
@@ -127,6 +136,45 @@ def explain(changes: Sequence[Change]) -> list[Change]:
             change = replace(change, reason=reason(source["period"], source["posted"], source["billed_in"]))
         out.append(change)
     return out
+
+
+def keep_posted_contract_ends(
+    changes: Sequence[Change], objects: Mapping[Address, ActualObject]
+) -> tuple[list[Change], list[str]]:
+    """Leave out a contract end date the plan would move before the end of a month posted in the
+    target (Autotask refuses it, D27), with one message per contract saying why and what to do."""
+    posted = posted_months(objects, sorted({key[1] for key in _posted_keys(objects)}))
+    last: dict[str, str] = {}
+    for sub, month in posted:
+        last[sub] = max(last.get(sub, month), month)
+    out: list[Change] = []
+    messages: list[str] = []
+    for change in changes:
+        end = (
+            change.after.get("endDate") if isinstance(change, Update) and change.kind == "contract" else None
+        )
+        sub = parse_address(change.address)[1][0] if isinstance(end, date) else ""
+        if not isinstance(change, Update) or not isinstance(end, date) or sub not in last:
+            out.append(change)
+            continue
+        posted_end = month_end(last[sub])
+        if end >= posted_end:
+            out.append(change)
+            continue
+        messages.append(
+            f"{change.address}: endDate would move to {end.isoformat()}, but month {last[sub]} is posted in "
+            f"Autotask, so billsync leaves the end date (D27); un-post the month in Autotask to end the "
+            "contract earlier"
+        )
+        after = {k: v for k, v in change.after.items() if k != "endDate"}
+        if after:
+            before = {k: v for k, v in change.before.items() if k != "endDate"}
+            out.append(replace(change, after=after, before=before))
+    return out, messages
+
+
+def _posted_keys(objects: Mapping[Address, ActualObject]) -> list[tuple[str, str]]:
+    return [m for o in objects.values() if (m := _month_of(o)) is not None and (o.posted or o.locked)]
 
 
 def _next(period: str) -> str:

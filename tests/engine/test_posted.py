@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from engine.plan import Create, Update
-from engine.posted import PostedMonth, explain, first_open, posted_months
+from engine.posted import PostedMonth, explain, first_open, keep_posted_contract_ends, posted_months
 from engine.resources import ActualObject
 
 STAMP = "2026-11-05T08:00:00"
@@ -92,3 +93,39 @@ def test_a_planned_correction_of_a_posted_month_says_why_and_other_changes_are_u
         "the change is billed as a correction in 2026-11"
     )
     assert out[1:] == [plain, update]
+
+
+def test_a_contract_end_is_never_moved_before_a_posted_month() -> None:
+    objects = {
+        o.address: o
+        for o in (_units("S1", "2026-10", 3, "10", "8", STAMP), _units("S2", "2026-10", 3, "10", "8", STAMP))
+    }
+    shorter = Update(
+        'contract["S1"]',
+        "contract",
+        5,
+        {"endDate": date(2026, 12, 31), "contractName": "old"},
+        {"endDate": date(2026, 9, 30), "contractName": "new"},
+    )
+    only_end = Update(
+        'contract["S2"]', "contract", 6, {"endDate": date(2026, 12, 31)}, {"endDate": date(2026, 9, 30)}
+    )
+    after_posted = Update(
+        'contract["S2"]', "contract", 6, {"endDate": date(2026, 12, 31)}, {"endDate": date(2026, 10, 31)}
+    )
+    unposted = Update(
+        'contract["S3"]', "contract", 7, {"endDate": date(2026, 12, 31)}, {"endDate": date(2026, 1, 31)}
+    )
+
+    out, messages = keep_posted_contract_ends([shorter, only_end, after_posted, unposted], objects)
+
+    assert out == [
+        Update('contract["S1"]', "contract", 5, {"contractName": "old"}, {"contractName": "new"}),
+        after_posted,
+        unposted,
+    ]
+    assert messages == [
+        f'contract["{sub}"]: endDate would move to 2026-09-30, but month 2026-10 is posted in Autotask, so '
+        "billsync leaves the end date (D27); un-post the month in Autotask to end the contract earlier"
+        for sub in ("S1", "S2")
+    ]
