@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, get_args
@@ -24,6 +24,7 @@ from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, latest_reports, report_digest
 from engine.plan import Adopt, Change, Plan, PlannedPeriod
+from engine.posted import PostedMonth, explain, keep_posted_contract_ends, posted_months
 from engine.provider import ActualState, Source, Target
 from engine.read_request import read_request
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
@@ -74,16 +75,26 @@ def load_inputs(
 
 
 def render_inputs(
-    inputs: PlanInputs, target: Target, as_of: date, period: str | None
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    period: str | None,
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
-    """Render the desired state for the months due on ``as_of`` (or ``period``)."""
-    return render_due(inputs, target, as_of, due_for(inputs, as_of, period))
+    """Render the desired state for the months due on ``as_of`` (or ``period``); a month ``posted``
+    in the target is corrected in its first open month instead of rewritten (D27)."""
+    return render_due(inputs, target, as_of, due_for(inputs, as_of, period), posted)
 
 
 def render_due(
-    inputs: PlanInputs, target: Target, as_of: date, due: list[DueReport]
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    due: list[DueReport],
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
-    """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`)."""
+    """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`); a
+    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27)."""
     render_input = build_render_input(
         inputs.source,
         inputs.settings,
@@ -91,6 +102,7 @@ def render_due(
         inputs.billed.managed_subscriptions(),
         inputs.billed.recorded_months(),
         as_of,
+        posted,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
     diagnostics = list(render_input.diagnostics)
@@ -136,6 +148,11 @@ def make_plan(
         actual = target.read(
             read_request(inputs.snapshot, [p.period for p in periods], inputs.settings, desired)
         )
+    posted = posted_months(actual.objects, [p.period for p in periods])
+    if posted:  # D27: rendered again, so the posted months become corrections in an open month
+        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted)
+        if targets or excludes:
+            desired = select(desired, targets, excludes)
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
@@ -155,9 +172,12 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    changes = explain(changes)
+    changes, kept_ends = keep_posted_contract_ends(changes, actual.objects)
     if inputs.history is not None and not (targets or excludes):
         changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
         periods += recovered
+    diagnostics += [Diagnostic("warning", "posted-period", message) for message in kept_ends]
     diagnostics += [Diagnostic("error", DUPLICATE, message) for message in duplicates(actual.duplicates)]
     diagnostics += [Diagnostic("error", "unowned-object", message) for message in actual.unowned]
     note = unbound_note(inputs.snapshot.tenant, inputs.snapshot.lineage, tenant)

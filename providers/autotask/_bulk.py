@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from engine.read_request import ReadRequest, TargetPolicy
+from engine.rebuild import CORRECTION
 from engine.resources import KindSpec
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
@@ -113,12 +114,22 @@ class BulkReads:
             "serviceID",
             service_ids,
             filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
-            include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
+            include_fields=[
+                "contractID",
+                "startDate",
+                "endDate",
+                "units",
+                "price",
+                "cost",
+                "approveAndPostDate",
+            ],
             expect=len(self.recorded_ids("contract_service"))
             * len(self.request.periods),  # about one row a month
         )
 
     def query_charges(self) -> Rows:
+        """The months' marked charges, and the corrections dated after them: a correction of a
+        posted month is dated in the first open month (D27), later than the month its key names."""
         spec = KINDS["charge"]
         first, last = self.request.first_day, self.request.last_day
         if first is None or last is None:
@@ -128,7 +139,10 @@ class BulkReads:
             [
                 F.begins_with(MARKER_FIELD["charge"], MARKER_PREFIX),
                 F.gte("datePurchased", wire_date(first)),
-                F.lte("datePurchased", wire_date(last)),
+                F.or_(
+                    F.lte("datePurchased", wire_date(last)),
+                    F.contains("purchaseOrderNumber", "/" + CORRECTION),
+                ),
             ],
             include_fields=read_fields(spec, MARKER_FIELD["charge"], "isBilled"),
             known_ids=self.recorded_ids("charge"),

@@ -329,7 +329,8 @@ class AutotaskTarget:
         Autotask writes one row per billing period of the contract (anchored on its start date) and
         splits a row at each adjustment's effective date (A9.4), so a row may start on any day and
         cover several months. ``price``/``cost`` are per unit (the sandbox's documented choice: the
-        meaning is unpublished, FIDELITY.md).
+        meaning is unpublished, FIDELITY.md). A row with ``approveAndPostDate`` is a posted period
+        (D27): the month is locked and carries the posting stamp.
         """
         firsts = sorted({(month.start, month.period) for month in periods})
         for row in rows:
@@ -348,8 +349,15 @@ class AutotaskTarget:
                     "unitPrice": coerce(row.get("price"), "decimal", 4),
                     "unitCost": coerce(row.get("cost"), "decimal", 4),
                 }
+                posted = str(row.get("approveAndPostDate") or "")
                 objects[address] = ActualObject(
-                    address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
+                    address,
+                    "adjustment",
+                    int(row["id"]),
+                    attributes,
+                    locked=bool(posted),
+                    fingerprint=_digest(attributes),
+                    posted=posted,
                 )
 
     def _map_charges(
