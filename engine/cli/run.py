@@ -18,7 +18,8 @@ from typing import Any
 
 import click
 
-from engine.cli.applying import applied_digests, apply_with_progress
+from engine.apply import one_writer, writer_claim
+from engine.cli.applying import applied_digests, apply_with_progress, recheck_plan
 from engine.cli.common import (
     CliContext,
     as_of_option,
@@ -39,6 +40,7 @@ from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import money
 from engine.runlog import RunLog
+from engine.snapshot import SnapshotStore
 from engine.summary import PlanSummary, summarize, summary_lines
 from engine.textsafe import scrub
 from engine.workspace import Workspace
@@ -206,9 +208,20 @@ def _run(
         else:
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-            applied = apply_with_progress(
-                workspace, target, the_plan, budget, quiet=as_json, digests=applied_digests(inputs, the_plan)
-            )
+            claim = writer_claim(str(workspace.root), "run")
+            store = SnapshotStore(workspace.state_dir, target.kinds())
+            with one_writer(target, store, claim, inputs.settings) as lease:
+                # another copy of the workspace may have written since the plan was made (D26)
+                recheck_plan(the_plan, inputs, target, "the plan")
+                applied = apply_with_progress(
+                    workspace,
+                    target,
+                    the_plan,
+                    budget,
+                    quiet=as_json,
+                    digests=applied_digests(inputs, the_plan),
+                    lease=lease,
+                )
             outcome.applied = {
                 "written": sum(1 for c in applied.applied if c.action in ("create", "update", "replace")),
                 "adopted": sum(1 for c in applied.applied if c.action == "adopt"),
