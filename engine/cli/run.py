@@ -223,7 +223,7 @@ def _run(
                     lease=lease,
                 )
             outcome.applied = {
-                "written": sum(1 for c in applied.applied if c.action in ("create", "update", "replace")),
+                "written": sum(1 for c in applied.applied if c.action in ("create", "update")),
                 "adopted": sum(1 for c in applied.applied if c.action == "adopt"),
                 "failed": len(applied.failed),
                 "skipped": len(applied.skipped),
