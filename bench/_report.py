@@ -100,7 +100,11 @@ def _ratio(step: dict[str, Any]) -> str:
 
 def _hours(size: dict[str, Any]) -> str:
     hours = size["projected_apply_hours"]
-    return f"{hours:,.1f} h ({size['apply']['writes']:,} writes)"
+    now = f"{hours:,.2f} h ({size['apply']['writes']:,} writes)"
+    before = size.get("projected_apply_hours_before")
+    if not before:
+        return now
+    return f"{now}; {before['hours']:,.2f} h ({before['writes']:,}) when unchanged months were written"
 
 
 def _per_subscription(plan: dict[str, Any]) -> str:

@@ -86,6 +86,9 @@ def run_size(
     workspace.connect(None)  # left on the embedded sandbox, to be planned again by hand
     writes = result["apply"]["writes"]
     result["projected_apply_hours"] = round(writes / HOURLY_BUDGET, 2)
+    # before a month that changes nothing was recorded without a write, each one was a write
+    before = writes + result["plan"]["carried_months"]
+    result["projected_apply_hours_before"] = {"writes": before, "hours": round(before / HOURLY_BUDGET, 2)}
     return result
 
 
@@ -103,6 +106,7 @@ def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[st
         "changes": dict(sorted(actions.items())),
         "writes_planned": sum(actions[a] for a in WRITE_ACTIONS),
         "writes_planned_by_kind": dict(sorted(by_kind.items())),
+        "carried_months": sum(1 for change in plan["changes"] if change.get("carried_by")),
         "writes_per_subscription": writes_per_subscription(
             plan["changes"], max(plan_periods(plan), default="")
         ),

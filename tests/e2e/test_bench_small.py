@@ -179,4 +179,6 @@ def test_writes_per_subscription_by_record_type_for_a_first_apply_and_a_steady_m
         "all": (993, 3.231, 0.387),
     }
     # before a month that changes nothing was recorded without a write: 3,795 writes, 0.38 h
+    assert bench["plan"]["carried_months"] == 587
     assert bench["projected_apply_hours"] == 0.32
+    assert bench["projected_apply_hours_before"] == {"writes": 3_795, "hours": 0.38}
