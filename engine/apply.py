@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 
 from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
-from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Update
 from engine.provider import Target, WriterClaim, WriterLease
+from engine.read_request import TargetPolicy
 from engine.rebuild import check_no_duplicates
 from engine.resources import KindSpec
 from engine.settings import Settings
@@ -150,7 +151,7 @@ def one_writer(
     plan, and applies inside it, so what another apply wrote before is read first. The snapshot's
     tenant is checked before, so another tenant than the snapshot's sees no write, not even a lease."""
     check_tenant(store.load().tenant, target.identity())
-    with target.hold_writer(claim, settings) as lease:
+    with target.hold_writer(claim, TargetPolicy.of(settings)) as lease:
         yield lease
 
 
@@ -227,8 +228,12 @@ def _run_group(
             out.append((change, "failed", refused[change.address]))
             break
         refs = getattr(change, "refs", {}) or {}
-        missing = [a for a in refs.values() if a not in ids]
-        blocked = [a for a in refs.values() if a in failed]
+        needs = [
+            *refs.values(),
+            *([change.carried_by] if isinstance(change, Adopt) and change.carried_by else []),
+        ]
+        missing = [a for a in needs if a not in ids]
+        blocked = [a for a in needs if a in failed]
         if blocked or missing:
             reason = f"depends on {', '.join(blocked or missing)}, which " + (
                 "failed" if blocked else "does not exist in the target"
@@ -250,7 +255,7 @@ def _run_group(
 def _execute(
     change: Change, target: Target, journal: Journal, ids: dict[Address, int], refs: dict[str, int]
 ) -> None:
-    if isinstance(change, Create | Replace):
+    if isinstance(change, Create):
         written = target.create(change, refs)
         entry = Entry(
             kind=change.kind,
@@ -280,7 +285,7 @@ def _execute(
             )
         entry = Entry(
             kind=change.kind,
-            target_id=change.target_id,
+            target_id=ids[change.carried_by] if change.carried_by else change.target_id,
             attributes=change.attributes,
             refs=change.refs,
             source=change.source,

@@ -34,13 +34,13 @@ def test_an_unreadable_record_counts_as_never(tmp_path: Path) -> None:
 
 def test_the_plan_text_says_when_drift_last_ran() -> None:
     def line(drift: DriftCheck) -> str:
-        return render_plan_text(Plan(changes=(), as_of="2026-11-25", drift=drift)).splitlines()[1]
+        return render_plan_text(Plan(changes=(), as_of=date(2026, 11, 25), drift=drift)).splitlines()[1]
 
     assert line(DriftCheck(None)) == "Drift last ran: never" + NOTE
     assert line(DriftCheck("2026-11-18")) == "Drift last ran: 2026-11-18 (7 days ago)" + NOTE
     assert line(DriftCheck("2026-11-24")) == "Drift last ran: 2026-11-24 (1 day ago)" + NOTE
     assert line(DriftCheck("2026-11-27")) == "Drift last ran: 2026-11-27 (after this plan's date)" + NOTE
-    assert "Drift" not in render_plan_text(Plan(changes=(), as_of="2026-11-25"))  # not known: not shown
+    assert "Drift" not in render_plan_text(Plan(changes=(), as_of=date(2026, 11, 25)))  # not known: not shown
 
 
 def test_the_plan_json_says_when_drift_last_ran_and_keeps_it_sealed() -> None:
@@ -48,8 +48,8 @@ def test_the_plan_json_says_when_drift_last_ran_and_keeps_it_sealed() -> None:
         (DriftCheck("2026-11-18"), {"date": "2026-11-18", "days_ago": 7}),
         (DriftCheck(None), {"date": None, "days_ago": None}),
     ):
-        plan = Plan(changes=(), as_of="2026-11-25", drift=drift)
+        plan = Plan(changes=(), as_of=date(2026, 11, 25), drift=drift)
         text = plan_to_json(plan)
         assert json.loads(text)["drift_last_ran"] == shown
         assert plan_from_json(text, KINDS).drift == drift
-    assert "drift_last_ran" not in json.loads(plan_to_json(Plan(changes=(), as_of="2026-11-25")))
+    assert "drift_last_ran" not in json.loads(plan_to_json(Plan(changes=(), as_of=date(2026, 11, 25))))
