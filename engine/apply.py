@@ -145,12 +145,17 @@ def apply_plan(
 
 @contextmanager
 def one_writer(
-    target: Target, store: SnapshotStore, claim: WriterClaim, settings: Settings
-) -> Iterator[WriterLease]:
-    """Hold the tenant's writer lease for the block (D26): the caller plans, or re-checks a reviewed
-    plan, and applies inside it, so what another apply wrote before is read first. The snapshot's
-    tenant is checked before, so another tenant than the snapshot's sees no write, not even a lease."""
+    target: Target, store: SnapshotStore, claim: WriterClaim, settings: Settings, plan: Plan
+) -> Iterator[WriterLease | None]:
+    """Hold the tenant's writer lease for the block (D26) when ``plan`` writes to the target: the
+    caller re-checks the plan inside it, so what another apply wrote before is read first, then
+    applies. A plan that only adopts (records ids, writes nothing) takes no lease and yields None.
+    The snapshot's tenant is checked first, so another tenant than the snapshot's sees no write,
+    not even a lease."""
     check_tenant(store.load().tenant, target.identity())
+    if plan.writes == 0:
+        yield None
+        return
     with target.hold_writer(claim, TargetPolicy.of(settings)) as lease:
         yield lease
 

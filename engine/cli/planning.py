@@ -133,8 +133,10 @@ def apply(
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
         store = SnapshotStore(workspace.state_dir, target.kinds())
-        with one_writer(target, store, writer_claim(str(workspace.root), "apply"), inputs.settings) as lease:
-            recheck_plan(the_plan, inputs, target, name)  # under the lease: another copy may have written
+        claim = writer_claim(str(workspace.root), "apply")
+        with one_writer(target, store, claim, inputs.settings, the_plan) as lease:
+            if lease is not None:  # under the lease: another copy may have written since the plan
+                recheck_plan(the_plan, inputs, target, name)
             apply_or_fail(workspace, target, the_plan, budget, applied_digests(inputs, the_plan), lease)
 
 

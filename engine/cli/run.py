@@ -233,9 +233,9 @@ def _run(
                 todo = outcome.pace.plan
             claim = writer_claim(str(workspace.root), "run")
             store = SnapshotStore(workspace.state_dir, target.kinds())
-            with one_writer(target, store, claim, inputs.settings) as lease:
-                # another copy of the workspace may have written since the plan was made (D26)
-                recheck_plan(the_plan, inputs, target, "the plan")
+            with one_writer(target, store, claim, inputs.settings, todo) as lease:
+                if lease is not None:  # another copy may have written since the plan was made (D26)
+                    recheck_plan(the_plan, inputs, target, "the plan")
                 applied = apply_with_progress(
                     workspace,
                     target,

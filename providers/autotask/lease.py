@@ -21,6 +21,7 @@ Requests per apply: one create, one query and one PATCH (the release), plus one 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,9 +63,25 @@ class LeaseRecord:
     product_id: int
     holder: str
     expires: datetime | None
+    who: str = ""
+    """``user@host`` of the holder."""
+    pid: int | None = None
 
     def live(self, now: datetime) -> bool:
         return self.expires is None or self.expires > now
+
+    def dead_on(self, host: str) -> bool:
+        """The holder ran on ``host`` (this machine) and its process is gone: a crash, whose lease
+        need not be waited out."""
+        if self.pid is None or not self.who or self.who.rpartition("@")[2] != host:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # another user's process, or not allowed to ask: assume it lives
+            return False
+        return False
 
     def describe(self) -> str:
         until = f"until {self.expires:%Y-%m-%d %H:%M:%S} UTC" if self.expires else "expiry unreadable"
@@ -122,7 +139,9 @@ class TenantLease:
         try:
             leases = read_leases(self._client)
             now = self._clock()
-            live = [r for r in leases if r.live(now) or r.product_id == self._id]
+            host = self._claim.who.rpartition("@")[2]
+            ended = [r for r in leases if r.product_id != self._id and (not r.live(now) or r.dead_on(host))]
+            live = [r for r in leases if r not in ended]
             if not any(r.product_id == self._id for r in live):
                 raise WriterBusyError(
                     f"Autotask did not list this apply's own lease (Product id {self._id}) when read "
@@ -136,7 +155,7 @@ class TenantLease:
                     "this one stopped before writing anything",
                     hint=_HINT,
                 )
-            self._end_expired([r for r in leases if not r.live(now) and r.product_id != self._id])
+            self._end_expired(ended)
         except BaseException:
             self._end()
             raise
@@ -205,7 +224,8 @@ class TenantLease:
         self._id = None
 
     def _end_expired(self, expired: Sequence[LeaseRecord]) -> None:
-        """End the leases of applies that crashed, so later reads stay one short page."""
+        """End the leases of applies that crashed (expired, or of a process gone from this machine),
+        so later reads stay one short page."""
         for record in expired:
             self._client.update(_ENTITY, {"id": record.product_id, "sku": ENDED_SKU, "name": _ENDED_NAME})
 
