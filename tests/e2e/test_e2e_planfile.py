@@ -73,7 +73,9 @@ def test_a_saved_plan_applies_exactly_its_changes_and_only_once(make_setup: Setu
     stats = setup.api.stats()
     planned["Products"] += 1  # and the writer lease (D26), an inactive Product, ended once done
     assert {entity: verbs["create"] for entity, verbs in stats.items() if "create" in verbs} == dict(planned)
-    assert {entity: verbs["update"] for entity, verbs in stats.items() if "update" in verbs} == {"Products": 1}
+    assert {entity: verbs["update"] for entity, verbs in stats.items() if "update" in verbs} == {
+        "Products": 1
+    }
     snapshot = read_state(workspace.root / "state")
     assert set(snapshot["resources"]) == {c["address"] for c in saved["changes"]}
 
