@@ -152,6 +152,7 @@ def one_writer(
     applies. A plan that only adopts (records ids, writes nothing) takes no lease and yields None.
     The snapshot's tenant is checked first, so another tenant than the snapshot's sees no write,
     not even a lease."""
+    check_no_duplicates(plan)  # refused as apply_plan would, before the lease
     check_tenant(store.load().tenant, target.identity())
     if plan.writes == 0:
         yield None

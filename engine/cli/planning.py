@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from engine.apply import bind_tenant, check_fresh, one_writer, writer_claim
+from engine.budget import check_budget
 from engine.cli.applying import applied_digests, apply_or_fail, recheck_plan
 from engine.cli.common import (
     CliContext,
@@ -133,11 +134,14 @@ def apply(
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
         store = SnapshotStore(workspace.state_dir, target.kinds())
+        left = target.budget()  # a plan beyond the hourly budget is refused before the writer lease
+        check_budget(the_plan.writes, left, "pace" if budget == "pace" else "refuse")
         claim = writer_claim(str(workspace.root), "apply")
         with one_writer(target, store, claim, inputs.settings, the_plan) as lease:
             if lease is not None:  # under the lease: another copy may have written since the plan
                 recheck_plan(the_plan, inputs, target, name)
-            apply_or_fail(workspace, target, the_plan, budget, applied_digests(inputs, the_plan), lease)
+            digests = applied_digests(inputs, the_plan)
+            apply_or_fail(workspace, target, the_plan, budget, digests, lease, left)
 
 
 @click.command()

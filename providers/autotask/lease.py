@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -139,7 +140,7 @@ class TenantLease:
         try:
             leases = read_leases(self._client)
             now = self._clock()
-            host = self._claim.who.rpartition("@")[2]
+            host = socket.gethostname()  # whose process table os.kill can ask
             ended = [r for r in leases if r.product_id != self._id and (not r.live(now) or r.dead_on(host))]
             live = [r for r in leases if r not in ended]
             if not any(r.product_id == self._id for r in live):
@@ -263,6 +264,9 @@ def _record(row: dict[str, Any]) -> LeaseRecord:
         document = json.loads(str(row.get("description") or ""))
         holder = str(document["holder"])[: _WORKSPACE_CHARS + 200]
         expires = datetime.strptime(str(document["expires"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except (ValueError, KeyError, TypeError):
+        pid = document.get("pid")
+        who = str(document.get("who") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
         return LeaseRecord(product_id, "an apply whose lease cannot be read", None)
-    return LeaseRecord(product_id, holder, expires)
+    alive_pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
+    return LeaseRecord(product_id, holder, expires, who, alive_pid)

@@ -245,8 +245,8 @@ def test_d26_the_lease_of_an_apply_killed_on_this_machine_is_taken_over_at_once(
     """Its holder's process is gone from this host, so its lease is not waited out: the next apply
     (from another copy) ends it and bills everything once."""
     app, server, api = served
-    first = _copy(tmp_path / "first", server)
-    second = _copy(tmp_path / "second", server)
+    first = _copy(tmp_path / "first", server, 600)  # far from expiring: taken over, not waited out
+    second = _copy(tmp_path / "second", server, 600)
     _pid, lease = _killed_holder(app, server, first)
     code, out, err = _finish(_start(second))
     assert code == 0, err

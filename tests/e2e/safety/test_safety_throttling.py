@@ -91,9 +91,8 @@ def test_an_apply_beyond_the_hourly_budget_is_refused_up_front(sandbox_factory, 
         sandbox.stats().hourly_request_count
     )  # the 75 above and the apply's reads: what ThresholdInformation said
     assert used > 75 and 100 - used < 20
-    left = 100 - used + 1  # what ThresholdInformation said; ending the writer lease (D26) took one more
     assert refused.stderr == (
-        f"Error: the apply needs 20 write requests but only {left} of the target's 100 requests per "
+        f"Error: the apply needs 20 write requests but only {100 - used} of the target's 100 requests per "
         "hour are left\nRun it later, apply part of it with --target, or pace it with --budget pace.\n"
     )
     assert sandbox.writes() == 0
