@@ -41,8 +41,9 @@ ENDED_SKU = "billsync-lease-ended"
 _ENTITY = "Products"
 _NAME = "billsync writer lease (one apply at a time)"
 _ENDED_NAME = "billsync writer lease (ended)"
-_WORKSPACE_CHARS = 1000
-"""The workspace path kept in a lease (``description`` holds 2,000 characters, A9.7)."""
+_WORKSPACE_CHARS = 600
+"""The workspace path kept in a lease, twice (alone and in ``holder``): with the rest, the JSON stays
+within the 2,000 characters of ``description`` (A9.7)."""
 _HINT = (
     "Wait until it finishes, then plan again: what it wrote is found by its markers. A lease of an "
     "apply that crashed expires at the time shown; to end one at once, set that Product's sku to "
@@ -196,7 +197,7 @@ class TenantLease:
         }
         if ended is not None:
             document["ended"] = _stamp(ended)
-        return json.dumps(document, sort_keys=True)
+        return json.dumps(document, sort_keys=True, ensure_ascii=False)
 
     def _renew_loop(self) -> None:
         interval = max(self._seconds / 3, 1.0)
