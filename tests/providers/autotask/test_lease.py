@@ -174,3 +174,12 @@ def test_d26_one_lease_costs_one_create_one_query_and_one_update(server: Backgro
         with hold_lease(client, FIRST, BILLING_CODE, 600):
             assert _stats(server) == {"Products": {"create": 1, "query": 1}}
         assert _stats(server) == {"Products": {"create": 1, "query": 1, "update": 1}}
+
+
+def test_d26_a_long_workspace_path_still_fits_the_lease(server: BackgroundServer) -> None:
+    """``description`` holds 2,000 characters (A9.7): a long, non-ASCII folder name is cut, not refused."""
+    claim = WriterClaim(who="ana@laptop", pid=101, workspace="/höme/" + "ü" * 3000, operation="apply")
+    with _client(server) as client, hold_lease(client, claim, BILLING_CODE, 600) as held:
+        (row,) = client.query("Products", [F.eq("id", held.product_id)], include_fields=["description"])
+        assert len(row["description"]) <= 2000
+        assert json.loads(row["description"])["workspace"] == ("/höme/" + "ü" * 3000)[:600]
