@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._support import LEASE_WRITES
+
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import BundleWriter, Env
 
@@ -157,7 +159,7 @@ def test_d27_a_quantity_change_for_a_posted_month_is_billed_in_the_first_open_mo
     env.apply("2026-11-05")
 
     writes = env.api.writes()
-    assert writes == {"ContractCharges": 1}
+    assert writes == {"ContractCharges": 1, "Products": LEASE_WRITES}  # and the writer lease (D26)
     assert [(r["units"], r["approveAndPostDate"]) for r in env.api.units(contract, "2026-10")] == [
         (3, posted_at)
     ]
