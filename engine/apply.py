@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
-from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Update
 from engine.provider import Target
 from engine.rebuild import check_no_duplicates
 from engine.resources import KindSpec
@@ -217,7 +217,7 @@ def _run_group(
 def _execute(
     change: Change, target: Target, journal: Journal, ids: dict[Address, int], refs: dict[str, int]
 ) -> None:
-    if isinstance(change, Create | Replace):
+    if isinstance(change, Create):
         written = target.create(change, refs)
         entry = Entry(
             kind=change.kind,

@@ -28,6 +28,7 @@ from engine.billing import (
     month_end,
     month_start,
 )
+from engine.diagnostics import Diagnostic
 from engine.periods import DueReport
 from engine.posted import PostedMonth, first_open
 from engine.settings import Settings
@@ -42,17 +43,6 @@ from engine.source import (
 
 SYNCED_SERVICES = ("microsoft csp 365", "microsoft azure")
 """Cloudmore services whose activity makes an organization synced (D6)."""
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """A warning or error found while reading the source; shown in the plan, never fatal on its own."""
-
-    severity: str  # "warning" | "error"
-    code: str
-    message: str
-    organization_id: str = ""
-    amount: Decimal = ZERO
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@ from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
-from engine.plan import Change, Create, Replace, Update
-from engine.render import DesiredState
+from engine.plan import Change, Create, Update
+from engine.read_request import ReadRequest
 from engine.resources import ActualObject, KindSpec, Resource
-from engine.settings import Settings
 from engine.snapshot import Snapshot
 from engine.source import Organization, SourceData
 from engine.tenant import TenantIdentity
@@ -87,22 +86,19 @@ class Target(Protocol):
 
     def comparators(self) -> Mapping[str, Comparator]: ...
 
-    def prefetching(
-        self, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> AbstractContextManager[None]:
-        """A block during which the reads that need no desired state already run, so they overlap
-        rendering; :meth:`read` inside it, with the same snapshot, months and settings, uses them. On
-        leaving, requests still running are waited for, so a plan whose rules fail to render may
-        already have read the target (never written)."""
+    def prefetching(self, request: ReadRequest) -> AbstractContextManager[None]:
+        """A block during which the reads that need no wanted addresses already run, so they overlap
+        rendering; :meth:`read` inside it, with a request for the same recorded ids, months and policy
+        (:meth:`ReadRequest.same_reads`), uses them. On leaving, requests still running are waited for,
+        so a plan whose rules fail to render may already have read the target (never written)."""
         ...
 
-    def read(
-        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> ActualState:
-        """Read every object the desired state and the snapshot name, in bulk (never one request per object)."""
+    def read(self, request: ReadRequest) -> ActualState:
+        """Read every object the request's wanted addresses and recorded ids name, in bulk (never one
+        request per object); check the policy against the tenant (D4) into ``problems``."""
         ...
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         """Create one object. All-or-nothing: on error nothing was created, or the outcome is unknown
         (raised as such) and a re-plan finds the object by its identity marker."""
         ...
