@@ -75,10 +75,15 @@ def load_inputs(
 
 
 def render_inputs(
-    inputs: PlanInputs, target: Target, as_of: date, period: str | None
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    period: str | None,
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
-    """Render the desired state for the months due on ``as_of`` (or ``period``)."""
-    return render_due(inputs, target, as_of, due_for(inputs, as_of, period))
+    """Render the desired state for the months due on ``as_of`` (or ``period``); a month ``posted``
+    in the target is corrected in its first open month instead of rewritten (D27)."""
+    return render_due(inputs, target, as_of, due_for(inputs, as_of, period), posted)
 
 
 def render_due(
@@ -88,8 +93,8 @@ def render_due(
     due: list[DueReport],
     posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
-    """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`);
-    a month ``posted`` in the target is corrected in its first open month instead of rewritten (D27)."""
+    """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`); a
+    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27)."""
     render_input = build_render_input(
         inputs.source,
         inputs.settings,

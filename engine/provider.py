@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
 from engine.plan import Change, Create, Update
-from engine.read_request import ReadRequest
+from engine.read_request import ReadRequest, TargetPolicy
 from engine.resources import ActualObject, KindSpec, Resource
 from engine.snapshot import Snapshot
 from engine.source import Organization, SourceData
@@ -27,6 +27,8 @@ __all__ = [
     "CompareInput",
     "Comparator",
     "WriteResult",
+    "WriterClaim",
+    "WriterLease",
     "Target",
     "Source",
     "OrganizationDirectory",
@@ -71,6 +73,31 @@ class WriteResult:
     target_id: int
 
 
+@dataclass(frozen=True)
+class WriterClaim:
+    """Who asks to write to a tenant (D26): shown to any other apply that is refused meanwhile."""
+
+    who: str
+    """``user@host``."""
+    pid: int
+    workspace: str
+    """The workspace folder, so two copies on one host can be told apart."""
+    operation: str
+    """``apply`` or ``run``."""
+
+    def describe(self) -> str:
+        return f"{self.operation} by {self.who} (pid {self.pid}) in {self.workspace}"
+
+
+class WriterLease(Protocol):
+    """The tenant's one-writer lease, held for a block (D26)."""
+
+    def check(self) -> None:
+        """Raise :class:`engine.errors.WriterBusyError` when the lease was lost (a renewal failed, or
+        it expired), so no further write is started."""
+        ...
+
+
 class Target(Protocol):
     """A billing system billsync writes to."""
 
@@ -105,6 +132,12 @@ class Target(Protocol):
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
         """Write the changed managed fields of one object; other fields are never sent."""
+        ...
+
+    def hold_writer(self, claim: WriterClaim, policy: TargetPolicy) -> AbstractContextManager[WriterLease]:
+        """Hold the tenant's one-writer lease for the block, renewed while it runs, released on leaving
+        (D26). Raises :class:`engine.errors.WriterBusyError` naming the holder, before any object is
+        written, when another apply holds it; a crashed holder's lease expires on its own."""
         ...
 
     def check_owned(

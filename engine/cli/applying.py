@@ -8,24 +8,52 @@ import sys
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.apply import ApplyResult, apply_plan
+from engine.apply import ApplyResult, apply_plan, stale_objects
 from engine.budget import Pacer, check_budget
 from engine.cli.common import make_console
-from engine.errors import BillsyncError
-from engine.plan import WRITES, Plan
-from engine.planner import PlanInputs, period_digests
+from engine.errors import BillsyncError, StalePlanError
+from engine.plan import WRITES, Plan, check_same_changes
+from engine.planner import PlanInputs, make_plan, period_digests
 from engine.progress import ProgressLine
-from engine.provider import Target
+from engine.provider import Target, WriterLease
 from engine.snapshot import SnapshotStore
 from engine.textsafe import visible_lines
 from engine.workspace import Workspace
 
-__all__ = ["applied_digests", "apply_or_fail", "apply_with_progress"]
+__all__ = ["applied_digests", "apply_or_fail", "apply_with_progress", "recheck_plan"]
 
 
 def applied_digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
     """Month → digest of the report the plan applies, recorded with the months applied in full."""
     return period_digests(inputs, the_plan.as_of, [p.period for p in the_plan.periods])
+
+
+def recheck_plan(reviewed: Plan, inputs: PlanInputs, target: Target, name: str) -> None:
+    """Refuse a reviewed plan (saved, or shown and confirmed) when planning it again now reads other
+    objects or plans other changes. Run again once the writer lease is held (D26), it catches what
+    another copy of the workspace wrote in between, before anything is written.
+
+    The plan is made again in full, on purpose; no cheaper check is as safe. The read of Autotask that
+    the fingerprint covers is scoped by the desired state (every rendered address, not only the changed
+    ones the file lists), so it needs the rendering; and the seal is a plain digest anyone can
+    recompute, so the only proof that the changes were not edited is that the same inputs, snapshot and
+    Autotask state plan exactly them again (check_same_changes)."""
+    fresh = make_plan(inputs, target, reviewed.as_of, reviewed.period, reviewed.targets, reviewed.excludes)
+    if fresh.plan.actual_fingerprint != reviewed.actual_fingerprint:
+        raise StalePlanError(
+            f"{name}: Autotask changed since the plan was made ({_fingerprint_change(reviewed, fresh.plan)})",
+            hint="Make a new plan and review it.",
+        )
+    check_same_changes(reviewed, fresh.plan, name)
+
+
+def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
+    names = stale_objects(saved, fresh)
+    if not names:
+        return "objects outside the plan's changes were modified"
+    shown = "; ".join(names[:5])
+    more = f"; and {len(names) - 5} more" if len(names) > 5 else ""
+    return shown + more
 
 
 def apply_or_fail(
@@ -34,9 +62,10 @@ def apply_or_fail(
     the_plan: Plan,
     budget: str = "refuse",
     digests: dict[str, str] | None = None,
+    lease: WriterLease | None = None,
 ) -> None:
     """Apply, and fail the command (exit 1) when any change was not applied."""
-    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests)
+    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests, lease=lease)
     if not result.ok:
         raise BillsyncError(
             "some changes were not applied; the writes that succeeded are recorded",
@@ -51,6 +80,7 @@ def apply_with_progress(
     budget: str = "refuse",
     quiet: bool = False,
     digests: dict[str, str] | None = None,
+    lease: WriterLease | None = None,
 ) -> ApplyResult:
     """Apply with a bar on a terminal, or a progress line every few seconds without one; report the
     outcome (on stderr when ``quiet``: ``run --json`` keeps stdout for its document). ``digests``
@@ -87,6 +117,7 @@ def apply_with_progress(
                 progress=lambda _c: line.advance() if line is not None else progress.advance(task),
                 pacer=Pacer(interval) if interval else None,
                 digests=digests,
+                lease=lease,
             )
         finally:
             if line is not None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from engine.apply import bind_tenant, check_fresh, stale_objects
-from engine.cli.applying import applied_digests, apply_or_fail
+from engine.apply import bind_tenant, check_fresh, one_writer, writer_claim
+from engine.cli.applying import applied_digests, apply_or_fail, recheck_plan
 from engine.cli.common import (
     CliContext,
     as_of_option,
@@ -23,9 +23,8 @@ from engine.cli.common import (
     targets_options,
 )
 from engine.drift import find_drift
-from engine.errors import StalePlanError
 from engine.lock import workspace_lock
-from engine.plan import Plan, check_same_changes, plan_from_json, write_plan_json
+from engine.plan import plan_from_json, write_plan_json
 from engine.planner import make_plan
 from engine.snapshot import SnapshotStore
 from engine.summary import summarize, summary_lines
@@ -120,22 +119,10 @@ def apply(
         inputs = plan_inputs(workspace, target, as_of if saved is None else saved.as_of)
         if planfile is not None and saved is not None:
             check_fresh(saved, inputs.snapshot)
-            # The saved plan is planned again in full, on purpose; no cheaper check is as safe. The read of
-            # Autotask that the fingerprint covers is scoped by the desired state (every rendered address,
-            # not only the changed ones the file lists), so it needs the rendering; and the seal is a plain
-            # digest anyone can recompute, so the only proof that the file's changes were not edited is that
-            # the same inputs, snapshot and Autotask state plan exactly them again (check_same_changes).
-            fresh = make_plan(inputs, target, saved.as_of, saved.period, saved.targets, saved.excludes)
-            if fresh.plan.actual_fingerprint != saved.actual_fingerprint:
-                raise StalePlanError(
-                    f"{planfile}: Autotask changed since the plan was made "
-                    f"({_fingerprint_change(saved, fresh.plan)})",
-                    hint="Make a new plan and review it.",
-                )
-            check_same_changes(saved, fresh.plan, str(planfile))
-            the_plan = saved
+            recheck_plan(saved, inputs, target, str(planfile))
+            the_plan, name = saved, str(planfile)
         else:
-            the_plan = make_plan(inputs, target, as_of, period, targets, exclude).plan
+            the_plan, name = make_plan(inputs, target, as_of, period, targets, exclude).plan, "the plan"
             print_plan(the_plan, False)
             if not the_plan.has_changes:
                 note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
@@ -144,16 +131,10 @@ def apply(
                 return
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-        apply_or_fail(workspace, target, the_plan, budget, applied_digests(inputs, the_plan))
-
-
-def _fingerprint_change(saved: Plan, fresh: Plan) -> str:
-    names = stale_objects(saved, fresh)
-    if not names:
-        return "objects outside the plan's changes were modified"
-    shown = "; ".join(names[:5])
-    more = f"; and {len(names) - 5} more" if len(names) > 5 else ""
-    return shown + more
+        store = SnapshotStore(workspace.state_dir, target.kinds())
+        with one_writer(target, store, writer_claim(str(workspace.root), "apply"), inputs.settings) as lease:
+            recheck_plan(the_plan, inputs, target, name)  # under the lease: another copy may have written
+            apply_or_fail(workspace, target, the_plan, budget, applied_digests(inputs, the_plan), lease)
 
 
 @click.command()

@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.budget import Budget
 from engine.plan import Create, Update
-from engine.provider import ActualState, Comparator, WriteResult
+from engine.provider import ActualState, Comparator, WriterClaim, WriteResult
 from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.tenant import TenantIdentity
@@ -39,6 +39,7 @@ from providers.autotask.kinds import (
     key_from_marker,
     marker_for,
 )
+from providers.autotask.lease import TenantLease, hold_lease
 from providers.autotask.metadata import TenantMetadata
 
 __all__ = ["AutotaskTarget"]
@@ -59,9 +60,10 @@ fields read for it; adjustments are only ever created."""
 class AutotaskTarget:
     """The Autotask side of billsync (implements :class:`engine.provider.Target`)."""
 
-    def __init__(self, client: AutotaskClient, description: str) -> None:
+    def __init__(self, client: AutotaskClient, description: str, lease_seconds: int = 600) -> None:
         self.client = client
         self._description = description
+        self._lease_seconds = lease_seconds
         self._prefetched: BulkReads | None = None
         self.metadata = TenantMetadata(client)
         """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
@@ -78,6 +80,12 @@ class AutotaskTarget:
 
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS
+
+    @contextmanager
+    def hold_writer(self, claim: WriterClaim, policy: TargetPolicy) -> Iterator[TenantLease]:
+        """The tenant's writer lease, an inactive Product in Autotask itself (:mod:`.lease`, D26)."""
+        with hold_lease(self.client, claim, policy.product_billing_code_id, self._lease_seconds) as lease:
+            yield lease
 
     def comparators(self) -> Mapping[str, Comparator]:
         return COMPARATORS
