@@ -157,6 +157,7 @@ def test_d27_a_quantity_change_for_a_posted_month_is_billed_in_the_first_open_mo
     env.apply("2026-11-05")
 
     writes = env.api.writes()
+    writes.pop("Products")  # the writer lease billsync keeps in Autotask while it applies
     assert writes == {"ContractCharges": 1}
     assert [(r["units"], r["approveAndPostDate"]) for r in env.api.units(contract, "2026-10")] == [
         (3, posted_at)
