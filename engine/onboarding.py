@@ -17,11 +17,10 @@ import io
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from engine.csvsafe import neutralise_row
 from engine.errors import BillsyncError
-from engine.provider import OrganizationDirectory
+from engine.provider import Company, OrganizationDirectory
 from engine.source import Organization
 from engine.textsafe import visible
 
@@ -34,12 +33,12 @@ def fold_name(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _exported(company: Mapping[str, Any]) -> bool:
+def _exported(company: Company) -> bool:
     """An active customer company: not the owner company (id 0), not inactive."""
-    return company.get("isActive") is not False and int(company["id"]) != 0
+    return company.active and company.id != 0
 
 
-def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
+def export_companies_csv(companies: Iterable[Company]) -> str:
     """Active customer companies as a Cloudmore organization bulk-import CSV, formula cells neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -47,15 +46,7 @@ def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
     for company in companies:
         if not _exported(company):
             continue
-        writer.writerow(
-            neutralise_row(
-                [
-                    str(company.get("companyName", "")),
-                    str(company.get("companyNumber") or ""),
-                    int(company["id"]),
-                ]
-            )
-        )
+        writer.writerow(neutralise_row([company.name, company.number, company.id]))
     return out.getvalue()
 
 
@@ -71,14 +62,14 @@ class LinkProposal:
 def propose_links(
     organizations: Iterable[Organization],
     linked: Mapping[str, int],
-    companies: Iterable[Mapping[str, Any]],
+    companies: Iterable[Company],
 ) -> list[LinkProposal]:
     """For every unlinked organization, the one company with the same folded name, if exactly one."""
-    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    by_name: dict[str, list[Company]] = {}
     for company in companies:
-        if int(company["id"]) == 0:
+        if company.id == 0:
             continue
-        by_name.setdefault(fold_name(str(company.get("companyName", ""))), []).append(company)
+        by_name.setdefault(fold_name(company.name), []).append(company)
     proposals = []
     for org in sorted(organizations, key=lambda o: o.organization_id):
         if org.autotask_company_id is not None or org.organization_id in linked:
@@ -90,8 +81,8 @@ def propose_links(
                 LinkProposal(
                     org.organization_id,
                     org.name,
-                    int(company["id"]),
-                    str(company["companyName"]),
+                    company.id,
+                    company.name,
                     "same name",
                 )
             )
@@ -128,7 +119,7 @@ class OrganizationPlan:
 
 
 def plan_organizations(
-    companies: Iterable[Mapping[str, Any]],
+    companies: Iterable[Company],
     organizations: Iterable[Organization],
     linked: Mapping[str, int],
 ) -> OrganizationPlan:
@@ -149,11 +140,11 @@ def plan_organizations(
             unlinked_names.setdefault(fold_name(org.name), []).append(org.organization_id)
     create: list[NewOrganization] = []
     held: list[HeldCompany] = []
-    for company in sorted(companies, key=lambda c: int(c["id"])):
-        company_id = int(company["id"])
+    for company in sorted(companies, key=lambda c: c.id):
+        company_id = company.id
         if not _exported(company) or company_id in covered:
             continue
-        name = str(company.get("companyName") or "").strip()
+        name = company.name.strip()
         namesakes = unlinked_names.get(fold_name(name), [])
         if not name:
             held.append(HeldCompany(company_id, name, "it has no name in Autotask"))
@@ -169,7 +160,7 @@ def plan_organizations(
                 )
             )
         else:
-            create.append(NewOrganization(company_id, name, str(company.get("companyNumber") or "").strip()))
+            create.append(NewOrganization(company_id, name, company.number.strip()))
     return OrganizationPlan(tuple(create), tuple(held))
 
 

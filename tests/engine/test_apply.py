@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,7 +30,7 @@ from engine.plan import (
     Replace,
     Update,
 )
-from engine.provider import ActualState, Comparator, WriteResult
+from engine.provider import ActualState, Company, Comparator, WriteResult
 from engine.read_request import ReadRequest
 from engine.resources import ActualObject, KindSpec
 from engine.snapshot import Entry, Snapshot, SnapshotStore
@@ -91,7 +90,7 @@ class RecordingTarget:
     def fetch(self, kind: str, target_id: int, address: str) -> ActualObject | None:
         raise AssertionError("apply never fetches")
 
-    def list_companies(self) -> list[dict[str, Any]]:
+    def list_companies(self) -> list[Company]:
         raise AssertionError("apply never lists companies")
 
     def budget(self) -> Budget:
