@@ -104,6 +104,7 @@ KINDS: dict[str, KindSpec] = {
     "adjustment": KindSpec(
         name="adjustment",
         entity="ContractServiceAdjustments",
+        read_from="ContractServiceUnits",  # create-only: a month's units are read from its row (A9.4)
         fields={"effectiveDate": "date", "units": "int", "unitPrice": "decimal", "unitCost": "decimal"},
         refs={"contractID": "contract", "serviceID": "service", "contractServiceID": "contract_service"},
         payload_fields={
