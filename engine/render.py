@@ -324,4 +324,7 @@ def _source(context: dict[str, Any]) -> dict[str, str]:
         out["correction"] = correction.revision
         out["total_sales"] = str(correction.total_sales)
         out["total_cost"] = str(correction.total_cost)
+        if correction.posted:  # the month is posted: billed in the first open month (D27)
+            out["posted"] = correction.posted
+            out["billed_in"] = correction.billed_in
     return out

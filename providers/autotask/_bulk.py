@@ -15,19 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Any
 
 from engine.read_request import ReadRequest, TargetPolicy
+from engine.rebuild import CORRECTION
 from engine.resources import KindSpec
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF
-from providers.autotask.metadata import TenantMetadata, check_settings, shown
+from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, MARKER_PREFIX, SUBSCRIPTION_UDF
+from providers.autotask.metadata import PICKLIST_SETTINGS, SLA_FIELD, TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
-
-MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
-"""Where services, products and charges carry their ``billsync:`` marker (D24)."""
 
 
 class BulkReads:
@@ -79,7 +78,7 @@ class BulkReads:
         field = MARKER_FIELD[kind]
         return self.client.query_split(
             spec.entity,
-            [F.begins_with(field, "billsync:")],
+            [F.begins_with(field, MARKER_PREFIX)],
             include_fields=read_fields(spec, field),
             known_ids=self.recorded_ids(kind),
         )
@@ -116,12 +115,22 @@ class BulkReads:
             "serviceID",
             service_ids,
             filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
-            include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
+            include_fields=[
+                "contractID",
+                "startDate",
+                "endDate",
+                "units",
+                "price",
+                "cost",
+                "approveAndPostDate",
+            ],
             expect=len(self.recorded_ids("contract_service"))
             * len(self.request.periods),  # about one row a month
         )
 
     def query_charges(self) -> Rows:
+        """The months' marked charges, and the corrections dated after them: a correction of a
+        posted month is dated in the first open month (D27), later than the month its key names."""
         spec = KINDS["charge"]
         first, last = self.request.first_day, self.request.last_day
         if first is None or last is None:
@@ -129,11 +138,14 @@ class BulkReads:
         return self.client.query_split(
             spec.entity,
             [
-                F.begins_with("purchaseOrderNumber", "billsync:"),
+                F.begins_with(MARKER_FIELD["charge"], MARKER_PREFIX),
                 F.gte("datePurchased", wire_date(first)),
-                F.lte("datePurchased", wire_date(last)),
+                F.or_(
+                    F.lte("datePurchased", wire_date(last)),
+                    F.contains("purchaseOrderNumber", "/" + CORRECTION),
+                ),
             ],
-            include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
+            include_fields=read_fields(spec, MARKER_FIELD["charge"], "isBilled"),
             known_ids=self.recorded_ids("charge"),
         )
 
@@ -157,10 +169,30 @@ def read_fields(spec: KindSpec, *extra: str) -> list[str]:
     return [n for n in names if entity.field(n) is not None] + list(extra)
 
 
+METADATA_READS_IN_FLIGHT = 3
+"""Metadata reads run side by side, at most this many at once (Autotask's limit per endpoint, A6)."""
+
+
+def metadata_entities() -> list[str]:
+    """The entities whose field metadata a plan needs: every entity billsync creates, and the ones
+    whose picklists the settings check reads (:data:`PICKLIST_SETTINGS`, the SLA, billing codes)."""
+    names = {spec.entity for spec in KINDS.values()} | {entity for entity, _ in PICKLIST_SETTINGS.values()}
+    return sorted(names | {SLA_FIELD[0], "BillingCodes"})
+
+
 def settings_problems(metadata: TenantMetadata, policy: TargetPolicy) -> list[str]:
     """D4 at plan time, against the tenant's own metadata: the SLA, billing codes and picklist settings
     (:func:`~providers.autotask.metadata.check_settings`). Reads the field metadata of every entity
-    billsync creates too, so :func:`missing_required` later finds it cached."""
+    billsync creates too, so :func:`missing_required` later finds it cached.
+
+    The reads (one per entity, about 1 s each on a real tenant) run three at a time rather than one
+    after another; the checks then find every answer cached. A read that fails here is asked again
+    by the check, which reports its error as before."""
+    reads: list[Callable[[], object]] = [metadata.billing_codes]
+    reads += [partial(metadata.fields, entity) for entity in metadata_entities()]
+    with ThreadPoolExecutor(METADATA_READS_IN_FLIGHT, thread_name_prefix="autotask-metadata") as pool:
+        for future in [pool.submit(read) for read in reads]:
+            future.exception()  # wait; a failure is raised again by the check below
     problems = [str(problem) for problem in check_settings(metadata, policy)]
     for spec in KINDS.values():
         metadata.fields(spec.entity)
@@ -193,4 +225,4 @@ def wire_date(day: date) -> str:
 
 def _marked(kind: str, row: dict[str, Any]) -> bool:
     value = row.get(MARKER_FIELD[kind])
-    return isinstance(value, str) and value.startswith("billsync:")
+    return isinstance(value, str) and value.startswith(MARKER_PREFIX)

@@ -21,17 +21,25 @@ from decimal import Decimal
 from typing import Any
 
 from engine.budget import Budget
-from engine.plan import Create, Replace, Update
-from engine.provider import ActualState, Company, Comparator, WriteResult
+from engine.plan import Create, Update
+from engine.provider import ActualState, Company, Comparator, WriterClaim, WriteResult
 from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
-from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
+from providers.autotask._bulk import BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+from providers.autotask.kinds import (
+    CREATE_POLICY,
+    KINDS,
+    MARKER_FIELD,
+    SUBSCRIPTION_UDF,
+    key_from_marker,
+    marker_for,
+)
+from providers.autotask.lease import TenantLease, hold_lease
 from providers.autotask.metadata import TenantMetadata
 
 __all__ = ["AutotaskTarget"]
@@ -52,9 +60,10 @@ fields read for it; adjustments are only ever created."""
 class AutotaskTarget:
     """The Autotask side of billsync (implements :class:`engine.provider.Target`)."""
 
-    def __init__(self, client: AutotaskClient, description: str) -> None:
+    def __init__(self, client: AutotaskClient, description: str, lease_seconds: int = 600) -> None:
         self.client = client
         self._description = description
+        self._lease_seconds = lease_seconds
         self._prefetched: BulkReads | None = None
         self.metadata = TenantMetadata(client)
         """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
@@ -71,6 +80,12 @@ class AutotaskTarget:
 
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS
+
+    @contextmanager
+    def hold_writer(self, claim: WriterClaim, policy: TargetPolicy) -> Iterator[TenantLease]:
+        """The tenant's writer lease, an inactive Product in Autotask itself (:mod:`.lease`, D26)."""
+        with hold_lease(self.client, claim, policy.product_billing_code_id, self._lease_seconds) as lease:
+            yield lease
 
     def comparators(self) -> Mapping[str, Comparator]:
         return COMPARATORS
@@ -332,7 +347,8 @@ class AutotaskTarget:
         Autotask writes one row per billing period of the contract (anchored on its start date) and
         splits a row at each adjustment's effective date (A9.4), so a row may start on any day and
         cover several months. ``price``/``cost`` are per unit (the sandbox's documented choice: the
-        meaning is unpublished, FIDELITY.md).
+        meaning is unpublished, FIDELITY.md). A row with ``approveAndPostDate`` is a posted period
+        (D27): the month is locked and carries the posting stamp.
         """
         firsts = sorted({(month.start, month.period) for month in periods})
         for row in rows:
@@ -351,8 +367,15 @@ class AutotaskTarget:
                     "unitPrice": coerce(row.get("price"), "decimal", 4),
                     "unitCost": coerce(row.get("cost"), "decimal", 4),
                 }
+                posted = str(row.get("approveAndPostDate") or "")
                 objects[address] = ActualObject(
-                    address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
+                    address,
+                    "adjustment",
+                    int(row["id"]),
+                    attributes,
+                    locked=bool(posted),
+                    fingerprint=_digest(attributes),
+                    posted=posted,
                 )
 
     def _map_charges(
@@ -422,12 +445,10 @@ class AutotaskTarget:
                 owners[int(row["id"])] = subscription
         return owners
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
-        payload = (
-            change.payload if isinstance(change, Create) and change.payload is not None else change.after
-        )
+        payload = change.payload if change.payload is not None else change.after
         body: dict[str, Any] = {**payload, **refs}
         if change.kind in _MARKER_FIELD:
             body[_MARKER_FIELD[change.kind]] = marker_for(key[1:] if change.kind == "charge" else key)

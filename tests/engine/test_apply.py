@@ -27,7 +27,6 @@ from engine.plan import (
     Orphan,
     Plan,
     PlannedPeriod,
-    Replace,
     Update,
 )
 from engine.provider import ActualState, Company, Comparator, WriteResult
@@ -74,7 +73,7 @@ class RecordingTarget:
     def read(self, request: ReadRequest) -> ActualState:
         raise AssertionError("apply never reads")
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         return WriteResult(self._write("create", change.address, refs))
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
@@ -114,7 +113,7 @@ def plan_of(
 ) -> Plan:
     return Plan(
         changes=changes,
-        as_of="2026-10-07",
+        as_of=date(2026, 10, 7),
         periods=periods,
         snapshot_lineage=snapshot.lineage,
         snapshot_serial=snapshot.serial,
@@ -155,14 +154,6 @@ ONE_OF_EACH: dict[type, Change] = {
         before={"contractName": "Old"},
         after={"contractName": "New"},
     ),  # fmt: skip
-    Replace: Replace(
-        address=CONTRACT,
-        kind="contract",
-        target_id=40001,
-        before={"contractType": 1},
-        after={"contractType": 7},
-        forced_by=("contractType",),
-    ),  # fmt: skip
     Adopt: Adopt(
         address=CSERVICE,
         kind="contract_service",
@@ -184,7 +175,6 @@ ONE_OF_EACH: dict[type, Change] = {
 EXPECTED: dict[type, tuple[list[tuple[str, str, dict[str, int]]], int | None]] = {
     Create: ([("create", SERVICE, {})], 30001),
     Update: ([("update", CONTRACT, {})], 40001),
-    Replace: ([("create", CONTRACT, {})], 40001),
     Adopt: ([], 50009),
     Drift: ([], None),
     Orphan: ([], None),
@@ -379,7 +369,7 @@ def test_stale_plan_is_refused_before_any_write(tmp_path: Path) -> None:
     store = store_with(tmp_path, BASE)
     target = RecordingTarget()
     stale = Plan(
-        changes=(ONE_OF_EACH[Create],), as_of="2026-10-07", snapshot_lineage=LINEAGE, snapshot_serial=1
+        changes=(ONE_OF_EACH[Create],), as_of=date(2026, 10, 7), snapshot_lineage=LINEAGE, snapshot_serial=1
     )
     with pytest.raises(StalePlanError) as caught:
         apply_plan(stale, target, store, KINDS)
@@ -396,7 +386,7 @@ def test_plan_from_another_lineage_is_stale() -> None:
         StalePlanError, match=r"lineage 99999999\), but the workspace is now at serial 2 \(lineage 0b0e5f3a\)"
     ):
         check_fresh(
-            Plan(changes=(), as_of="2026-10-07", snapshot_lineage="99999999-x", snapshot_serial=2), BASE
+            Plan(changes=(), as_of=date(2026, 10, 7), snapshot_lineage="99999999-x", snapshot_serial=2), BASE
         )
     check_fresh(plan_of(BASE), BASE)
 
