@@ -143,8 +143,13 @@ def _decimal(value: object) -> Decimal:
 def rebuilt_snapshot(plan: Plan, lineage: str, serial: int, kinds: Mapping[str, KindSpec]) -> Snapshot:
     """The snapshot an apply of ``plan`` would leave if it only adopted: every adopted object with the
     references and source identity its rules give, and each planned month whose objects all exist as
-    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds."""
-    entries = {c.address: _adopted(c, kinds.get(c.kind)) for c in plan.changes if isinstance(c, Adopt)}
+    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds.
+    A month only an earlier month's planned write would set (``carried_by``) has no object yet: not recorded."""
+    entries = {
+        c.address: _adopted(c, kinds.get(c.kind))
+        for c in plan.changes
+        if isinstance(c, Adopt) and c.carried_by is None
+    }
     pending = {
         parse_address(c.address)[1][1]
         for c in plan.changes
