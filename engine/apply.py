@@ -228,8 +228,12 @@ def _run_group(
             out.append((change, "failed", refused[change.address]))
             break
         refs = getattr(change, "refs", {}) or {}
-        missing = [a for a in refs.values() if a not in ids]
-        blocked = [a for a in refs.values() if a in failed]
+        needs = [
+            *refs.values(),
+            *([change.carried_by] if isinstance(change, Adopt) and change.carried_by else []),
+        ]
+        missing = [a for a in needs if a not in ids]
+        blocked = [a for a in needs if a in failed]
         if blocked or missing:
             reason = f"depends on {', '.join(blocked or missing)}, which " + (
                 "failed" if blocked else "does not exist in the target"
@@ -281,7 +285,7 @@ def _execute(
             )
         entry = Entry(
             kind=change.kind,
-            target_id=change.target_id,
+            target_id=ids[change.carried_by] if change.carried_by else change.target_id,
             attributes=change.attributes,
             refs=change.refs,
             source=change.source,

@@ -108,6 +108,10 @@ class Adopt:
     reason: str = ""
     stamp_marker: bool = False
     """The object lacks billsync's identity marker: apply writes it (D24), one request."""
+    carried_by: Address | None = None
+    """A month that needs no write of its own: the change planned at this address (an earlier month
+    of the same object) already puts its values in place. Apply records it under that change's id,
+    once that change succeeded; ``target_id`` is 0 in the plan."""
     action: Literal["adopt"] = "adopt"
 
 
@@ -203,6 +207,8 @@ class Plan:
 
 
 _ATTR_FIELDS = ("after", "before", "attributes", "payload")
+_OMITTED_WHEN_NONE = frozenset({"carried_by"})
+"""Optional fields left out of a change's JSON when unset, so older plans read and digest the same."""
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
@@ -215,6 +221,8 @@ def change_to_json(change: Change) -> dict[str, Any]:
             value = list(value)
         elif isinstance(value, dict):
             value = dict(sorted(value.items()))
+        elif value is None and name in _OMITTED_WHEN_NONE:
+            continue
         out[name] = value
     return out
 

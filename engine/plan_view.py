@@ -127,6 +127,8 @@ def _update(change: Change) -> list[str]:
 
 def _adopt(change: Change) -> list[str]:
     assert isinstance(change, Adopt)
+    if change.carried_by is not None:
+        return [f"  = {change.address} needs no write ({change.reason}; set by {change.carried_by})", ""]
     stamp = "; apply writes billsync's identity marker into it" if change.stamp_marker else ""
     return [
         f"  = {change.address} will be adopted (id {change.target_id}, {change.reason or 'found'}{stamp})",

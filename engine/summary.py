@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.billing import ZERO, billed_amount, round_total
-from engine.plan import Change, Create, Plan, Update
+from engine.plan import Adopt, Change, Create, Plan, Update
 from engine.plan_view import RULES_DOC, rules_cited, summary_line
 from engine.textsafe import visible
 from engine.types import Attributes
@@ -77,9 +77,12 @@ class PlanSummary:
 
 def money_of(change: Change) -> Decimal:
     """What one change bills, computed as Autotask bills (units × price, to the cent): a month's
-    adjustment its whole month, a charge its amount, a changed charge the difference."""
+    adjustment its whole month (a month carried from the one before, with no write, too), a charge
+    its amount, a changed charge the difference."""
     if change.kind == "adjustment" and isinstance(change, Create):
         return _units(change.after)
+    if change.kind == "adjustment" and isinstance(change, Adopt) and change.carried_by is not None:
+        return _units(change.attributes)
     if change.kind == "charge" and isinstance(change, Create):
         return _charge(change.after)
     if change.kind == "charge" and isinstance(change, Update):

@@ -32,6 +32,7 @@ from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths
 from engine.lock import workspace_lock
 from engine.notify import Message, expand, send, url_secrets
+from engine.pacing import DayPart, day_budget, read_days_done, record_day, split_day
 from engine.periods import latest_reports
 from engine.plan import WRITES
 from engine.planner import PlanInputs, PlanResult, make_plan
@@ -66,6 +67,8 @@ class Outcome:
     committed: bool = False
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    pace: DayPart | None = None
+    """With ``--budget pace``: the day of a first apply split across days that this run applied."""
 
     def to_json(self, exit_code: int, log: Path) -> dict[str, Any]:
         report = None
@@ -90,6 +93,7 @@ class Outcome:
             "committed": self.committed,
             "error": self.error or None,
             "notes": self.notes,
+            "pace": self.pace.to_json() if self.pace is not None else None,
             "log": str(log),
         }
 
@@ -106,6 +110,13 @@ class Outcome:
     "--commit", is_flag=True, help="Commit state/ to the workspace's git repository after the apply."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when nothing was due (else 0).")
+@click.option(
+    "--day-budget",
+    type=click.IntRange(min=1),
+    help="With --budget pace: the most write requests this run sends; a larger apply is split across "
+    "runs, one a day, each keeping every subscription whole (default: 8 hours at half of Autotask's "
+    "hourly budget).",
+)
 @click.pass_obj
 def run(
     ctx: CliContext,
@@ -116,6 +127,7 @@ def run(
     as_json: bool,
     commit: bool,
     detailed_exitcode: bool,
+    day_budget: int | None,
 ) -> None:
     """The daily job: plan and apply every billing report that is due and not applied yet (D7).
 
@@ -127,6 +139,9 @@ def run(
     \b
     Exit codes: 0 applied (or nothing due), 1 error, 3 nothing due (with --detailed-exitcode),
     4 changes due but not approved (no terminal and no --auto-approve).
+
+    With --budget pace, a first apply larger than a day's budget (--day-budget) is applied a day at
+    a time: each run applies whole subscriptions up to the budget and stops; the next run continues.
 
     \b
     Example (cron, every day at 06:00):
@@ -140,7 +155,9 @@ def run(
     log.event("start", as_of=day.isoformat(), workspace=str(workspace.root), argv=sys.argv[1:])
     try:
         with log.capturing():
-            _run(ctx, workspace, day, outcome, auto_approve, budget, verbose, as_json, commit, log)
+            _run(
+                ctx, workspace, day, outcome, auto_approve, budget, verbose, as_json, commit, log, day_budget
+            )
     except (Exception, KeyboardInterrupt, click.Abort) as exc:
         outcome.status = "failed"
         outcome.error = _error_text(exc)
@@ -177,6 +194,7 @@ def _run(
     as_json: bool,
     commit: bool,
     log: RunLog,
+    day_writes: int | None = None,
 ) -> None:
     def say(text: str) -> None:
         click.echo(text, err=as_json)
@@ -209,6 +227,11 @@ def _run(
         else:
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
+            todo = the_plan
+            if budget == "pace" and the_plan.writes:
+                capacity = day_writes or day_budget(target.budget())
+                outcome.pace = split_day(the_plan, capacity, read_days_done(workspace.data_dir))
+                todo = outcome.pace.plan
             claim = writer_claim(str(workspace.root), "run")
             store = SnapshotStore(workspace.state_dir, target.kinds())
             with one_writer(target, store, claim, inputs.settings) as lease:
@@ -217,7 +240,7 @@ def _run(
                 applied = apply_with_progress(
                     workspace,
                     target,
-                    the_plan,
+                    todo,
                     budget,
                     quiet=as_json,
                     digests=applied_digests(inputs, the_plan),
@@ -229,7 +252,7 @@ def _run(
                 "failed": len(applied.failed),
                 "skipped": len(applied.skipped),
                 "serial": applied.snapshot.serial if applied.snapshot else None,
-                "months": [p.period for p in the_plan.periods],
+                "months": [p.period for p in the_plan.periods] if not todo.targeted else [],
             }
             log.event("applied", **outcome.applied)
             if not applied.ok:
@@ -239,6 +262,10 @@ def _run(
                     hint="Fix the cause shown above and run billsync run again: it continues where this one stopped.",
                 )
             outcome.status = "applied"
+            if outcome.pace is not None:
+                record_day(workspace.data_dir, outcome.pace, [p.period for p in the_plan.periods])
+                log.event("pace", **outcome.pace.to_json())
+                say(outcome.pace.describe())
             if applied.snapshot is not None:
                 inputs = replace(inputs, snapshot=applied.snapshot)
         _billing_report(workspace, target, inputs, result, day, outcome)
@@ -293,6 +320,8 @@ def _commit_message(outcome: Outcome) -> str:
         f"{applied.get('written', 0)} written, {applied.get('adopted', 0)} adopted; "
         f"snapshot serial {applied.get('serial')}.",
     ]
+    if outcome.pace is not None:
+        lines.append(outcome.pace.describe())
     if outcome.summary is not None:
         for kind, actions in outcome.summary.counts.items():
             lines.append(f"- {kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()))
@@ -311,6 +340,8 @@ def _message(outcome: Outcome) -> Message:
         lines.append(
             f"Apply: {a['written']} written, {a['adopted']} adopted, {a['failed']} failed, {a['skipped']} skipped."
         )
+    if outcome.pace is not None:
+        lines.append(outcome.pace.describe())
     if outcome.report is not None:
         lines.append(_totals_line(outcome.report))
     if outcome.summary is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Any
 
 from engine.read_request import ReadRequest, TargetPolicy
@@ -23,7 +24,7 @@ from engine.resources import KindSpec
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
 from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, MARKER_PREFIX, SUBSCRIPTION_UDF
-from providers.autotask.metadata import TenantMetadata, check_settings, shown
+from providers.autotask.metadata import PICKLIST_SETTINGS, SLA_FIELD, TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
 
@@ -168,10 +169,30 @@ def read_fields(spec: KindSpec, *extra: str) -> list[str]:
     return [n for n in names if entity.field(n) is not None] + list(extra)
 
 
+METADATA_READS_IN_FLIGHT = 3
+"""Metadata reads run side by side, at most this many at once (Autotask's limit per endpoint, A6)."""
+
+
+def metadata_entities() -> list[str]:
+    """The entities whose field metadata a plan needs: every entity billsync creates, and the ones
+    whose picklists the settings check reads (:data:`PICKLIST_SETTINGS`, the SLA, billing codes)."""
+    names = {spec.entity for spec in KINDS.values()} | {entity for entity, _ in PICKLIST_SETTINGS.values()}
+    return sorted(names | {SLA_FIELD[0], "BillingCodes"})
+
+
 def settings_problems(metadata: TenantMetadata, policy: TargetPolicy) -> list[str]:
     """D4 at plan time, against the tenant's own metadata: the SLA, billing codes and picklist settings
     (:func:`~providers.autotask.metadata.check_settings`). Reads the field metadata of every entity
-    billsync creates too, so :func:`missing_required` later finds it cached."""
+    billsync creates too, so :func:`missing_required` later finds it cached.
+
+    The reads (one per entity, about 1 s each on a real tenant) run three at a time rather than one
+    after another; the checks then find every answer cached. A read that fails here is asked again
+    by the check, which reports its error as before."""
+    reads: list[Callable[[], object]] = [metadata.billing_codes]
+    reads += [partial(metadata.fields, entity) for entity in metadata_entities()]
+    with ThreadPoolExecutor(METADATA_READS_IN_FLIGHT, thread_name_prefix="autotask-metadata") as pool:
+        for future in [pool.submit(read) for read in reads]:
+            future.exception()  # wait; a failure is raised again by the check below
     problems = [str(problem) for problem in check_settings(metadata, policy)]
     for spec in KINDS.values():
         metadata.fields(spec.entity)
