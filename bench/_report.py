@@ -30,6 +30,7 @@ def render_markdown(document: dict[str, Any]) -> str:
     row("plan after apply: objects read · Σ⌈objects/500⌉", lambda s: _objects(s["replan"]))
     row("per-object reads (one GET per object) · ratio", lambda s: _ratio(s["replan"]))
     row("projected apply time at 10,000 requests/hour", lambda s: _hours(s))
+    row("writes per subscription: first apply · steady month", lambda s: _per_subscription(s["plan"]))
     lines.append("")
     if document.get("profile"):
         lines.append(f"Profile **{document['profile']}**: {document.get('pace', '')}.")
@@ -99,4 +100,20 @@ def _ratio(step: dict[str, Any]) -> str:
 
 def _hours(size: dict[str, Any]) -> str:
     hours = size["projected_apply_hours"]
-    return f"{hours:,.1f} h ({size['apply']['writes']:,} writes)"
+    now = f"{hours:,.2f} h ({size['apply']['writes']:,} writes)"
+    before = size.get("projected_apply_hours_before")
+    if not before:
+        return now
+    return f"{now}; {before['hours']:,.2f} h ({before['writes']:,}) when unchanged months were written"
+
+
+def _per_subscription(plan: dict[str, Any]) -> str:
+    """``**3.21 · 0.96**`` for all, then each record type (csp365 4.12 · 1.01, …)."""
+    by_type: dict[str, dict[str, float]] = plan["writes_per_subscription"]
+    cells = [
+        f"{name} {v['first_apply']:.2f} · {v['steady_month']:.2f}"
+        for name, v in by_type.items()
+        if name != "all"
+    ]
+    whole = by_type["all"]
+    return f"**{whole['first_apply']:.2f} · {whole['steady_month']:.2f}**: " + ", ".join(cells)
