@@ -28,7 +28,7 @@ PAGE = 500
 """Records per Autotask page (and ids per ``in`` list)."""
 HOURLY_BUDGET = 10_000
 """Autotask's requests per rolling hour per tenant."""
-WRITE_ACTIONS = ("create", "update", "replace")
+WRITE_ACTIONS = ("create", "update")
 
 
 PROFILES = {"instant": Pace(), "latency": Pace(latency=1.0, write_latency=0.3)}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from jinja2 import Environment, Template, TemplateError, Undefined, UndefinedErr
 from jinja2.exceptions import SecurityError
 
 from engine.context import RenderInput
+from engine.desired import DesiredState
 from engine.errors import RuleError
 from engine.resources import KindSpec, Resource, coerce
 from engine.rules import Expr, PlainNode, ResourceRule, RuleFile
@@ -30,13 +30,6 @@ _PLAIN = frozenset({str, int, bool, Decimal, date, type(None)})
 _MISSING = object()
 _SafeLookups = set[tuple[type, str]]
 """(owner type, attribute) pairs the sandbox has allowed for a plain value."""
-
-
-@dataclass(frozen=True)
-class DesiredState:
-    """The rendered desired state, keyed by address, in render order."""
-
-    resources: dict[Address, Resource]
 
 
 def render_desired(
@@ -331,4 +324,7 @@ def _source(context: dict[str, Any]) -> dict[str, str]:
         out["correction"] = correction.revision
         out["total_sales"] = str(correction.total_sales)
         out["total_cost"] = str(correction.total_cost)
+        if correction.posted:  # the month is posted: billed in the first open month (D27)
+            out["posted"] = correction.posted
+            out["billed_in"] = correction.billed_in
     return out

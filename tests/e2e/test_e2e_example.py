@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import generate_bundle
 from providers.autotask.sandbox import make_app
-from providers.cloudmore.synthetic import generate_bundle
 
 from ._support import (
     AS_OF,

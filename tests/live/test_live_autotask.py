@@ -21,11 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from providers.autotask._bulk import MARKER_FIELD
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.doctor import entity_needs, field_needs
 from providers.autotask.errors import AutotaskError
-from providers.autotask.kinds import SUBSCRIPTION_UDF
+from providers.autotask.kinds import MARKER_FIELD, SUBSCRIPTION_UDF
 from providers.autotask.metadata import PicklistValue, TenantMetadata, material_use_types
 
 from .conftest import writes_enabled

@@ -18,16 +18,15 @@ from typing import Any
 
 import click
 
-from engine.cli import (
-    _as_of,
-    _budget_option,
-    _Ctx,
-    _digests,
-    _inputs,
-    _print_plan,
-    _session,
-    apply_with_progress,
-    cli,
+from engine.apply import one_writer, writer_claim
+from engine.cli.applying import applied_digests, apply_with_progress, recheck_plan
+from engine.cli.common import (
+    CliContext,
+    as_of_option,
+    budget_option,
+    open_session,
+    plan_inputs,
+    print_plan,
 )
 from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths
@@ -37,10 +36,12 @@ from engine.pacing import DayPart, day_budget, read_days_done, record_day, split
 from engine.periods import latest_reports
 from engine.planner import PlanInputs, PlanResult, make_plan
 from engine.provider import Target
+from engine.read_request import read_request
 from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import money
 from engine.runlog import RunLog
+from engine.snapshot import SnapshotStore
 from engine.summary import PlanSummary, summarize, summary_lines
 from engine.textsafe import scrub
 from engine.workspace import Workspace
@@ -56,8 +57,8 @@ REPORT_DIR = "reports"
 class Outcome:
     """What a run did, for its summary, its JSON document, its log and its notification."""
 
+    as_of: date
     status: str = "started"
-    as_of: str = ""
     summary: PlanSummary | None = None
     applied: dict[str, Any] | None = None
     report: BillingReport | None = None
@@ -84,7 +85,7 @@ class Outcome:
         return {
             "status": self.status,
             "exit_code": exit_code,
-            "as_of": self.as_of,
+            "as_of": self.as_of.isoformat(),
             "plan": self.summary.to_json() if self.summary else None,
             "apply": self.applied,
             "report": report,
@@ -96,10 +97,10 @@ class Outcome:
         }
 
 
-@cli.command()
-@click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
+@click.command()
+@as_of_option("Apply the reports due on this date (default: today).")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
-@_budget_option
+@budget_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the whole plan, field by field, not its summary.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable summary of the run on stdout."
@@ -117,8 +118,8 @@ class Outcome:
 )
 @click.pass_obj
 def run(
-    ctx: _Ctx,
-    as_of: str | None,
+    ctx: CliContext,
+    as_of: date,
     auto_approve: bool,
     budget: str,
     verbose: bool,
@@ -148,9 +149,9 @@ def run(
     workspace = ctx.workspace()
     urls = expand(workspace.config.notify)
     log = RunLog(workspace.data_dir, workspace.config.logs.keep_days, secrets=url_secrets(urls))
-    day = _as_of(as_of)
-    outcome = Outcome(as_of=day.isoformat())
-    log.event("start", as_of=outcome.as_of, workspace=str(workspace.root), argv=sys.argv[1:])
+    day = as_of
+    outcome = Outcome(as_of=day)
+    log.event("start", as_of=day.isoformat(), workspace=str(workspace.root), argv=sys.argv[1:])
     try:
         with log.capturing():
             _run(
@@ -182,7 +183,7 @@ def run(
 
 
 def _run(
-    ctx: _Ctx,
+    ctx: CliContext,
     workspace: Workspace,
     day: date,
     outcome: Outcome,
@@ -197,15 +198,15 @@ def _run(
     def say(text: str) -> None:
         click.echo(text, err=as_json)
 
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
-        inputs = _inputs(workspace, target, day)
+    with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
+        inputs = plan_inputs(workspace, target, day)
         names = {o.organization_id: o.name for o in inputs.source.organizations}
         result = make_plan(inputs, target, day)
         the_plan = result.plan
         outcome.summary = summarize(the_plan, names, inputs.source.origin)
         log.event("plan", **outcome.summary.to_json())
         if verbose and not as_json:
-            _print_plan(the_plan, False)
+            print_plan(the_plan, False)
         else:
             for line in summary_lines(outcome.summary, inputs.settings.currency):
                 say(line)
@@ -230,11 +231,22 @@ def _run(
                 capacity = day_writes or day_budget(target.budget())
                 outcome.pace = split_day(the_plan, capacity, read_days_done(workspace.data_dir))
                 todo = outcome.pace.plan
-            applied = apply_with_progress(
-                workspace, target, todo, budget, quiet=as_json, digests=_digests(inputs, the_plan)
-            )
+            claim = writer_claim(str(workspace.root), "run")
+            store = SnapshotStore(workspace.state_dir, target.kinds())
+            with one_writer(target, store, claim, inputs.settings) as lease:
+                # another copy of the workspace may have written since the plan was made (D26)
+                recheck_plan(the_plan, inputs, target, "the plan")
+                applied = apply_with_progress(
+                    workspace,
+                    target,
+                    todo,
+                    budget,
+                    quiet=as_json,
+                    digests=applied_digests(inputs, the_plan),
+                    lease=lease,
+                )
             outcome.applied = {
-                "written": sum(1 for c in applied.applied if c.action in ("create", "update", "replace")),
+                "written": sum(1 for c in applied.applied if c.action in ("create", "update")),
                 "adopted": sum(1 for c in applied.applied if c.action == "adopt"),
                 "failed": len(applied.failed),
                 "skipped": len(applied.skipped),
@@ -271,7 +283,7 @@ def _billing_report(
 ) -> None:
     """What Autotask bills now, beside Cloudmore's reports: written as HTML for the notification."""
     months = sorted(latest_reports(inputs.source.reports, day))
-    objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects
+    objects = target.read(read_request(inputs.snapshot, months, inputs.settings, result.desired)).objects
     outcome.report = build_report(
         inputs.source,
         inputs.settings,
