@@ -44,17 +44,39 @@ def billsync_command() -> list[str]:
     return [found]
 
 
+def source_command(tree: Path) -> tuple[list[str], dict[str, str]]:
+    """The ``billsync`` of another source tree (a previous commit, :mod:`bench.baseline`), run by this
+    Python with that tree first on the import path: the same dependencies, that commit's code."""
+    command = [
+        sys.executable,
+        "-P",
+        "-c",
+        "import sys; from engine.cli import main; sys.argv[0] = 'billsync'; main()",
+    ]
+    return command, {"PYTHONPATH": str(tree)}
+
+
 def run_billsync(
-    workspace: Path, args: list[str], output: Path, *, allowed: tuple[int, ...] = (0,)
+    workspace: Path,
+    args: list[str],
+    output: Path,
+    *,
+    allowed: tuple[int, ...] = (0,),
+    tree: Path | None = None,
 ) -> CliRun:
-    """Run ``billsync -w WORKSPACE ARGS…`` with the sandbox credentials; stdout to ``output``."""
+    """Run ``billsync -w WORKSPACE ARGS…`` with the sandbox credentials; stdout to ``output``. With
+    ``tree``, the billsync of that source tree (:func:`source_command`) instead of this one."""
     env = {
         **os.environ,
         ENV_USERNAME: SANDBOX_CREDENTIALS.username,
         ENV_SECRET: SANDBOX_CREDENTIALS.secret.get_secret_value(),
         ENV_INTEGRATION_CODE: SANDBOX_CREDENTIALS.integration_code,
     }
-    command = [*billsync_command(), "-w", str(workspace), *args]
+    program = billsync_command()
+    if tree is not None:
+        program, extra = source_command(tree)
+        env.update(extra)
+    command = [*program, "-w", str(workspace), *args]
     errors = output.with_suffix(".err")
     with output.open("wb") as out, errors.open("wb") as err:
         started = time.perf_counter()
