@@ -48,7 +48,6 @@ def _table(sizes: list[dict[str, Any]], baseline: dict[str, Any] | None) -> list
     row("billing lines · organizations", lambda s: f"{s['billing_lines']:,} · {s['organizations']:,}")
     row("**plan** (empty tenant): wall · CPU · peak RSS", lambda s: _cost(s["plan"]))
     row("plan: changes planned (writes)", lambda s: f"{s['plan']['writes_planned']:,}")
-    row("plan: writes per subscription", lambda s: f"{s['plan']['writes_planned'] / s['subscriptions']:.2f}")
     row("plan: Autotask requests", lambda s: _by_endpoint(s["plan"]["requests"]))
     row("plan: longest page chain", lambda s: _chain(s["plan"]))
     row("**apply**: wall · CPU · peak RSS", lambda s: _cost(s["apply"]) if "wall_s" in s["apply"] else "—")
@@ -69,6 +68,7 @@ def _table(sizes: list[dict[str, Any]], baseline: dict[str, Any] | None) -> list
     row("plan after apply: read requests ÷ Σ⌈objects/500⌉", lambda s: _read_ratio(s["replan"]))
     row("per-object reads (one GET per object) · ratio", lambda s: _ratio(s["replan"]))
     row("projected apply time at 10,000 requests/hour", lambda s: _hours(s))
+    row("writes per subscription: first apply · steady month", lambda s: _per_subscription(s["plan"]))
     return lines
 
 
@@ -141,4 +141,20 @@ def _ratio(step: dict[str, Any]) -> str:
 
 def _hours(size: dict[str, Any]) -> str:
     hours = size["projected_apply_hours"]
-    return f"{hours:,.1f} h ({size['apply']['writes']:,} writes)"
+    now = f"{hours:,.2f} h ({size['apply']['writes']:,} writes)"
+    before = size.get("projected_apply_hours_before")
+    if not before:
+        return now
+    return f"{now}; {before['hours']:,.2f} h ({before['writes']:,}) when unchanged months were written"
+
+
+def _per_subscription(plan: dict[str, Any]) -> str:
+    """``**3.21 · 0.96**`` for all, then each record type (csp365 4.12 · 1.01, …)."""
+    by_type: dict[str, dict[str, float]] = plan["writes_per_subscription"]
+    cells = [
+        f"{name} {v['first_apply']:.2f} · {v['steady_month']:.2f}"
+        for name, v in by_type.items()
+        if name != "all"
+    ]
+    whole = by_type["all"]
+    return f"**{whole['first_apply']:.2f} · {whole['steady_month']:.2f}**: " + ", ".join(cells)

@@ -33,7 +33,7 @@ PAGE = 500
 """Records per Autotask page (and ids per ``in`` list)."""
 HOURLY_BUDGET = 10_000
 """Autotask's requests per rolling hour per tenant."""
-WRITE_ACTIONS = ("create", "update", "replace")
+WRITE_ACTIONS = ("create", "update")
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,9 @@ def run_size(
         writes = result["profiles"][shared]["apply"]["writes"] if shared else step["apply"]["writes"]
         step["apply"]["writes"] = writes
         step["projected_apply_hours"] = round(writes / HOURLY_BUDGET, 2)
+        # before a month that changes nothing was recorded without a write, each one was a write
+        before = writes + step["plan"]["carried_months"]
+        step["projected_apply_hours_before"] = {"writes": before, "hours": round(before / HOURLY_BUDGET, 2)}
     for tenant in {id(t): t for t in tenants.values()}.values():
         tenant.connect(None)  # left on the embedded sandbox, to be planned again by hand
     if profiles is None:  # one profile: its steps at the top level, as before
@@ -168,7 +171,51 @@ def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[st
         "changes": dict(sorted(actions.items())),
         "writes_planned": sum(actions[a] for a in WRITE_ACTIONS),
         "writes_planned_by_kind": dict(sorted(by_kind.items())),
+        "carried_months": sum(1 for change in plan["changes"] if change.get("carried_by")),
+        "writes_per_subscription": writes_per_subscription(
+            plan["changes"], max(plan_periods(plan), default="")
+        ),
     }
+
+
+def plan_periods(plan: dict[str, Any]) -> list[str]:
+    return [p["period"] for p in plan.get("periods", [])]
+
+
+def writes_per_subscription(changes: list[dict[str, Any]], last: str) -> dict[str, dict[str, float]]:
+    """Per record type (the rule file), write requests per subscription: for the whole plan (on an
+    empty tenant: the first apply) and for its last month alone (a steady month: the month's
+    adjustments and charges once contracts exist). A subscription is a contract of that type."""
+    subscriptions: Counter[str] = Counter()
+    first: Counter[str] = Counter()
+    steady: Counter[str] = Counter()
+    for change in changes:
+        kind = record_type(change.get("rule", ""))
+        if change["kind"] == "contract" and change["action"] in ("create", "adopt"):
+            subscriptions[kind] += 1
+        if change["action"] in WRITE_ACTIONS or change.get("stamp_marker"):
+            first[kind] += 1
+            steady[kind] += change.get("period") == last
+    out = {}
+    for kind, count in sorted(subscriptions.items()):
+        out[kind] = {
+            "subscriptions": count,
+            "first_apply": round(first[kind] / count, 3),
+            "steady_month": round(steady[kind] / count, 3),
+        }
+    total = sum(subscriptions.values())
+    if total:
+        out["all"] = {
+            "subscriptions": total,
+            "first_apply": round(sum(first.values()) / total, 3),
+            "steady_month": round(sum(steady.values()) / total, 3),
+        }
+    return out
+
+
+def record_type(rule: str) -> str:
+    """``rules/csp365.yaml:51`` → ``csp365``."""
+    return Path(rule.split(":", 1)[0]).stem or "other"
 
 
 def _apply_result(run: CliRun, stats: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def seed_applied(root: Path, db: Path, plan_file: Path) -> int:
     target = AutotaskTarget(cast(AutotaskClient, _StoreWriter(app.store, config)), "benchmark seeding")
     kinds = target.kinds()
     plan = plan_from_json(plan_file.read_text(encoding="utf-8"), kinds, str(plan_file))
-    changes = [c for c in plan.changes if c.action in ("create", "update", "replace", "adopt")]
+    changes = [c for c in plan.changes if c.action in ("create", "update", "adopt")]
     if not all(isinstance(c, Create) for c in changes):
         raise ValueError(f"{plan_file}: seeding takes a first plan, whose changes are all creates")
     ordered = sorted(

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.synthetic import GeneratedBundle, generate_bundle
 from providers.autotask.sandbox import SandboxStore
-from providers.cloudmore.synthetic import GeneratedBundle, generate_bundle
 
 DB_FILE = Path(".billsync") / "sandbox.db"
 

@@ -10,17 +10,23 @@ records a month as applied only when every change of the plan succeeded.
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from engine.budget import Pacer
 from engine.errors import BillsyncError, StalePlanError
-from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
-from engine.provider import Target
+from engine.plan import WRITES, Adopt, Change, Create, Drift, Orphan, Plan, Update
+from engine.provider import Target, WriterClaim, WriterLease
+from engine.read_request import TargetPolicy
 from engine.rebuild import check_no_duplicates
 from engine.resources import KindSpec
+from engine.settings import Settings
 from engine.snapshot import IMPORTED, Entry, Journal, Snapshot, SnapshotStore
 from engine.tenant import check_tenant, unbound_note
 from engine.types import Address
@@ -82,10 +88,13 @@ def apply_plan(
     workers: int = 6,
     pacer: Pacer | None = None,
     digests: Mapping[str, str] | None = None,
+    lease: WriterLease | None = None,
 ) -> ApplyResult:
-    """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock.
+    """Execute ``plan`` against ``target``; the caller has checked freshness and holds the lock and,
+    from before it made or re-checked the plan, the tenant's writer ``lease`` (D26).
 
-    ``digests`` (month → digest of the report applied) are recorded with the months applied in full."""
+    ``digests`` (month → digest of the report applied) are recorded with the months applied in full.
+    The lease is checked before each phase, so an apply that lost it starts no further writes."""
     check_no_duplicates(plan)
     snapshot = store.load()
     check_fresh(plan, snapshot)
@@ -101,6 +110,8 @@ def apply_plan(
     failed_addresses: set[Address] = set()
     try:
         for phase in _phases(plan, kinds):
+            if lease is not None:
+                lease.check()
             groups: dict[Address, list[Change]] = defaultdict(list)
             for change in phase:
                 groups[change.address].append(change)
@@ -130,6 +141,29 @@ def apply_plan(
         months = {p: d for p, d in (digests or {}).items() if p in periods}
         result.snapshot = journal.close(periods, months)
     return result
+
+
+@contextmanager
+def one_writer(
+    target: Target, store: SnapshotStore, claim: WriterClaim, settings: Settings
+) -> Iterator[WriterLease]:
+    """Hold the tenant's writer lease for the block (D26): the caller plans, or re-checks a reviewed
+    plan, and applies inside it, so what another apply wrote before is read first. The snapshot's
+    tenant is checked before, so another tenant than the snapshot's sees no write, not even a lease."""
+    check_tenant(store.load().tenant, target.identity())
+    with target.hold_writer(claim, TargetPolicy.of(settings)) as lease:
+        yield lease
+
+
+def writer_claim(workspace: str, operation: str) -> WriterClaim:
+    """Who this process is, for the tenant's writer lease (D26): shown to an apply it stops."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in this environment (a container's uid)
+        user = "unknown"
+    return WriterClaim(
+        who=f"{user}@{socket.gethostname()}", pid=os.getpid(), workspace=workspace, operation=operation
+    )
 
 
 def _writes_existing(change: Change) -> bool:
@@ -194,8 +228,12 @@ def _run_group(
             out.append((change, "failed", refused[change.address]))
             break
         refs = getattr(change, "refs", {}) or {}
-        missing = [a for a in refs.values() if a not in ids]
-        blocked = [a for a in refs.values() if a in failed]
+        needs = [
+            *refs.values(),
+            *([change.carried_by] if isinstance(change, Adopt) and change.carried_by else []),
+        ]
+        missing = [a for a in needs if a not in ids]
+        blocked = [a for a in needs if a in failed]
         if blocked or missing:
             reason = f"depends on {', '.join(blocked or missing)}, which " + (
                 "failed" if blocked else "does not exist in the target"
@@ -217,7 +255,7 @@ def _run_group(
 def _execute(
     change: Change, target: Target, journal: Journal, ids: dict[Address, int], refs: dict[str, int]
 ) -> None:
-    if isinstance(change, Create | Replace):
+    if isinstance(change, Create):
         written = target.create(change, refs)
         entry = Entry(
             kind=change.kind,
@@ -247,7 +285,7 @@ def _execute(
             )
         entry = Entry(
             kind=change.kind,
-            target_id=change.target_id,
+            target_id=ids[change.carried_by] if change.carried_by else change.target_id,
             attributes=change.attributes,
             refs=change.refs,
             source=change.source,

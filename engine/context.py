@@ -19,8 +19,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.billing import ZERO, bill_month, contract_end, first_of_month, month_end, month_start
+from engine.billing import (
+    ZERO,
+    MonthBill,
+    bill_month,
+    contract_end,
+    first_of_month,
+    month_end,
+    month_start,
+)
+from engine.diagnostics import Diagnostic
 from engine.periods import DueReport
+from engine.posted import PostedMonth, first_open
 from engine.settings import Settings
 from engine.source import (
     RECORD_TYPE_SETTING,
@@ -36,17 +46,6 @@ SYNCED_SERVICES = ("microsoft csp 365", "microsoft azure")
 
 
 @dataclass(frozen=True)
-class Diagnostic:
-    """A warning or error found while reading the source; shown in the plan, never fatal on its own."""
-
-    severity: str  # "warning" | "error"
-    code: str
-    message: str
-    organization_id: str = ""
-    amount: Decimal = ZERO
-
-
-@dataclass(frozen=True)
 class Correction:
     """The difference a revised report makes to a month already applied (D20)."""
 
@@ -56,10 +55,16 @@ class Correction:
     total_sales: Decimal
     total_cost: Decimal
     quantity: int
+    billed_in: str = ""
+    """The month the correction is billed in: its own, or the first open month when ``period`` is
+    posted in the target (D27)."""
+    posted: str = ""
+    """The target's posting stamp of ``period`` when it is posted (D27), else empty."""
 
     @property
     def start(self) -> date:
-        return month_start(self.period)
+        """The first day of the month the correction is billed in (its charge's date)."""
+        return month_start(self.billed_in or self.period)
 
 
 @dataclass
@@ -81,6 +86,7 @@ def build_render_input(
     managed_subscriptions: Iterable[str] = (),
     recorded: Mapping[tuple[str, str], tuple[Decimal, Decimal]] | None = None,
     as_of: date | None = None,
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> RenderInput:
     """Pick what to render for the covered months.
 
@@ -90,8 +96,13 @@ def build_render_input(
     report does not rewrite such a month but yields a ``corrections`` item with the difference (D20).
     A managed subscription that disappeared from Cloudmore keeps only its months (D14: a month with no
     line bills nothing), rendered from its last billing line, while the removal policy keeps it (D21).
+    ``posted`` names the months the target has approved and posted (D27): such a month is never
+    rendered again; the difference between its report and what it bills is a ``corrections`` item
+    billed in the first open month (:mod:`engine.posted`).
     """
     recorded = recorded or {}
+    posted = posted or {}
+    available = {d.period: d.report.available_on.isoformat() for d in due}
     revised = {d.period: d.report.available_on.isoformat() for d in due if d.revision_of is not None}
     periods = [d.period for d in due]
     result = RenderInput(periods=periods)
@@ -142,6 +153,9 @@ def build_render_input(
             if not lines and (month_end(period) < start or month_start(period) > end):
                 continue
             bill = bill_month(period, lines)
+            if (sid, period) in posted:
+                _correct_posted(loops, base, sid, bill, available[period], posted)
+                continue
             applied = recorded.get((sid, period)) if period in revised else None
             if applied is None:
                 loops["subscription_months"].append({**base, "month": bill})
@@ -152,24 +166,52 @@ def build_render_input(
                 loops["corrections"].append({**base, "correction": fix})
     if settings.removal_policy == "keep":
         gone = sorted(set(managed_subscriptions) - set(subs))
-        _add_orphan_months(gone, source, settings, periods, orgs, eligible, lines_by, result)
+        _add_orphan_months(gone, source, settings, due, orgs, eligible, lines_by, result, posted)
     for record_type, loops in result.items.items():
         _add_shared_loops(record_type, loops, prices, lines_by)
     result.items = {rt: dict(loops) for rt, loops in result.items.items()}
     return result
 
 
+def _correct_posted(
+    loops: dict[str, list[dict[str, Any]]],
+    base: dict[str, Any],
+    sid: str,
+    bill: MonthBill,
+    revision: str,
+    posted: Mapping[tuple[str, str], PostedMonth],
+) -> None:
+    """A posted month (D27): the report's total minus what the month bills in the target, if not
+    zero, as a correction billed in the first open month; the month itself is left as posted."""
+    month = posted[(sid, bill.period)]
+    billed_sales, billed_cost = month.billed(revision)
+    sales, cost = bill.total_sales - billed_sales, bill.total_cost - billed_cost
+    if sales or cost:
+        fix = Correction(
+            bill.period,
+            revision,
+            sales,
+            cost,
+            bill.quantity,
+            billed_in=first_open(sid, bill.period, posted),
+            posted=month.posted_on,
+        )
+        loops["corrections"].append({**base, "correction": fix})
+
+
 def _add_orphan_months(
     gone: list[str],
     source: SourceData,
     settings: Settings,
-    periods: list[str],
+    due: list[DueReport],
     orgs: Mapping[str, Organization],
     eligible: set[str],
     lines_by: Mapping[tuple[str, str], list[BillingLine]],
     result: RenderInput,
+    posted: Mapping[tuple[str, str], PostedMonth],
 ) -> None:
     """Months of subscriptions gone from Cloudmore, so their units follow the report (0 without a line)."""
+    periods = [d.period for d in due]
     if not gone or not periods:
         return
     last_line: dict[str, BillingLine] = {}
@@ -208,10 +250,12 @@ def _add_orphan_months(
             "record_type": type_name,
         }
         loops = result.items.setdefault(line.record_type, defaultdict(list))
-        for period in periods:
-            loops["subscription_months"].append(
-                {**base, "month": bill_month(period, lines_by.get((sid, period), []))}
-            )
+        for month in due:
+            bill = bill_month(month.period, lines_by.get((sid, month.period), []))
+            if (sid, month.period) in posted:
+                _correct_posted(loops, base, sid, bill, month.report.available_on.isoformat(), posted)
+            else:
+                loops["subscription_months"].append({**base, "month": bill})
 
 
 def company_of(org: Organization, settings: Settings) -> int | None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from engine.desired import DesiredState
 from engine.drift import NOT_FOUND, changed_fields, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update
 from engine.provider import ActualState, Comparator, CompareInput
-from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, Resource, same_value
 from engine.snapshot import Entry, Snapshot
 
@@ -90,7 +90,7 @@ def _put_back(drift: Drift, entry: Entry, actual: ActualState, kinds: Mapping[st
 
 def _order(change: Change, kinds: Mapping[str, KindSpec]) -> tuple[int, str, str, int]:
     period = getattr(change, "period", None) or ""
-    rank = {"orphan": 0, "drift": 1, "adopt": 2, "replace": 3, "create": 3, "update": 4}[change.action]
+    rank = {"orphan": 0, "drift": 1, "adopt": 2, "create": 3, "update": 4}[change.action]
     return (kinds[change.kind].order if change.kind in kinds else 99, period, change.address, rank)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "PlanError",
     "StalePlanError",
     "LockError",
+    "WriterBusyError",
     "LimitError",
     "known_error",
 ]
@@ -92,6 +93,10 @@ class StalePlanError(PlanError):
 
 class LockError(BillsyncError):
     """Another apply holds the workspace lock."""
+
+
+class WriterBusyError(LockError):
+    """Another apply, from any copy of the workspace, holds the tenant's writer lease (D26)."""
 
 
 class LimitError(BillsyncError):

@@ -12,21 +12,29 @@ organization's identity, so a re-run after an apply, even an interrupted one, pl
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.csvsafe import neutralise_row
 from engine.errors import BillsyncError
 from engine.provider import OrganizationDirectory
 from engine.source import Organization
 from engine.textsafe import visible
 
-EXPORT_COLUMNS = ("Organization Name", "Customer Number", "AutotaskCompanyID")
-"""Columns of Cloudmore's organization bulk-import file that billsync fills."""
+__all__ = [
+    "HeldCompany",
+    "LinkProposal",
+    "NewOrganization",
+    "OrganizationPlan",
+    "create_organizations",
+    "exported_companies",
+    "fold_name",
+    "organization_plan_text",
+    "plan_organizations",
+    "propose_links",
+    "write_links",
+]
 
 
 def fold_name(name: str) -> str:
@@ -37,26 +45,6 @@ def fold_name(name: str) -> str:
 def _exported(company: Mapping[str, Any]) -> bool:
     """An active customer company: not the owner company (id 0), not inactive."""
     return company.get("isActive") is not False and int(company["id"]) != 0
-
-
-def export_companies_csv(companies: Iterable[Mapping[str, Any]]) -> str:
-    """Active customer companies as a Cloudmore organization bulk-import CSV, formula cells neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for company in companies:
-        if not _exported(company):
-            continue
-        writer.writerow(
-            neutralise_row(
-                [
-                    str(company.get("companyName", "")),
-                    str(company.get("companyNumber") or ""),
-                    int(company["id"]),
-                ]
-            )
-        )
-    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -110,6 +98,20 @@ class NewOrganization:
     company_id: int
     name: str
     customer_number: str
+
+
+def exported_companies(companies: Iterable[Mapping[str, Any]]) -> list[NewOrganization]:
+    """The rows of the organization bulk-import file: every active customer company, in Autotask's order,
+    its name and number as Autotask holds them (the file is for a person to review before uploading)."""
+    return [
+        NewOrganization(
+            int(company["id"]),
+            str(company.get("companyName", "")),
+            str(company.get("companyNumber") or ""),
+        )
+        for company in companies
+        if _exported(company)
+    ]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ Changes form a closed union (:data:`Change`); every consumer (the text view, the
 apply executor) dispatches on the type and a test checks each covers the whole union. Building a
 plan (:mod:`engine.diff`) has no side effects; ``apply FILE`` works from this JSON alone.
 
+There is no "replace": Autotask fixes some fields on create (a contract's type, period type and
+company; a service's period type; a contract service's price, API-FACTS A9) and lets billsync delete
+none of its objects, while ending a contract and creating another would split a subscription's billing
+history and put its identity marker on two contracts. So a changed create-only field is never written:
+the plan leaves the object and warns (``immutable-field``), naming the field and what to do instead.
+
 A saved plan is sealed: ``changes_digest`` is a SHA-256 of its changes' text and ``seal`` one of
 everything else it records (the inputs, rules and snapshot it was made from, the target, the selection)
 plus that digest. Reading a plan whose text no longer matches its seal is refused as edited; apply
@@ -17,8 +23,10 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any, Literal, TextIO, TypeAlias
 
+from engine.diagnostics import Diagnostic
 from engine.errors import PlanError, StalePlanError
 from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
@@ -28,7 +36,6 @@ __all__ = [
     "FORMAT_VERSION",
     "Create",
     "Update",
-    "Replace",
     "Adopt",
     "Drift",
     "Orphan",
@@ -87,24 +94,6 @@ class Update:
 
 
 @dataclass(frozen=True, slots=True)
-class Replace:
-    """A field that cannot change after create differs: a new object is created, the old one kept."""
-
-    address: Address
-    kind: str
-    target_id: int
-    before: Attributes
-    after: Attributes
-    forced_by: tuple[str, ...]
-    refs: dict[str, Address] = field(default_factory=dict)
-    source: dict[str, str] = field(default_factory=dict)
-    period: str | None = None
-    rule: str = ""
-    reason: str = ""
-    action: Literal["replace"] = "replace"
-
-
-@dataclass(frozen=True, slots=True)
 class Adopt:
     """An existing object found by its identity marker (or an adoption rule) taken under management."""
 
@@ -119,6 +108,10 @@ class Adopt:
     reason: str = ""
     stamp_marker: bool = False
     """The object lacks billsync's identity marker: apply writes it (D24), one request."""
+    carried_by: Address | None = None
+    """A month that needs no write of its own: the change planned at this address (an earlier month
+    of the same object) already puts its values in place. Apply records it under that change's id,
+    once that change succeeded; ``target_id`` is 0 in the plan."""
     action: Literal["adopt"] = "adopt"
 
 
@@ -147,22 +140,15 @@ class Orphan:
     action: Literal["orphan"] = "orphan"
 
 
-Change: TypeAlias = Create | Update | Replace | Adopt | Drift | Orphan
-CHANGE_TYPES: tuple[type, ...] = (Create, Update, Replace, Adopt, Drift, Orphan)
-WRITES = ("create", "update", "replace")
+Change: TypeAlias = Create | Update | Adopt | Drift | Orphan
+CHANGE_TYPES: tuple[type, ...] = (Create, Update, Adopt, Drift, Orphan)
+WRITES = ("create", "update")
 """Actions that write to the target."""
 
 
 def change_key(change: Change) -> tuple[str, Address]:
     """The compact form tests compare against: ``("create", 'contract["S-1"]')``."""
     return (change.action, change.address)
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    severity: str
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -177,7 +163,7 @@ class PlannedPeriod:
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
-    as_of: str
+    as_of: date
     periods: tuple[PlannedPeriod, ...] = ()
     snapshot_lineage: str = ""
     snapshot_serial: int = 0
@@ -203,7 +189,6 @@ class Plan:
         return {
             "add": counts["create"],
             "change": counts["update"],
-            "replace": counts["replace"],
             "adopt": counts["adopt"],
             "drift": counts["drift"],
             "orphan": counts["orphan"],
@@ -222,6 +207,8 @@ class Plan:
 
 
 _ATTR_FIELDS = ("after", "before", "attributes", "payload")
+_OMITTED_WHEN_NONE = frozenset({"carried_by"})
+"""Optional fields left out of a change's JSON when unset, so older plans read and digest the same."""
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
@@ -234,6 +221,8 @@ def change_to_json(change: Change) -> dict[str, Any]:
             value = list(value)
         elif isinstance(value, dict):
             value = dict(sorted(value.items()))
+        elif value is None and name in _OMITTED_WHEN_NONE:
+            continue
         out[name] = value
     return out
 
@@ -255,8 +244,6 @@ def change_from_json(raw: Mapping[str, Any], kinds: Mapping[str, KindSpec]) -> C
             )
         elif f.name in _ATTR_FIELDS and value is not None:
             value = decode_attributes(spec, dict(value))
-        elif f.name == "forced_by":
-            value = tuple(value)
         values[f.name] = value
     change: Change = cls(**values)
     return change
@@ -270,7 +257,7 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
     """Everything of :func:`plan_to_dict` but the changes."""
     return {
         "format_version": plan.format_version,
-        "as_of": plan.as_of,
+        "as_of": plan.as_of.isoformat(),
         "periods": [
             {
                 "period": p.period,
@@ -370,7 +357,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
     try:
         plan = Plan(
             changes=tuple(change_from_json(c, kinds) for c in doc["changes"]),
-            as_of=str(doc["as_of"]),
+            as_of=date.fromisoformat(str(doc["as_of"])),
             periods=tuple(
                 PlannedPeriod(
                     p["period"], p["available_on"], p.get("revision_of"), bool(p.get("applied", False))

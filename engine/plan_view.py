@@ -1,4 +1,4 @@
-"""The human view of a plan: Terraform-like text (``+ ~ -/+ = ! ?`` and a summary line).
+"""The human view of a plan: Terraform-like text (``+ ~ = ! ?`` and a summary line).
 
 Dispatches on the change type, one handler per member of :data:`engine.plan.Change`; the executor
 never formats and this module never executes.
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
-from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Replace, Update
+from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Update
 from engine.textsafe import visible
 from engine.types import Attributes, Scalar
 
@@ -77,8 +77,6 @@ def rules_cited(messages: Iterable[str]) -> list[str]:
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
     extra = ""
-    if s["replace"]:
-        extra += f", {s['replace']} to replace"
     if s["drift"]:
         extra += f", {s['drift']} drifted"
     if s["orphan"]:
@@ -127,26 +125,10 @@ def _update(change: Change) -> list[str]:
     return lines
 
 
-def _replace(change: Change) -> list[str]:
-    assert isinstance(change, Replace)
-    lines = [
-        f"  # {change.address} must be replaced (id {change.target_id} is kept, not deleted)"
-        + _cause(change.rule, change.reason)
-    ]
-    lines.append(f"-/+ {change.address} {{")
-    width = _width(change.after)
-    for name in sorted(change.after):
-        forced = "  # forces replacement" if name in change.forced_by else ""
-        lines.append(
-            f"      ~ {name:<{width}} = {fmt(change.before.get(name))} -> {fmt(change.after[name])}{forced}"
-        )
-    lines.append("    }")
-    lines.append("")
-    return lines
-
-
 def _adopt(change: Change) -> list[str]:
     assert isinstance(change, Adopt)
+    if change.carried_by is not None:
+        return [f"  = {change.address} needs no write ({change.reason}; set by {change.carried_by})", ""]
     stamp = "; apply writes billsync's identity marker into it" if change.stamp_marker else ""
     return [
         f"  = {change.address} will be adopted (id {change.target_id}, {change.reason or 'found'}{stamp})",
@@ -173,7 +155,6 @@ def _orphan(change: Change) -> list[str]:
 _HANDLERS: dict[type, Callable[[Change], list[str]]] = {
     Create: _create,
     Update: _update,
-    Replace: _replace,
     Adopt: _adopt,
     Drift: _drift,
     Orphan: _orphan,

@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, get_args
@@ -18,14 +18,18 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from engine.context import build_render_input
+from engine.desired import DesiredState
+from engine.diagnostics import Diagnostic
 from engine.diff import diff_state, immutable_differences
 from engine.errors import PlanError
-from engine.periods import DueReport, due_reports, report_digest
-from engine.plan import Adopt, Change, Diagnostic, Plan, PlannedPeriod
+from engine.periods import DueReport, due_reports, latest_reports, report_digest
+from engine.plan import Adopt, Change, Plan, PlannedPeriod
+from engine.posted import PostedMonth, explain, keep_posted_contract_ends, posted_months
 from engine.provider import ActualState, Source, Target
+from engine.read_request import read_request
 from engine.rebuild import DUPLICATE, duplicates, recover_snapshot
 from engine.removal import apply_removal_policy
-from engine.render import DesiredState, render_desired
+from engine.render import render_desired
 from engine.rules import RuleFile, load_rules
 from engine.settings import Settings
 from engine.snapshot import Snapshot, SnapshotStore
@@ -71,10 +75,26 @@ def load_inputs(
 
 
 def render_inputs(
-    inputs: PlanInputs, target: Target, as_of: date, period: str | None
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    period: str | None,
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
-    """Render the desired state for the months due on ``as_of`` (or ``period``)."""
-    due = _due(inputs, as_of, period)
+    """Render the desired state for the months due on ``as_of`` (or ``period``); a month ``posted``
+    in the target is corrected in its first open month instead of rewritten (D27)."""
+    return render_due(inputs, target, as_of, due_for(inputs, as_of, period), posted)
+
+
+def render_due(
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    due: list[DueReport],
+    posted: Mapping[tuple[str, str], PostedMonth] | None = None,
+) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
+    """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`); a
+    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27)."""
     render_input = build_render_input(
         inputs.source,
         inputs.settings,
@@ -82,9 +102,10 @@ def render_inputs(
         inputs.billed.managed_subscriptions(),
         inputs.billed.recorded_months(),
         as_of,
+        posted,
     )
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
-    diagnostics = [Diagnostic(d.severity, d.code, d.message) for d in render_input.diagnostics]
+    diagnostics = list(render_input.diagnostics)
     applied = inputs.billed.applied_periods
     periods = [
         PlannedPeriod(
@@ -113,16 +134,25 @@ def make_plan(
     objects in the target (:func:`recover`), so a month already corrected is not billed again (D25)."""
     tenant = target.identity()
     check_tenant(inputs.snapshot.tenant, tenant)
-    due = [d.period for d in _due(inputs, as_of, period)]
+    due = due_for(inputs, as_of, period)
+    months = [d.period for d in due]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
-    with target.prefetching(inputs.snapshot, due, inputs.settings):
+    with target.prefetching(read_request(inputs.snapshot, months, inputs.settings)):
         if not inputs.snapshot.resources and inputs.history is None and due:
-            inputs = recover(inputs, target, as_of, period)  # the prefetched reads serve it
+            inputs = recover(inputs, target, months)  # the prefetched reads serve it
+            due = due_for(inputs, as_of, period)  # the recovered history says what was applied
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
-        desired, diagnostics, periods, live = render_inputs(inputs, target, as_of, period)
+        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due)
         if targets or excludes:
             desired = select(desired, targets, excludes)
-        actual = target.read(desired, inputs.snapshot, [p.period for p in periods], inputs.settings)
+        actual = target.read(
+            read_request(inputs.snapshot, [p.period for p in periods], inputs.settings, desired)
+        )
+    posted = posted_months(actual.objects, [p.period for p in periods])
+    if posted:  # D27: rendered again, so the posted months become corrections in an open month
+        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted)
+        if targets or excludes:
+            desired = select(desired, targets, excludes)
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
@@ -142,9 +172,12 @@ def make_plan(
         restore=not (targets or excludes),
     )
     changes = apply_removal_policy(changes, inputs.settings.removal_policy, actual, inputs.snapshot, kinds)
+    changes = explain(changes)
+    changes, kept_ends = keep_posted_contract_ends(changes, actual.objects)
     if inputs.history is not None and not (targets or excludes):
         changes, recovered = _keep_recovered(changes, inputs.history, desired, actual, periods)
         periods += recovered
+    diagnostics += [Diagnostic("warning", "posted-period", message) for message in kept_ends]
     diagnostics += [Diagnostic("error", DUPLICATE, message) for message in duplicates(actual.duplicates)]
     diagnostics += [Diagnostic("error", "unowned-object", message) for message in actual.unowned]
     note = unbound_note(inputs.snapshot.tenant, inputs.snapshot.lineage, tenant)
@@ -156,7 +189,7 @@ def make_plan(
     ]
     plan = Plan(
         changes=tuple(changes),
-        as_of=as_of.isoformat(),
+        as_of=as_of,
         periods=tuple(periods),
         snapshot_lineage=inputs.snapshot.lineage,
         snapshot_serial=inputs.snapshot.serial,
@@ -210,11 +243,10 @@ def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str
     return replace(desired, resources={a: r for a, r in desired.resources.items() if a in chosen})
 
 
-def recover(inputs: PlanInputs, target: Target, as_of: date, period: str | None = None) -> PlanInputs:
-    """``inputs`` with :attr:`PlanInputs.history` read from the target: one bulk read of every month
-    available on ``as_of`` (or ``period``), matched by marker (:func:`engine.rebuild.recover_snapshot`)."""
-    months = [d.period for d in _due(inputs, as_of, period)]
-    actual = target.read(DesiredState(resources={}), inputs.snapshot, months, inputs.settings)
+def recover(inputs: PlanInputs, target: Target, months: Sequence[str]) -> PlanInputs:
+    """``inputs`` with :attr:`PlanInputs.history` read from the target: one bulk read of ``months`` (every
+    month due with no snapshot), matched by marker (:func:`engine.rebuild.recover_snapshot`)."""
+    actual = target.read(read_request(inputs.snapshot, months, inputs.settings))
     history = recover_snapshot(actual, target.kinds(), inputs.snapshot.lineage)
     return replace(inputs, history=history)
 
@@ -257,7 +289,8 @@ def _same_id(actual: ActualState, address: str, target_id: int) -> bool:
     return found is None or found.target_id == target_id
 
 
-def _due(inputs: PlanInputs, as_of: date, period: str | None) -> list[DueReport]:
+def due_for(inputs: PlanInputs, as_of: date, period: str | None) -> list[DueReport]:
+    """The months a plan on ``as_of`` covers (or ``period`` alone), judged by what was billed."""
     snapshot = inputs.billed
     return due_reports(
         inputs.source.reports, as_of, snapshot.applied_periods, period, snapshot.applied_digests
@@ -265,8 +298,13 @@ def _due(inputs: PlanInputs, as_of: date, period: str | None) -> list[DueReport]
 
 
 def period_digests(inputs: PlanInputs, as_of: date, periods: Sequence[str]) -> dict[str, str]:
-    """Month → digest of the report a plan made on ``as_of`` covers for it (recorded when applied, D20)."""
-    return {month: report_digest(_due(inputs, as_of, month)[0].report) for month in periods}
+    """Month → digest of the report a plan made on ``as_of`` covers for it (recorded when applied, D20):
+    each month's latest revision available on ``as_of`` (a digest reads the lines, never the date)."""
+    latest = latest_reports(inputs.source.reports, as_of)
+    missing = [month for month in periods if month not in latest]
+    if missing:
+        raise PlanError(f"no billing report for {', '.join(missing)} is available on {as_of.isoformat()}")
+    return {month: report_digest(latest[month]) for month in periods}
 
 
 def _closest(pattern: str, addresses: list[str]) -> str:

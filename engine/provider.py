@@ -14,10 +14,9 @@ from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from engine.budget import Budget
-from engine.plan import Change, Create, Replace, Update
-from engine.render import DesiredState
+from engine.plan import Change, Create, Update
+from engine.read_request import ReadRequest, TargetPolicy
 from engine.resources import ActualObject, KindSpec, Resource
-from engine.settings import Settings
 from engine.snapshot import Snapshot
 from engine.source import Organization, SourceData
 from engine.tenant import TenantIdentity
@@ -28,6 +27,8 @@ __all__ = [
     "CompareInput",
     "Comparator",
     "WriteResult",
+    "WriterClaim",
+    "WriterLease",
     "Target",
     "Source",
     "OrganizationDirectory",
@@ -72,6 +73,31 @@ class WriteResult:
     target_id: int
 
 
+@dataclass(frozen=True)
+class WriterClaim:
+    """Who asks to write to a tenant (D26): shown to any other apply that is refused meanwhile."""
+
+    who: str
+    """``user@host``."""
+    pid: int
+    workspace: str
+    """The workspace folder, so two copies on one host can be told apart."""
+    operation: str
+    """``apply`` or ``run``."""
+
+    def describe(self) -> str:
+        return f"{self.operation} by {self.who} (pid {self.pid}) in {self.workspace}"
+
+
+class WriterLease(Protocol):
+    """The tenant's one-writer lease, held for a block (D26)."""
+
+    def check(self) -> None:
+        """Raise :class:`engine.errors.WriterBusyError` when the lease was lost (a renewal failed, or
+        it expired), so no further write is started."""
+        ...
+
+
 class Target(Protocol):
     """A billing system billsync writes to."""
 
@@ -87,28 +113,31 @@ class Target(Protocol):
 
     def comparators(self) -> Mapping[str, Comparator]: ...
 
-    def prefetching(
-        self, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> AbstractContextManager[None]:
-        """A block during which the reads that need no desired state already run, so they overlap
-        rendering; :meth:`read` inside it, with the same snapshot, months and settings, uses them. On
-        leaving, requests still running are waited for, so a plan whose rules fail to render may
-        already have read the target (never written)."""
+    def prefetching(self, request: ReadRequest) -> AbstractContextManager[None]:
+        """A block during which the reads that need no wanted addresses already run, so they overlap
+        rendering; :meth:`read` inside it, with a request for the same recorded ids, months and policy
+        (:meth:`ReadRequest.same_reads`), uses them. On leaving, requests still running are waited for,
+        so a plan whose rules fail to render may already have read the target (never written)."""
         ...
 
-    def read(
-        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> ActualState:
-        """Read every object the desired state and the snapshot name, in bulk (never one request per object)."""
+    def read(self, request: ReadRequest) -> ActualState:
+        """Read every object the request's wanted addresses and recorded ids name, in bulk (never one
+        request per object); check the policy against the tenant (D4) into ``problems``."""
         ...
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         """Create one object. All-or-nothing: on error nothing was created, or the outcome is unknown
         (raised as such) and a re-plan finds the object by its identity marker."""
         ...
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
         """Write the changed managed fields of one object; other fields are never sent."""
+        ...
+
+    def hold_writer(self, claim: WriterClaim, policy: TargetPolicy) -> AbstractContextManager[WriterLease]:
+        """Hold the tenant's one-writer lease for the block, renewed while it runs, released on leaving
+        (D26). Raises :class:`engine.errors.WriterBusyError` naming the holder, before any object is
+        written, when another apply holds it; a crashed holder's lease expires on its own."""
         ...
 
     def check_owned(

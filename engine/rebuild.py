@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from engine.errors import BillsyncError
 from engine.plan import WRITES, Adopt, Plan
+from engine.posted import CORRECTION
 from engine.provider import ActualState
 from engine.resources import ActualObject, KindSpec
 from engine.snapshot_model import Entry, Snapshot
@@ -29,8 +30,6 @@ __all__ = [
     "recover_snapshot",
 ]
 
-CORRECTION = "correction-"
-"""The last key part of a correction charge, followed by the revision it bills (``correction-2026-11-03``)."""
 
 _ZERO = Decimal(0)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from jinja2 import Environment, Template, TemplateError, Undefined, UndefinedErr
 from jinja2.exceptions import SecurityError
 
 from engine.context import RenderInput
+from engine.desired import DesiredState
 from engine.errors import RuleError
 from engine.resources import FieldType, KindSpec, Resource, coerce
 from engine.rules import Expr, PlainNode, ResourceRule, RuleFile
@@ -33,13 +33,6 @@ _SafeLookups = set[tuple[type, str]]
 _Shared = dict[Any, Any]
 """Equal values of one render, kept once: strings by themselves, coerced values by (type, scale,
 text), source dicts by their items."""
-
-
-@dataclass(frozen=True)
-class DesiredState:
-    """The rendered desired state, keyed by address, in render order."""
-
-    resources: dict[Address, Resource]
 
 
 def render_desired(
@@ -358,4 +351,7 @@ def _source(context: dict[str, Any]) -> dict[str, str]:
         out["correction"] = correction.revision
         out["total_sales"] = str(correction.total_sales)
         out["total_cost"] = str(correction.total_cost)
+        if correction.posted:  # the month is posted: billed in the first open month (D27)
+            out["posted"] = correction.posted
+            out["billed_in"] = correction.billed_in
     return out

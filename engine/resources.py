@@ -93,6 +93,8 @@ class ActualObject:
     marked: bool = True
     """It carries billsync's identity marker (False for an object adopted by import or adoption rule)."""
     """How the read matched it to its address (marker, snapshot id, adoption rule) — shown on adopt."""
+    posted: str = ""
+    """When the target approved and posted the period it bills (D27: never written again), as read."""
 
 
 def coerce(value: Any, ftype: FieldType, decimals: int | None = None) -> Scalar:

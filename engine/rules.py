@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
@@ -211,7 +213,7 @@ def _compile(value: Any, file: str, line: int | None, env: ImmutableSandboxedEnv
     if "{{" not in text and "{%" not in text:
         return Expr(text, line)
     try:
-        template = env.from_string(text)
+        code, parts = _compiled(text)
     except TemplateSyntaxError as exc:
         raise RuleError(
             f"Jinja syntax error in {text!r}: {exc.message}",
@@ -219,7 +221,19 @@ def _compile(value: Any, file: str, line: int | None, env: ImmutableSandboxedEnv
             line=line,
             hint="Check the braces and the expression; Jinja documents the syntax at jinja.palletsprojects.com.",
         ) from None
-    return Expr(text, line, template, _plain_parts(env, text))
+    return Expr(text, line, env.template_class.from_code(env, code, env.make_globals(None)), parts)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> tuple[CodeType, tuple[str | PlainNode, ...] | None]:
+    """The Python code Jinja compiles a rule value to, and its plain parts, remembered by text.
+
+    Compiling is most of the cost of loading rules, and rule files repeat their values (the shipped
+    rules hold 270 templates, 52 of them distinct), so each text is compiled once per process. The
+    code depends only on the environment's options, which :func:`make_environment` fixes; each
+    loaded rule set binds it to its own environment (and so its own rendering budget)."""
+    env = make_environment()
+    return env.compile(text), _plain_parts(env, text)
 
 
 def _plain_parts(env: ImmutableSandboxedEnvironment, text: str) -> tuple[str | PlainNode, ...] | None:

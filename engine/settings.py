@@ -6,11 +6,12 @@ Loaded from ``rules/settings.yaml`` (or inline in ``billsync.yaml``). Errors nam
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from engine.errors import RuleError
+from engine.source import RECORD_TYPE_SETTING
 from engine.template_limits import TemplateLimits
 from engine.yamlfile import LocatedDict, load_yaml
 
@@ -18,23 +19,30 @@ DEFAULT_VARS: dict[str, Any] = {"contract_prefix": ""}
 """The ``vars`` the shipped rules use, as the shipped ``settings.yaml`` sets them: settings given inline in
 ``billsync.yaml``, or a settings file without them, get the same values."""
 
-RECORD_TYPES = ("csp365", "azure", "marketplace", "reserved_instance", "perpetual_license", "subscription")
 
-
-class RecordTypes(BaseModel):
+class RecordTypeSwitches(BaseModel):
     """Which Cloudmore record types are synced (D5); a type that is off renders nothing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    csp365: bool = True
-    azure: bool = True
-    marketplace: bool = True
-    reserved_instance: bool = True
-    perpetual_license: bool = True
-    subscription: bool = True
-
     def enabled(self, name: str) -> bool:
         return bool(getattr(self, name, False))
+
+
+if TYPE_CHECKING:
+
+    class RecordTypes(RecordTypeSwitches):
+        """One ``bool`` per record type (built below; what a type checker sees)."""
+
+else:
+    RecordTypes = create_model(
+        "RecordTypes",
+        __base__=RecordTypeSwitches,
+        __doc__=RecordTypeSwitches.__doc__,
+        __module__=__name__,
+        **{name: (bool, True) for name in RECORD_TYPE_SETTING.values()},
+    )
+    """One switch per :data:`~engine.source.RECORD_TYPE_SETTING` name, each on by default."""
 
 
 class Settings(BaseModel):

@@ -7,14 +7,16 @@ point at the line that caused it.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "RecordType",
+    "RECORD_TYPES",
     "RECORD_TYPE_SETTING",
     "Organization",
     "OrganizationService",
@@ -26,14 +28,19 @@ __all__ = [
 ]
 
 RecordType = Literal["CSP365", "Azure", "Marketplace", "ReservedInstance", "PerpetualLicense", "Subscription"]
+"""The Cloudmore record types (D5), as Cloudmore spells them: the one list the others derive from."""
+
+RECORD_TYPES: tuple[RecordType, ...] = get_args(RecordType)
+""":data:`RecordType`'s values, in order (what a bundle's Record Type column and the API may hold)."""
+
+
+def _setting_name(record_type: str) -> str:
+    """``ReservedInstance`` → ``reserved_instance``: the settings key of a record type."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", record_type).lower()
+
 
 RECORD_TYPE_SETTING: dict[str, str] = {
-    "CSP365": "csp365",
-    "Azure": "azure",
-    "Marketplace": "marketplace",
-    "ReservedInstance": "reserved_instance",
-    "PerpetualLicense": "perpetual_license",
-    "Subscription": "subscription",
+    record_type: _setting_name(record_type) for record_type in RECORD_TYPES
 }
 """Cloudmore record type → the settings name that turns it on or off (D5)."""
 

@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from engine.billing import ZERO, billed_amount, round_total
-from engine.plan import Change, Create, Plan, Replace, Update
+from engine.plan import Adopt, Change, Create, Plan, Update
 from engine.plan_view import RULES_DOC, rules_cited, summary_line
 from engine.textsafe import visible
 from engine.types import Attributes
 
-ACTIONS = ("create", "update", "replace", "adopt", "drift", "orphan")
+ACTIONS = ("create", "update", "adopt", "drift", "orphan")
 MAX_CUSTOMER_LINES = 12
 MAX_WARNINGS = 5
 
@@ -77,10 +77,13 @@ class PlanSummary:
 
 def money_of(change: Change) -> Decimal:
     """What one change bills, computed as Autotask bills (units × price, to the cent): a month's
-    adjustment its whole month, a charge its amount, a changed charge the difference."""
+    adjustment its whole month (a month carried from the one before, with no write, too), a charge
+    its amount, a changed charge the difference."""
     if change.kind == "adjustment" and isinstance(change, Create):
         return _units(change.after)
-    if change.kind == "charge" and isinstance(change, Create | Replace):
+    if change.kind == "adjustment" and isinstance(change, Adopt) and change.carried_by is not None:
+        return _units(change.attributes)
+    if change.kind == "charge" and isinstance(change, Create):
         return _charge(change.after)
     if change.kind == "charge" and isinstance(change, Update):
         return _charge({**change.before, **change.after}) - _charge(change.before)
@@ -124,7 +127,7 @@ def summarize(plan: Plan, names: Mapping[str, str] | None = None, source: str = 
         )
     )
     return PlanSummary(
-        as_of=plan.as_of,
+        as_of=plan.as_of.isoformat(),
         months=tuple(p.period for p in plan.periods),
         target=plan.target,
         counts={k: {a: counts[k][a] for a in ACTIONS if counts[k][a]} for k in sorted(counts)},

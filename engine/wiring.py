@@ -1,16 +1,21 @@
 """Finding the providers: through the ``billsync.providers`` entry points, so the engine imports none.
 
-A provider factory takes the :class:`~engine.workspace.Workspace` and returns a Target or Source.
+A provider factory takes the :class:`~engine.workspace.Workspace` and returns a Target or Source; the
+Cloudmore provider also writes its organization bulk-import file (``cloudmore-organization-import``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib.metadata import entry_points
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.errors import ConfigError
 from engine.provider import Source, Target
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.onboarding import NewOrganization
 
 GROUP = "billsync.providers"
 COMMANDS = "billsync.commands"
@@ -32,6 +37,12 @@ def make_target(workspace: Workspace) -> Target:
 
 def make_source(workspace: Workspace) -> Source:
     return cast(Source, _factory("cloudmore")(workspace))
+
+
+def organization_import_csv(organizations: Iterable[NewOrganization]) -> str:
+    """Cloudmore's organization bulk-import file with one row per organization (D2): the columns are
+    Cloudmore's, so the Cloudmore provider writes it."""
+    return cast(str, _factory("cloudmore-organization-import")(organizations))
 
 
 def extra_command_names() -> list[str]:

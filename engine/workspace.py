@@ -45,6 +45,9 @@ class AutotaskConfig(BaseModel):
     """REST base URL (…/ATServicesRest/V1.0); absent: the embedded sandbox."""
     zone_lookup: bool = False
     """Find the base URL through ZoneInformation for the user instead of ``url``."""
+    lease_seconds: int = Field(default=600, ge=5, le=86400)
+    """How long the tenant's writer lease lives without renewal (D26): a crashed apply's lease
+    blocks other applies at most this long; a running apply renews it every third of it."""
 
 
 class CloudmoreApiConfig(BaseModel):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from engine.billing import ZERO, billed_amount, round_total
 from engine.context import SYNCED_SERVICES, company_of
 from engine.periods import latest_reports
-from engine.plan import Change, Create, Replace, Update
+from engine.plan import Change, Create, Update
 from engine.resources import ActualObject
 from engine.settings import Settings
 from engine.source import RECORD_TYPE_SETTING, BillingLine, SourceData
@@ -287,7 +287,7 @@ def billed_after(
     planned: dict[Address, Create] = {}
     planned_charges: set[Address] = set()
     for change in changes:
-        if change.kind == "charge" and isinstance(change, Create | Replace):
+        if change.kind == "charge" and isinstance(change, Create):
             charges[change.address] = change.after
             planned_charges.add(change.address)
         elif change.kind == "charge" and isinstance(change, Update):

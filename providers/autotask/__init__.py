@@ -39,7 +39,9 @@ def make_target(workspace: Workspace) -> AutotaskTarget:
             transport=httpx.WSGITransport(app=app),
         )
         return AutotaskTarget(
-            client, f"embedded Autotask sandbox ({workspace.display(workspace.data_dir / SANDBOX_DB)})"
+            client,
+            f"embedded Autotask sandbox ({workspace.display(workspace.data_dir / SANDBOX_DB)})",
+            workspace.config.autotask.lease_seconds,
         )
     if url is not None:
         check_url(
@@ -50,4 +52,4 @@ def make_target(workspace: Workspace) -> AutotaskTarget:
         )
     credentials = Credentials.from_env()
     client = AutotaskClient(credentials, ClientConfig(base_url=url, http_limits=workspace.config.limits.http))
-    return AutotaskTarget(client, url or "Autotask (zone lookup)")
+    return AutotaskTarget(client, url or "Autotask (zone lookup)", workspace.config.autotask.lease_seconds)

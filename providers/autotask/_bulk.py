@@ -12,28 +12,25 @@ about addresses. Every result is a future; :meth:`BulkReads.close` waits for the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Any
 
-from engine.billing import month_end, month_start
+from engine.read_request import ReadRequest, TargetPolicy
+from engine.rebuild import CORRECTION
 from engine.resources import KindSpec
-from engine.settings import Settings
-from engine.snapshot import Snapshot
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF
-from providers.autotask.metadata import TenantMetadata, check_settings, shown
+from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, MARKER_PREFIX, SUBSCRIPTION_UDF
+from providers.autotask.metadata import PICKLIST_SETTINGS, SLA_FIELD, TenantMetadata, check_settings, shown
 
 Rows = list[dict[str, Any]]
 
-MARKER_FIELD = {"service": "sku", "product": "sku", "charge": "purchaseOrderNumber"}
-"""Where services, products and charges carry their ``billsync:`` marker (D24)."""
-
 
 class BulkReads:
-    """The reads for one snapshot, set of months and settings, running from construction.
+    """The reads for one request (recorded ids, months and policy), running from construction.
 
     ``prepare_contracts`` turns the contracts' rows into what the caller keeps, on the reading
     thread, so 50,000 parsed rows are not held while the rest is read.
@@ -42,19 +39,15 @@ class BulkReads:
     def __init__(
         self,
         client: AutotaskClient,
-        snapshot: Snapshot,
-        periods: Sequence[str],
-        settings: Settings,
+        request: ReadRequest,
         metadata: TenantMetadata,
         prepare_contracts: Callable[[Rows], Any] = lambda rows: rows,
     ) -> None:
         self.client = client
-        self.snapshot = snapshot
-        self.periods = tuple(periods)
-        self.settings = settings
+        self.request = request
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="autotask-read")
         submit = self._pool.submit
-        self.problems: Future[list[str]] = submit(settings_problems, metadata, settings)
+        self.problems: Future[list[str]] = submit(settings_problems, metadata, request.policy)
         self.services: Future[Rows] = submit(self.query_marked, "service")
         self.products: Future[Rows] = submit(self.query_marked, "product")
         self.contracts: Future[Any] = submit(lambda: prepare_contracts(self.query_contracts()))
@@ -64,8 +57,8 @@ class BulkReads:
         self.units: Future[Rows] = submit(lambda: self.query_units(self.marked_services()))
         self.charges: Future[Rows | None] = submit(self._charges_if_any)
 
-    def matches(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> bool:
-        return snapshot is self.snapshot and tuple(periods) == self.periods and settings is self.settings
+    def matches(self, request: ReadRequest) -> bool:
+        return self.request.same_reads(request)
 
     def close(self) -> None:
         """Wait for every request still running (their results are dropped if unused)."""
@@ -76,7 +69,7 @@ class BulkReads:
 
     def recorded_ids(self, kind: str) -> list[int]:
         """The ids the snapshot recorded for ``kind``: where a long read is split into id ranges."""
-        return [entry.target_id for entry in self.snapshot.resources.values() if entry.kind == kind]
+        return self.request.recorded_ids(kind)
 
     # -- queries (thread-safe: the client is) ---------------------------------------------------------
 
@@ -85,7 +78,7 @@ class BulkReads:
         field = MARKER_FIELD[kind]
         return self.client.query_split(
             spec.entity,
-            [F.begins_with(field, "billsync:")],
+            [F.begins_with(field, MARKER_PREFIX)],
             include_fields=read_fields(spec, field),
             known_ids=self.recorded_ids(kind),
         )
@@ -114,39 +107,55 @@ class BulkReads:
     def query_units(self, service_ids: list[int]) -> Rows:
         """The unit rows overlapping the months: rows follow the contract's billing periods and split
         at adjustments (A9.4), so a month's row may start before the month or inside it."""
-        if not service_ids or not self.periods:
+        first, last = self.request.first_day, self.request.last_day
+        if not service_ids or first is None or last is None:
             return []
-        first, last = month_start(min(self.periods)), month_end(max(self.periods))
         return self.client.query_in(
             "ContractServiceUnits",
             "serviceID",
             service_ids,
             filters=[F.gte("endDate", wire_date(first)), F.lte("startDate", wire_date(last))],
-            include_fields=["contractID", "startDate", "endDate", "units", "price", "cost"],
-            expect=len(self.recorded_ids("contract_service")) * len(self.periods),  # about one row a month
+            include_fields=[
+                "contractID",
+                "startDate",
+                "endDate",
+                "units",
+                "price",
+                "cost",
+                "approveAndPostDate",
+            ],
+            expect=len(self.recorded_ids("contract_service"))
+            * len(self.request.periods),  # about one row a month
         )
 
     def query_charges(self) -> Rows:
+        """The months' marked charges, and the corrections dated after them: a correction of a
+        posted month is dated in the first open month (D27), later than the month its key names."""
         spec = KINDS["charge"]
-        first, last = month_start(min(self.periods)), month_end(max(self.periods))
+        first, last = self.request.first_day, self.request.last_day
+        if first is None or last is None:
+            return []
         return self.client.query_split(
             spec.entity,
             [
-                F.begins_with("purchaseOrderNumber", "billsync:"),
+                F.begins_with(MARKER_FIELD["charge"], MARKER_PREFIX),
                 F.gte("datePurchased", wire_date(first)),
-                F.lte("datePurchased", wire_date(last)),
+                F.or_(
+                    F.lte("datePurchased", wire_date(last)),
+                    F.contains("purchaseOrderNumber", "/" + CORRECTION),
+                ),
             ],
-            include_fields=read_fields(spec, "purchaseOrderNumber", "isBilled"),
+            include_fields=read_fields(spec, MARKER_FIELD["charge"], "isBilled"),
             known_ids=self.recorded_ids("charge"),
         )
 
     def _charges_if_any(self) -> Rows | None:
         """The months' charges when billsync has written anything before (else None: read them only
         if contracts turn up, so a first plan on an empty tenant reads no charges)."""
-        if not self.periods:
+        if not self.request.periods:
             return None
         products = any(_marked("product", row) for row in self.products.result())
-        if self.marked_services() or products or self.snapshot.resources:
+        if self.marked_services() or products or any(self.request.recorded.values()):
             return self.query_charges()
         return None
 
@@ -160,11 +169,31 @@ def read_fields(spec: KindSpec, *extra: str) -> list[str]:
     return [n for n in names if entity.field(n) is not None] + list(extra)
 
 
-def settings_problems(metadata: TenantMetadata, settings: Settings) -> list[str]:
+METADATA_READS_IN_FLIGHT = 3
+"""Metadata reads run side by side, at most this many at once (Autotask's limit per endpoint, A6)."""
+
+
+def metadata_entities() -> list[str]:
+    """The entities whose field metadata a plan needs: every entity billsync creates, and the ones
+    whose picklists the settings check reads (:data:`PICKLIST_SETTINGS`, the SLA, billing codes)."""
+    names = {spec.entity for spec in KINDS.values()} | {entity for entity, _ in PICKLIST_SETTINGS.values()}
+    return sorted(names | {SLA_FIELD[0], "BillingCodes"})
+
+
+def settings_problems(metadata: TenantMetadata, policy: TargetPolicy) -> list[str]:
     """D4 at plan time, against the tenant's own metadata: the SLA, billing codes and picklist settings
     (:func:`~providers.autotask.metadata.check_settings`). Reads the field metadata of every entity
-    billsync creates too, so :func:`missing_required` later finds it cached."""
-    problems = [str(problem) for problem in check_settings(metadata, settings)]
+    billsync creates too, so :func:`missing_required` later finds it cached.
+
+    The reads (one per entity, about 1 s each on a real tenant) run three at a time rather than one
+    after another; the checks then find every answer cached. A read that fails here is asked again
+    by the check, which reports its error as before."""
+    reads: list[Callable[[], object]] = [metadata.billing_codes]
+    reads += [partial(metadata.fields, entity) for entity in metadata_entities()]
+    with ThreadPoolExecutor(METADATA_READS_IN_FLIGHT, thread_name_prefix="autotask-metadata") as pool:
+        for future in [pool.submit(read) for read in reads]:
+            future.exception()  # wait; a failure is raised again by the check below
+    problems = [str(problem) for problem in check_settings(metadata, policy)]
     for spec in KINDS.values():
         metadata.fields(spec.entity)
     return problems
@@ -196,4 +225,4 @@ def wire_date(day: date) -> str:
 
 def _marked(kind: str, row: dict[str, Any]) -> bool:
     value = row.get(MARKER_FIELD[kind])
-    return isinstance(value, str) and value.startswith("billsync:")
+    return isinstance(value, str) and value.startswith(MARKER_PREFIX)

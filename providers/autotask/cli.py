@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from engine.workspace import open_workspace
+from providers.autotask import SANDBOX_DB
 from providers.autotask.sandbox import (
     SANDBOX_CREDENTIALS,
     Pace,
     SandboxConfig,
     SandboxCredentials,
+    SandboxStore,
     make_app,
     reset,
     serve,
@@ -29,6 +33,7 @@ def sandbox() -> None:
     Examples:
       billsync sandbox serve --port 8080
       billsync sandbox reset
+      billsync sandbox post --through 2026-10-31
     """
 
 
@@ -126,3 +131,56 @@ def reset_cmd(db: Path) -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     reset(db)
     click.echo(f"Reset the sandbox in {db} to the demo tenant.")
+
+
+@sandbox.command("post")
+@click.option(
+    "--through",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day to approve and post (YYYY-MM-DD).",
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="SQLite file (default: the workspace's embedded sandbox, .billsync/sandbox.db).",
+)
+@click.pass_context
+def post_cmd(ctx: click.Context, through: datetime, db: Path | None) -> None:
+    """Approve and post recurring billing through a day, as Autotask's Approve & Post does.
+
+    Every ContractServiceUnits row whose billing period ends on or before THROUGH gets an
+    approveAndPostDate, and every contract charge dated on or before it is billed. The sandbox then
+    refuses adjustments into those periods, contract end dates moved into them and changes to billed
+    charges; billsync bills a later change to a posted month as a correction charge in the first
+    open month (D27). A served sandbox takes the same as POST /_sandbox/post {"through": "..."}.
+
+    \b
+    Example:
+      billsync sandbox post --through 2026-10-31
+    """
+    path = db if db is not None else _embedded_db(ctx)
+    if not path.exists():
+        raise click.ClickException(f"no sandbox database at {path}: run a plan on the workspace first")
+    store = SandboxStore(path)
+    try:
+        result = store.tenant.post(through.date())
+    finally:
+        store.close()
+    click.echo(
+        f"Approved and posted through {result.through.isoformat()} in {path} (approveAndPostDate "
+        f"{result.posted_at}); {result.charges_billed} charge(s) marked billed."
+    )
+
+
+def _embedded_db(ctx: click.Context) -> Path:
+    """The embedded sandbox of the workspace ``--workspace`` names (refused when it uses another Autotask)."""
+
+    workspace = open_workspace(Path(ctx.find_root().params.get("workspace_dir") or "."))
+    if workspace.config.autotask.url is not None or workspace.config.autotask.zone_lookup:
+        raise click.ClickException(
+            "this workspace uses a configured Autotask, not the embedded sandbox: approve and post in "
+            "Autotask itself, or name a sandbox database with --db"
+        )
+    return workspace.data_dir / SANDBOX_DB

@@ -4,7 +4,9 @@ Adjustments cannot be read back (ContractServiceAdjustments is create-only): the
 is its ContractServiceUnits row — units, unit price and unit cost. An adjustment effective on the
 first of a month changes the units by ``unitChange`` and sets the price and cost *from that date
 on*, so the months of one contract service are compared in order and each planned adjustment is
-carried into the months after it (D14).
+carried into the months after it (D14). A month whose units, price and cost an earlier planned
+month already sets needs no adjustment of its own (one would change neither units nor price): it is
+recorded without a write, under the earlier month's adjustment (``Adopt.carried_by``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def compare_adjustments(data: CompareInput) -> list[Change]:
         carried_units = 0
         carried_price: Decimal | None = None
         carried_cost: Decimal | None = None
+        carried_by: str | None = None
         for resource in sorted(resources, key=lambda r: r.period or ""):
             found = data.actual.get(resource.address)
             recorded = data.snapshot.resources.get(resource.address)
@@ -39,6 +42,28 @@ def compare_adjustments(data: CompareInput) -> list[Change]:
             want_units = _int(want.get("units"))
             if found is None and want_units == 0 and carried_units == 0:
                 continue  # no row for the month and nothing to bill: no adjustment needed
+            if (
+                found is None
+                and carried_by is not None
+                and units_now == want_units
+                and same_value(price_now, want.get("unitPrice"))
+                and same_value(cost_now, want.get("unitCost"))
+            ):  # an earlier month planned here already sets these units and price: no write
+                changes.append(
+                    Adopt(
+                        address=resource.address,
+                        kind=resource.kind,
+                        target_id=0,
+                        attributes=want,
+                        refs=resource.refs,
+                        source=resource.source,
+                        period=resource.period,
+                        rule=resource.rule,
+                        reason=f"units {want_units} at the same price carry on from the month before",
+                        carried_by=carried_by,
+                    )
+                )
+                continue
             if (
                 found is not None
                 and units_now == want_units
@@ -81,6 +106,7 @@ def compare_adjustments(data: CompareInput) -> list[Change]:
                 )
             )
             carried_units += delta
+            carried_by = resource.address
             carried_price = _as_dec(want.get("unitPrice"))
             carried_cost = _as_dec(want.get("unitCost"))
     return changes

@@ -17,11 +17,11 @@ from enum import StrEnum
 from typing import Any
 
 from engine.resources import KindSpec
-from providers.autotask._bulk import MARKER_FIELD, missing_required, read_fields
+from providers.autotask._bulk import missing_required, read_fields
 from providers.autotask.client import AutotaskClient
 from providers.autotask.entities import ENTITIES
 from providers.autotask.errors import AutotaskAuthError, AutotaskError
-from providers.autotask.kinds import KINDS, SUBSCRIPTION_UDF
+from providers.autotask.kinds import KINDS, MARKER_FIELD, SUBSCRIPTION_UDF
 from providers.autotask.metadata import FieldInfo, TenantMetadata, check_settings
 
 __all__ = [

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from engine.errors import ConfigError
-from engine.settings import Settings
+from engine.read_request import TargetPolicy
 from engine.workspace import Workspace, open_workspace
 from providers.autotask import make_target
 from providers.autotask.doctor import Level, Report, diagnose
@@ -65,7 +65,7 @@ def doctor(ctx: click.Context, write: bool) -> None:
             console.print(Text("Nothing was written: the tenant's choices could not be read."))
         if report.meta is not None:
             try:
-                choices = build_choices(report.meta, _settings_or_none(workspace), Settings.model_fields)
+                choices = build_choices(report.meta, _policy_or_none(workspace), TargetPolicy.model_fields)
                 block = render_block(choices, billing_code_lines(report.meta))
             except AutotaskError as exc:
                 report.add(Level.PROBLEM, f"settings block: {exc}")
@@ -133,9 +133,10 @@ def _print_findings(console: Console, report: Report) -> None:
         console.print(line)
 
 
-def _settings_or_none(workspace: Workspace) -> Settings | None:
+def _policy_or_none(workspace: Workspace) -> TargetPolicy | None:
+    """The target's part of the workspace's settings, None when they do not load."""
     try:
-        return workspace.load_settings()
+        return TargetPolicy.of(workspace.load_settings())
     except Exception:  # noqa: BLE001 - already reported as a finding; the block is built without it
         return None
 

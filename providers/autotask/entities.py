@@ -2,7 +2,8 @@
 
 The fields, flags and lengths follow the published API (API-FACTS A9: the swagger copies and live
 ``entityInformation/fields`` metadata). The sandbox builds its storage, validation and
-``entityInformation`` answers from this table, and the client reads field names from it. Picklist
+``entityInformation`` answers from this table, the client reads field names from it, and billsync's
+kinds take every field fact from it (:mod:`providers.autotask.kinds`). Picklist
 *numbers* are tenant-specific and mostly unpublished (A11): the ones here are the sandbox's demo
 tenant, and billsync reads the real ones from ``entityInformation/fields`` at plan time. The tenant's
 own configuration (its SLAs, user-defined fields and billing codes) lives in the sandbox store, not here.

@@ -20,21 +20,26 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from engine.billing import month_start
 from engine.budget import Budget
-from engine.plan import Create, Replace, Update
-from engine.provider import ActualState, Comparator, WriteResult
-from engine.render import DesiredState
+from engine.plan import Create, Update
+from engine.provider import ActualState, Comparator, WriterClaim, WriteResult
+from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
-from engine.settings import Settings
-from engine.snapshot import IMPORTED, Snapshot
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
-from providers.autotask._bulk import MARKER_FIELD, BulkReads, missing_required, wire_date
+from providers.autotask._bulk import BulkReads, missing_required, wire_date
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.comparators import COMPARATORS
 from providers.autotask.entities import ENTITIES
-from providers.autotask.kinds import CREATE_POLICY, KINDS, SUBSCRIPTION_UDF, key_from_marker, marker_for
+from providers.autotask.kinds import (
+    CREATE_POLICY,
+    KINDS,
+    MARKER_FIELD,
+    SUBSCRIPTION_UDF,
+    key_from_marker,
+    marker_for,
+)
+from providers.autotask.lease import TenantLease, hold_lease
 from providers.autotask.metadata import TenantMetadata
 
 __all__ = ["AutotaskTarget"]
@@ -55,9 +60,10 @@ fields read for it; adjustments are only ever created."""
 class AutotaskTarget:
     """The Autotask side of billsync (implements :class:`engine.provider.Target`)."""
 
-    def __init__(self, client: AutotaskClient, description: str) -> None:
+    def __init__(self, client: AutotaskClient, description: str, lease_seconds: int = 600) -> None:
         self.client = client
         self._description = description
+        self._lease_seconds = lease_seconds
         self._prefetched: BulkReads | None = None
         self.metadata = TenantMetadata(client)
         """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
@@ -75,6 +81,12 @@ class AutotaskTarget:
     def kinds(self) -> Mapping[str, KindSpec]:
         return KINDS
 
+    @contextmanager
+    def hold_writer(self, claim: WriterClaim, policy: TargetPolicy) -> Iterator[TenantLease]:
+        """The tenant's writer lease, an inactive Product in Autotask itself (:mod:`.lease`, D26)."""
+        with hold_lease(self.client, claim, policy.product_billing_code_id, self._lease_seconds) as lease:
+            yield lease
+
     def comparators(self) -> Mapping[str, Comparator]:
         return COMPARATORS
 
@@ -91,10 +103,10 @@ class AutotaskTarget:
     # -- reads ----------------------------------------------------------------------------------------
 
     @contextmanager
-    def prefetching(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> Iterator[None]:
-        """Start the bulk reads that need no desired state (:class:`BulkReads`) for the block, where the
-        plan renders its rules; :meth:`read` with the same snapshot, months and settings uses them."""
-        reads = self._reads(snapshot, periods, settings)
+    def prefetching(self, request: ReadRequest) -> Iterator[None]:
+        """Start the bulk reads that need no wanted addresses (:class:`BulkReads`) for the block, where
+        the plan renders its rules; :meth:`read` with the same recorded ids, months and policy uses them."""
+        reads = self._reads(request)
         self._prefetched = reads
         try:
             yield
@@ -102,39 +114,37 @@ class AutotaskTarget:
             self._prefetched = None
             reads.close()
 
-    def read(
-        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> ActualState:
+    def read(self, request: ReadRequest) -> ActualState:
         """The bulk reads run side by side, one chain of pages per endpoint (started early when
         prefetched); their rows are matched to addresses here, in one order, after the settings check."""
         prefetched = self._prefetched
-        if prefetched is not None and prefetched.matches(snapshot, periods, settings):
-            return self._read(prefetched, desired)
-        reads = self._reads(snapshot, periods, settings)
+        if prefetched is not None and prefetched.matches(request):
+            return self._read(prefetched, request)
+        reads = self._reads(request)
         try:
-            return self._read(reads, desired)
+            return self._read(reads, request)
         finally:
             reads.close()
 
-    def _reads(self, snapshot: Snapshot, periods: Sequence[str], settings: Settings) -> BulkReads:
-        self._policy = create_policy(settings)
-        return BulkReads(self.client, snapshot, periods, settings, self.metadata, _contract_objects)
+    def _reads(self, request: ReadRequest) -> BulkReads:
+        self._policy = create_policy(request.policy)
+        return BulkReads(self.client, request, self.metadata, _contract_objects)
 
-    def _read(self, reads: BulkReads, desired: DesiredState) -> ActualState:
-        snapshot, periods, settings = reads.snapshot, reads.periods, reads.settings
+    def _read(self, reads: BulkReads, request: ReadRequest) -> ActualState:
+        recorded, periods = request.recorded, request.periods
         objects: dict[Address, ActualObject] = {}
         self._seen = {}
-        problems = self._check_settings(settings, desired, reads)
+        problems = self._check_settings(request, reads)
         service_ids = self._map_marked("service", reads.services.result(), objects)
         self._map_marked("product", reads.products.result(), objects)
         contracts = self._map_contracts(reads.contracts.result(), objects)
-        unowned = _misplaced(snapshot, objects)
-        service_ids.update(self._read_recorded("service", snapshot, objects, unowned))
-        self._read_recorded("product", snapshot, objects, unowned)
-        recorded_contracts = self._read_recorded("contract", snapshot, objects, unowned)
+        unowned = _misplaced(recorded, objects)
+        service_ids.update(self._read_recorded("service", recorded, objects, unowned))
+        self._read_recorded("product", recorded, objects, unowned)
+        recorded_contracts = self._read_recorded("contract", recorded, objects, unowned)
         contracts.update({i: parse_address(a)[1][0] for i, a in recorded_contracts.items()})
-        for kind, fields in sorted(settings.adopt.items()):
-            found = self._read_adoptable(kind, fields, desired, objects)
+        for kind, fields in sorted(request.policy.adopt.items()):
+            found = self._read_adoptable(kind, fields, request.wanted.get(kind, {}), objects)
             if kind == "service":
                 service_ids.update(found)
             elif kind == "contract":
@@ -163,18 +173,20 @@ class AutotaskTarget:
         self._seen.setdefault(found.address, set()).add(found.target_id)
         objects[found.address] = found
 
-    def _check_settings(self, settings: Settings, desired: DesiredState, reads: BulkReads) -> list[str]:
+    def _check_settings(self, request: ReadRequest, reads: BulkReads) -> list[str]:
         """D4 against the tenant's metadata: the SLA (a value of the ``serviceLevelAgreementID``
         picklist), the billing codes (active, of the right use type) and the picklist settings, each
         error listing the valid choices; every field the tenant requires on create of a desired kind;
         and the contracts' companies must exist."""
         problems = list(reads.problems.result())
-        problems += missing_required(self.metadata, {r.kind for r in desired.resources.values()})
+        problems += missing_required(
+            self.metadata, {kind for kind, wanted in request.wanted.items() if wanted}
+        )
         company_ids = sorted(
             {
                 int(v)
-                for r in desired.resources.values()
-                if r.kind == "contract" and isinstance(v := r.attributes.get("companyID"), int)
+                for attributes in request.wanted.get("contract", {}).values()
+                if isinstance(v := attributes.get("companyID"), int)
             }
         )
         if company_ids:
@@ -205,15 +217,18 @@ class AutotaskTarget:
         return ids
 
     def _read_recorded(
-        self, kind: str, snapshot: Snapshot, objects: dict[Address, ActualObject], unowned: list[str]
+        self,
+        kind: str,
+        recorded: Mapping[str, Mapping[Address, Recorded]],
+        objects: dict[Address, ActualObject],
+        unowned: list[str],
     ) -> dict[int, Address]:
         """Objects the snapshot names by id that were not found by their marker, in one query per
         kind. Only an object adopted with ``billsync import`` (recorded as such) may lack the marker;
         any other is another's object under a foreign or edited snapshot (D25): reported in
         ``unowned`` and never a target. An id whose object is gone is left to the diff (created again)."""
-        wanted = {
-            e.target_id: a for a, e in snapshot.resources.items() if e.kind == kind and a not in objects
-        }
+        entries = recorded.get(kind, {})
+        wanted = {e.target_id: a for a, e in entries.items() if a not in objects}
         if not wanted:
             return {}
         spec = KINDS[kind]
@@ -225,7 +240,7 @@ class AutotaskTarget:
                 objects[address] = _actual(address, spec, row)
                 found[int(row["id"])] = address
                 continue
-            if mark is not None or snapshot.resources[address].source.get(IMPORTED) is None:
+            if mark is not None or not entries[address].imported:
                 unowned.append(
                     f"{address}: the snapshot names {spec.entity} id {row['id']}, which "
                     + (f"carries billsync's marker for {mark}" if mark else "carries no billsync marker")
@@ -239,18 +254,22 @@ class AutotaskTarget:
         return found
 
     def _read_adoptable(
-        self, kind: str, fields: Sequence[str], desired: DesiredState, objects: dict[Address, ActualObject]
+        self,
+        kind: str,
+        fields: Sequence[str],
+        wanted: Mapping[Address, Attributes],
+        objects: dict[Address, ActualObject],
     ) -> dict[int, Address]:
         """D3 adoption rule: an unmarked object whose ``fields`` all equal a desired resource's is adopted.
 
         Only an exact, unique match is adopted; the plan shows it as ``adopt`` for review.
         """
         spec = KINDS.get(kind)
-        pending = [r for r in desired.resources.values() if r.kind == kind and r.address not in objects]
+        pending = [(a, attributes) for a, attributes in wanted.items() if a not in objects]
         if spec is None or not fields or not pending:
             return {}
         first = fields[0]
-        values = sorted({v for r in pending if (v := r.attributes.get(first)) is not None}, key=str)
+        values = sorted({v for _, attributes in pending if (v := attributes.get(first)) is not None}, key=str)
         if not values:
             return {}
         rows = self.client.query_in(spec.entity, first, [_wire(v) for v in values])
@@ -261,14 +280,14 @@ class AutotaskTarget:
             actual = _actual("", spec, row)
             by_match.setdefault(_match_key(actual.attributes, fields), []).append(row)
         found: dict[int, Address] = {}
-        for resource in pending:
-            candidates = by_match.get(_match_key(resource.attributes, fields), [])
+        for address, attributes in pending:
+            candidates = by_match.get(_match_key(attributes, fields), [])
             if len(candidates) != 1 or int(candidates[0]["id"]) in found:
                 continue
             row = candidates[0]
             how = "the adoption rule (same " + ", ".join(fields) + ")"
-            objects[resource.address] = _actual(resource.address, spec, row, found_by=how)
-            found[int(row["id"])] = resource.address
+            objects[address] = _actual(address, spec, row, found_by=how)
+            found[int(row["id"])] = address
         return found
 
     def fetch(self, kind: str, target_id: int, address: Address) -> ActualObject | None:
@@ -310,7 +329,7 @@ class AutotaskTarget:
         self,
         rows: list[dict[str, Any]],
         contracts: dict[int, str],
-        periods: Sequence[str],
+        periods: Sequence[ReadPeriod],
         objects: dict[Address, ActualObject],
     ) -> None:
         """The units in force for month M are the row covering the 1st of M.
@@ -318,9 +337,10 @@ class AutotaskTarget:
         Autotask writes one row per billing period of the contract (anchored on its start date) and
         splits a row at each adjustment's effective date (A9.4), so a row may start on any day and
         cover several months. ``price``/``cost`` are per unit (the sandbox's documented choice: the
-        meaning is unpublished, FIDELITY.md).
+        meaning is unpublished, FIDELITY.md). A row with ``approveAndPostDate`` is a posted period
+        (D27): the month is locked and carries the posting stamp.
         """
-        firsts = sorted((month_start(period), period) for period in set(periods))
+        firsts = sorted({(month.start, month.period) for month in periods})
         for row in rows:
             subscription = contracts.get(int(row["contractID"]))
             start = coerce(row.get("startDate"), "date")
@@ -337,8 +357,15 @@ class AutotaskTarget:
                     "unitPrice": coerce(row.get("price"), "decimal", 4),
                     "unitCost": coerce(row.get("cost"), "decimal", 4),
                 }
+                posted = str(row.get("approveAndPostDate") or "")
                 objects[address] = ActualObject(
-                    address, "adjustment", int(row["id"]), attributes, fingerprint=_digest(attributes)
+                    address,
+                    "adjustment",
+                    int(row["id"]),
+                    attributes,
+                    locked=bool(posted),
+                    fingerprint=_digest(attributes),
+                    posted=posted,
                 )
 
     def _map_charges(
@@ -408,12 +435,10 @@ class AutotaskTarget:
                 owners[int(row["id"])] = subscription
         return owners
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         spec = KINDS[change.kind]
         _kind, key = parse_address(change.address)
-        payload = (
-            change.payload if isinstance(change, Create) and change.payload is not None else change.after
-        )
+        payload = change.payload if change.payload is not None else change.after
         body: dict[str, Any] = {**payload, **refs}
         if change.kind in _MARKER_FIELD:
             body[_MARKER_FIELD[change.kind]] = marker_for(key[1:] if change.kind == "charge" else key)
@@ -440,33 +465,32 @@ class AutotaskTarget:
         return WriteResult(change.target_id)
 
 
-def create_policy(settings: Settings | None) -> dict[str, dict[str, Any]]:
+def create_policy(policy: TargetPolicy | None) -> dict[str, dict[str, Any]]:
     """Kind → field → value of the create-only fields that come from settings (:data:`CREATE_POLICY`);
     the settings' defaults before a plan has read the workspace's settings."""
-    defaults = {name: info.default for name, info in Settings.model_fields.items()}
+    defaults = {name: info.default for name, info in TargetPolicy.model_fields.items()}
     return {
         kind: {
-            name: getattr(settings, setting) if settings is not None else defaults[setting]
+            name: getattr(policy, setting) if policy is not None else defaults[setting]
             for name, setting in fields.items()
         }
         for kind, fields in CREATE_POLICY.items()
     }
 
 
-def _misplaced(snapshot: Snapshot, objects: Mapping[Address, ActualObject]) -> list[str]:
+def _misplaced(
+    recorded: Mapping[str, Mapping[Address, Recorded]], objects: Mapping[Address, ActualObject]
+) -> list[str]:
     """Snapshot ids of marked kinds that differ from the object carrying the address's marker (an
     edited snapshot): the marked object is the one billsync manages; the other id is never written."""
     out = []
-    for address, entry in snapshot.resources.items():
-        found = objects.get(address)
-        if (
-            entry.kind in ("service", "product", "contract")
-            and found is not None
-            and found.marked
-            and found.target_id != entry.target_id
-        ):
+    for kind in ("service", "product", "contract"):
+        for address, entry in recorded.get(kind, {}).items():
+            found = objects.get(address)
+            if found is None or not found.marked or found.target_id == entry.target_id:
+                continue
             out.append(
-                f"{address}: the snapshot names {KINDS[entry.kind].entity} id {entry.target_id}, but the "
+                f"{address}: the snapshot names {KINDS[kind].entity} id {entry.target_id}, but the "
                 f"object carrying billsync's marker for it is id {found.target_id}; billsync will not "
                 f"write to id {entry.target_id} (D25)"
             )

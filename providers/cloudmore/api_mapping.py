@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from engine.errors import SourceError
 from engine.source import (
+    RECORD_TYPES,
     BillingLine,
     Organization,
     OrganizationService,
@@ -29,7 +30,7 @@ from engine.source import (
     Subscription,
 )
 from providers.cloudmore.api_names import Names
-from providers.cloudmore.bundle import AZURE_KINDS, RECORD_TYPES, SERVICE_STATUSES
+from providers.cloudmore.bundle import AZURE_KINDS, SERVICE_STATUSES
 
 __all__ = [
     "AUTOTASK_COMPANY_PROPERTY",
@@ -236,7 +237,7 @@ def subscription_from_json(item: Item, n: Names) -> Subscription | None:
     return Subscription(
         subscription_id=item.required(sub.id),
         organization_id=item.required(sub.organization_id),
-        record_type=cast(RecordType, record_type),
+        record_type=record_type,
         product_id=item.required(sub.product_id),
         item_code=item.text(sub.item_code),
         product_name=product_name,

@@ -15,6 +15,7 @@ from typing import cast
 
 from engine.errors import SourceError
 from engine.source import (
+    RECORD_TYPES,
     BillingLine,
     Organization,
     OrganizationService,
@@ -31,7 +32,6 @@ __all__ = [
     "BILLING_COLUMNS",
     "ORGANIZATION_COLUMNS",
     "PRICE_LIST_COLUMNS",
-    "RECORD_TYPES",
     "REPORT_COLUMNS",
     "SERVICE_COLUMNS",
     "SERVICE_STATUSES",
@@ -39,14 +39,6 @@ __all__ = [
     "read_bundle",
 ]
 
-RECORD_TYPES: tuple[str, ...] = (
-    "CSP365",
-    "Azure",
-    "Marketplace",
-    "ReservedInstance",
-    "PerpetualLicense",
-    "Subscription",
-)
 SERVICE_STATUSES: tuple[str, ...] = ("Active", "Inactive")
 AZURE_KINDS: tuple[str, ...] = ("Azure Plan", "Azure Classic")
 """An Azure subscription names its kind in Product Name (D15)."""

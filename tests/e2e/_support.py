@@ -83,7 +83,7 @@ class Workspace:
 
 def plan_summary(**counts: int) -> dict[str, int]:
     """The ``summary`` of a JSON plan: the counts given, 0 for every other action."""
-    actions = ("add", "adopt", "change", "destroy", "drift", "orphan", "replace")
+    actions = ("add", "adopt", "change", "destroy", "drift", "orphan")
     assert set(counts) <= set(actions)
     return {action: counts.get(action, 0) for action in actions}
 

@@ -101,5 +101,6 @@ def test_the_report_has_a_table_per_profile_with_the_baseline_and_its_ratio(run:
     assert text.count("| plan after apply: ratio to the baseline (wall · CPU · peak RSS) |") == 2
     assert f"commit {run['commit'][:12]}" in text
     assert "load average 4.0" in text
-    writes = run["result"]["profiles"]["instant"]["plan"]["writes_planned"]
-    assert f"| plan: writes per subscription | {writes / N:.2f} |" in text
+    per = run["result"]["profiles"]["instant"]["plan"]["writes_per_subscription"]["all"]
+    row = f"| writes per subscription: first apply · steady month | **{per['first_apply']:.2f} · "
+    assert text.count(row) == 2

@@ -110,8 +110,9 @@ def test_a_plan_needs_a_hundred_times_fewer_requests_than_one_get_per_object(ben
 
 def test_apply_sends_exactly_one_write_request_per_planned_change(bench: dict[str, Any]) -> None:
     plan, apply = bench["plan"], bench["apply"]
-    assert plan["changes"] == {"create": plan["writes_planned"]}  # an empty tenant: creates only
-    assert plan["writes_planned"] > 3 * N
+    # an empty tenant: creates, and the months that change nothing, recorded without a write
+    assert plan["changes"] == {"create": plan["writes_planned"], "adopt": 587}
+    assert plan["writes_planned"] == 3_208
     creates = {
         endpoint: kinds["create"] for endpoint, kinds in apply["requests"].items() if "create" in kinds
     }
@@ -156,3 +157,28 @@ def test_the_plan_after_apply_reads_no_chain_longer_than_a_third_of_its_pages_pl
     # 2 pages of contracts, cut at the recorded ids into two ranges of one page each
     assert _pages(replan["objects_read"]["Contracts"]) == 2
     assert chains["Contracts"] == 1
+
+
+def test_writes_per_subscription_by_record_type_for_a_first_apply_and_a_steady_month(
+    bench: dict[str, Any],
+) -> None:
+    """Exact counts for the seeded 1,000 subscriptions (two months): a first apply writes each
+    subscription's contract, contract service and months; a steady month writes only the months whose
+    units or price change, and each usage charge (Azure, Marketplace)."""
+    per = {
+        kind: (v["subscriptions"], v["first_apply"], v["steady_month"])
+        for kind, v in bench["plan"]["writes_per_subscription"].items()
+    }
+    assert per == {
+        "azure": (150, 2.947, 0.973),
+        "csp365": (693, 3.316, 0.229),
+        "marketplace": (50, 2.94, 0.96),
+        "perpetual_licenses": (30, 3.633, 1.0),
+        "reserved_instances": (40, 3.025, 0.025),
+        "subscriptions": (30, 3.033, 0.0),
+        "all": (993, 3.231, 0.387),
+    }
+    # before a month that changes nothing was recorded without a write: 3,795 writes, 0.38 h
+    assert bench["plan"]["carried_months"] == 587
+    assert bench["projected_apply_hours"] == 0.32
+    assert bench["projected_apply_hours_before"] == {"writes": 3_795, "hours": 0.38}

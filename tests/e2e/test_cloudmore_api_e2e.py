@@ -185,7 +185,7 @@ def test_what_apply_wrote_from_the_api_is_what_the_bundle_wants(
         == _run(bundle_root, "apply", "--auto-approve", "--as-of", AS_OF).stdout.splitlines()[-1]
     )
     assert applied.stdout.splitlines()[-1].startswith(
-        "Apply complete: 76 written, 0 adopted, 0 failed, 0 skipped."
+        "Apply complete: 70 written, 6 adopted, 0 failed, 0 skipped."
     )
     assert _run(root, "plan", "--as-of", AS_OF).stdout.splitlines()[-1] == (
         "Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy."

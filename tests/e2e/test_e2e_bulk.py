@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from providers.cloudmore.synthetic import generate_bundle
+from bench.synthetic import generate_bundle
 
 from ._support import AS_OF, PAGE, Bundle, SandboxApi, SetupFactory, month_bounds, pages, summary_line
 

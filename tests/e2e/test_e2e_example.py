@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import generate_bundle
 from providers.autotask.sandbox import make_app
-from providers.cloudmore.synthetic import generate_bundle
 
 from ._support import (
     AS_OF,
@@ -33,7 +33,7 @@ from ._support import (
     summary_line,
 )
 
-EXAMPLE_PLAN_SUMMARY = "Plan: 76 to add, 0 to change, 0 to adopt, 0 to destroy."
+EXAMPLE_PLAN_SUMMARY = "Plan: 70 to add, 0 to change, 6 to adopt, 0 to destroy."
 SUB = "6f1c2d3e-0a1b-4c5d-8e9f-0000000000{:02d}".format
 SYNCED = {SUB(n) for n in (1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 20)}
 """The example's subscriptions that get a contract: not …06 (gone from the export), …09 (ORG-1006
@@ -43,7 +43,7 @@ CREATES_BY_KIND = {
     "service": 11,  # 8 billed CSP 365 price-list products (D10, D11) + 3 type services (D17)
     "contract": 16,  # one per synced subscription (D12)
     "contract_service": 12,  # CSP 365, Reserved Instance, Perpetual License, Subscription ones
-    "adjustment": 24,  # those 12 × 2 months (D14)
+    "adjustment": 18,  # those 12 × 2 months (D14), but for 6 months carried unchanged from September
     "charge": 10,  # 4 Azure/Marketplace × 2 months (D16) + …08's rounding cent × 2 months
 }
 FRESH_PLAN_READS = {
@@ -65,7 +65,7 @@ def _created_by_kind(output: str) -> Counter[str]:
     return Counter(re.findall(r"^  # (\w+)\[.* will be created", output, flags=re.MULTILINE))
 
 
-def test_readme_plan_on_the_embedded_default_shows_76_creates(tmp_path: Path) -> None:
+def test_readme_plan_on_the_embedded_default_shows_70_creates_and_6_carried_months(tmp_path: Path) -> None:
     """README command 1: ``billsync plan`` in a folder with no billsync.yaml (installed script)."""
     script = Path(sys.executable).with_name("billsync")
     assert script.exists(), f"the billsync script is not installed next to {sys.executable}"
@@ -109,7 +109,7 @@ def test_apply_then_plan_shows_no_changes_and_one_contract_per_subscription(sand
     applied = sandbox_setup.workspace.run("apply", "--auto-approve", "--as-of", AS_OF).stdout
     assert (
         applied.splitlines()[-1]
-        == "Apply complete: 76 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1."
+        == "Apply complete: 70 written, 6 adopted, 0 failed, 0 skipped. Snapshot serial 1."
     )
 
     again = sandbox_setup.workspace.run("plan", "--detailed-exitcode", "--as-of", AS_OF).stdout

@@ -41,7 +41,11 @@ def test_plan_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
         outputs.append(completed.stdout)
     assert outputs[0] == outputs[1]
     plan = json.loads(outputs[0])
-    assert (plan["format_version"], plan["as_of"], plan["summary"]) == (1, AS_OF, plan_summary(add=76))
+    assert (plan["format_version"], plan["as_of"], plan["summary"]) == (
+        1,
+        AS_OF,
+        plan_summary(add=70, adopt=6),
+    )
     assert [(p["period"], p["available_on"]) for p in plan["periods"]] == [
         ("2026-09", "2026-10-20"),
         ("2026-10", "2026-11-06"),
@@ -57,13 +61,14 @@ def test_a_saved_plan_applies_exactly_its_changes_and_only_once(make_setup: Setu
     assert printed.splitlines()[-1] == SAVED.format(planfile, planfile)
     saved = json.loads(planfile.read_text(encoding="utf-8"))
     planned = Counter(ENTITY_OF_KIND[c["kind"]] for c in saved["changes"] if c["action"] == "create")
-    assert len(saved["changes"]) == sum(planned.values()) == 76
+    carried = [c for c in saved["changes"] if c["action"] == "adopt" and c["carried_by"]]
+    assert (len(saved["changes"]), sum(planned.values()), len(carried)) == (76, 70, 6)
 
     setup.api.reset_stats()
     applied = workspace.run("apply", str(planfile)).stdout
     assert (
         applied.splitlines()[-1]
-        == "Apply complete: 76 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1."
+        == "Apply complete: 70 written, 6 adopted, 0 failed, 0 skipped. Snapshot serial 1."
     )
     stats = setup.api.stats()
     assert {entity: verbs["create"] for entity, verbs in stats.items() if "create" in verbs} == dict(planned)
@@ -114,10 +119,10 @@ def test_show_renders_a_saved_plan(make_setup: SetupFactory) -> None:
     assert (
         summary_line(shown)
         == summary_line(printed)
-        == "Plan: 76 to add, 0 to change, 0 to adopt, 0 to destroy."
+        == "Plan: 70 to add, 0 to change, 6 to adopt, 0 to destroy."
     )
     headers = [line for line in printed.splitlines() if line.startswith("  # ")]
-    assert len(headers) == 76
+    assert len(headers) == 70
     assert [line for line in shown.splitlines() if line.startswith("  # ")] == headers
     assert workspace.run("show", str(planfile), "--json").stdout == planfile.read_text(encoding="utf-8")
 

@@ -31,7 +31,7 @@ def test_inline_settings_get_the_shipped_defaults(tmp_path: Path, extra: str, pr
     (inline.root / "billsync.yaml").write_text("settings:\n" + REQUIRED + extra, encoding="utf-8")
 
     plan = inline.plan_json()
-    assert plan["summary"] == plan_summary(add=76)
+    assert plan["summary"] == plan_summary(add=70, adopt=6)
     expected = {a: prefix + name for a, name in _contract_names(shipped.plan_json()).items()}
     assert _contract_names(plan) == expected
     bundle = Bundle(EXAMPLE_BUNDLE)
@@ -60,7 +60,7 @@ def test_validate_renders_every_template_so_an_undefined_variable_is_caught_befo
         encoding="utf-8",
     )
     assert json.loads(workspace.run("plan", "--json", "--as-of", AS_OF).stdout)["summary"] == plan_summary(
-        add=76
+        add=70, adopt=6
     )  # nothing revised yet: the plan never renders the correction template
 
     refused = workspace.run("validate", expect=1)

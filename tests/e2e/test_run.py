@@ -89,15 +89,15 @@ def test_run_prints_a_one_screen_summary_by_default_and_the_plan_with_verbose(
     lines = summary.splitlines()
     assert len(lines) <= 40
     assert lines[0] == "Billing months: 2026-09, 2026-10   (as of 2026-11-25)"
-    assert "  adjustment             24" in lines and "  contract               16" in lines
+    assert "  adjustment             18        6" in lines and "  contract               16        0" in lines
     assert "  Contoso Ltd             2026-09       8527.53 USD  (5 changes)" in lines
     assert "Money moved: 20308.88 USD" in lines
-    assert lines[-1] == "Plan: 76 to add, 0 to change, 0 to adopt, 0 to destroy."
+    assert lines[-1] == "Plan: 70 to add, 0 to change, 6 to adopt, 0 to destroy."
     assert any("(D1)" in line for line in lines) and any("(D6)" in line for line in lines)
 
     ran = setup.workspace.run("run", "--as-of", AS_OF, "--auto-approve").stdout
     assert ran.splitlines()[: len(lines)] == lines
-    assert "Apply complete: 76 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1." in ran
+    assert "Apply complete: 70 written, 6 adopted, 0 failed, 0 skipped. Snapshot serial 1." in ran
     assert "Billed 20308.88 USD of 20694.88 Cloudmore sales (2026-09, 2026-10): unbilled 386.00" in ran
     again = setup.workspace.run("run", "--as-of", AS_OF, "--verbose").stdout
     assert "No changes. Autotask matches the billing reports and the rules." in again
@@ -110,8 +110,8 @@ def test_run_json_is_a_machine_readable_summary_with_documented_exit_codes(make_
     doc = json.loads(first.stdout)
     assert doc["status"] == "applied" and doc["exit_code"] == 0
     assert doc["apply"] == {
-        "written": 76,
-        "adopted": 0,
+        "written": 70,
+        "adopted": 6,
         "failed": 0,
         "skipped": 0,
         "serial": 1,
@@ -154,7 +154,7 @@ def test_run_sends_exactly_one_message_per_run_with_the_totals(
     message = receiver.messages[0]
     assert message["title"] == "billsync run 2026-11-25: applied"
     assert message["type"] == "success"
-    assert "Apply: 76 written, 0 adopted, 0 failed, 0 skipped." in message["message"]
+    assert "Apply: 70 written, 6 adopted, 0 failed, 0 skipped." in message["message"]
     assert (
         "Billed 20308.88 USD of 20694.88 Cloudmore sales (2026-09, 2026-10): unbilled 386.00, "
         "margin 2220.01, difference 0.00." in message["message"]
@@ -238,5 +238,5 @@ def test_plan_summary_of_1000_subscriptions_fits_one_screen(tmp_path: Path) -> N
     lines = Workspace(workspace.root).run("plan", "--as-of", workspace.as_of.isoformat(), "--summary").stdout
     shown = lines.splitlines()
     assert len(shown) <= 40
-    assert shown[-1] == "Plan: 3795 to add, 0 to change, 0 to adopt, 0 to destroy."
+    assert shown[-1] == "Plan: 3208 to add, 0 to change, 587 to adopt, 0 to destroy."
     assert any(line.startswith("  … and 18") and "more customer months" in line for line in shown)

@@ -55,9 +55,9 @@ def test_run_commit_records_the_state_with_months_and_counts(tmp_path: Path) -> 
     assert message.splitlines()[:3] == [
         "billsync run 2026-11-25: 2026-09, 2026-10",
         "",
-        "76 written, 0 adopted; snapshot serial 1.",
+        "70 written, 6 adopted; snapshot serial 1.",
     ]
-    assert "- adjustment: 24 create" in message and "- contract: 16 create" in message
+    assert "- adjustment: 18 create, 6 adopt" in message and "- contract: 16 create" in message
     assert "Billed 20308.88 USD of 20694.88 Cloudmore sales" in message
     assert "state/state.json" in _git(root, "show", "--name-only", "--format=", "HEAD").split()
     assert _git(root, "status", "--porcelain") == ""  # .billsync/ (sandbox, logs, reports) is ignored

@@ -28,13 +28,11 @@ from engine.plan import (
     Orphan,
     Plan,
     PlannedPeriod,
-    Replace,
     Update,
 )
 from engine.provider import ActualState, Comparator, WriteResult
-from engine.render import DesiredState
+from engine.read_request import ReadRequest
 from engine.resources import ActualObject, KindSpec
-from engine.settings import Settings
 from engine.snapshot import Entry, Snapshot, SnapshotStore
 from engine.tenant import TenantIdentity
 from providers.autotask.kinds import KINDS
@@ -73,12 +71,10 @@ class RecordingTarget:
     def comparators(self) -> Mapping[str, Comparator]:
         return {}
 
-    def read(
-        self, desired: DesiredState, snapshot: Snapshot, periods: Sequence[str], settings: Settings
-    ) -> ActualState:
+    def read(self, request: ReadRequest) -> ActualState:
         raise AssertionError("apply never reads")
 
-    def create(self, change: Create | Replace, refs: Mapping[str, int]) -> WriteResult:
+    def create(self, change: Create, refs: Mapping[str, int]) -> WriteResult:
         return WriteResult(self._write("create", change.address, refs))
 
     def update(self, change: Update, refs: Mapping[str, int]) -> WriteResult:
@@ -118,7 +114,7 @@ def plan_of(
 ) -> Plan:
     return Plan(
         changes=changes,
-        as_of="2026-10-07",
+        as_of=date(2026, 10, 7),
         periods=periods,
         snapshot_lineage=snapshot.lineage,
         snapshot_serial=snapshot.serial,
@@ -159,14 +155,6 @@ ONE_OF_EACH: dict[type, Change] = {
         before={"contractName": "Old"},
         after={"contractName": "New"},
     ),  # fmt: skip
-    Replace: Replace(
-        address=CONTRACT,
-        kind="contract",
-        target_id=40001,
-        before={"contractType": 1},
-        after={"contractType": 7},
-        forced_by=("contractType",),
-    ),  # fmt: skip
     Adopt: Adopt(
         address=CSERVICE,
         kind="contract_service",
@@ -188,7 +176,6 @@ ONE_OF_EACH: dict[type, Change] = {
 EXPECTED: dict[type, tuple[list[tuple[str, str, dict[str, int]]], int | None]] = {
     Create: ([("create", SERVICE, {})], 30001),
     Update: ([("update", CONTRACT, {})], 40001),
-    Replace: ([("create", CONTRACT, {})], 40001),
     Adopt: ([], 50009),
     Drift: ([], None),
     Orphan: ([], None),
@@ -383,7 +370,7 @@ def test_stale_plan_is_refused_before_any_write(tmp_path: Path) -> None:
     store = store_with(tmp_path, BASE)
     target = RecordingTarget()
     stale = Plan(
-        changes=(ONE_OF_EACH[Create],), as_of="2026-10-07", snapshot_lineage=LINEAGE, snapshot_serial=1
+        changes=(ONE_OF_EACH[Create],), as_of=date(2026, 10, 7), snapshot_lineage=LINEAGE, snapshot_serial=1
     )
     with pytest.raises(StalePlanError) as caught:
         apply_plan(stale, target, store, KINDS)
@@ -400,6 +387,6 @@ def test_plan_from_another_lineage_is_stale() -> None:
         StalePlanError, match=r"lineage 99999999\), but the workspace is now at serial 2 \(lineage 0b0e5f3a\)"
     ):
         check_fresh(
-            Plan(changes=(), as_of="2026-10-07", snapshot_lineage="99999999-x", snapshot_serial=2), BASE
+            Plan(changes=(), as_of=date(2026, 10, 7), snapshot_lineage="99999999-x", snapshot_serial=2), BASE
         )
     check_fresh(plan_of(BASE), BASE)

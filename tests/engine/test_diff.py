@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
+from engine.desired import DesiredState
 from engine.diff import RESTORED, changed_fields, diff_state, immutable_differences
 from engine.drift import NOT_FOUND, find_drift
 from engine.plan import Adopt, Change, Create, Drift, Orphan, Update, change_key
 from engine.provider import ActualState, CompareInput
-from engine.render import DesiredState
 from engine.resources import ActualObject, KindSpec, Resource
 from engine.snapshot import Entry, Snapshot
 from engine.types import Attributes

@@ -22,7 +22,6 @@ from engine.plan import (
     Orphan,
     Plan,
     PlannedPeriod,
-    Replace,
     Update,
     change_key,
     changes_digest,
@@ -72,16 +71,6 @@ CHANGES: tuple[Change, ...] = (
         refs={},
         rule="rules/csp365.yaml:26",
     ),
-    Replace(
-        address=CONTRACT,
-        kind="contract",
-        target_id=40001,
-        before={"contractType": 1, "startDate": date(2026, 1, 1)},
-        after={"contractType": 7, "startDate": date(2026, 1, 1)},
-        forced_by=("contractType",),
-        source={"subscription_id": "S-1"},
-        rule="rules/csp365.yaml:26",
-    ),
     Adopt(
         address='contract_service["S-1"]',
         kind="contract_service",
@@ -114,7 +103,7 @@ CHANGES: tuple[Change, ...] = (
 
 PLAN = Plan(
     changes=CHANGES,
-    as_of="2026-11-07",
+    as_of=date(2026, 11, 7),
     periods=(PlannedPeriod("2026-09", "2026-10-20", "2026-10-06"), PlannedPeriod("2026-10", "2026-11-06")),
     snapshot_lineage="0b0e5f3a-1111-2222-3333-444455556666",
     snapshot_serial=4,
@@ -142,9 +131,9 @@ def test_json_round_trip_of_every_change_type() -> None:
 
 def test_round_trip_keeps_decimals_and_dates_typed() -> None:
     back = plan_from_json(plan_to_json(PLAN), KINDS)
-    create, charge, update, replace, adopt, drift, _orphan = back.changes
+    create, charge, update, adopt, drift, _orphan = back.changes
     assert isinstance(charge, Create) and isinstance(update, Update) and isinstance(adopt, Adopt)
-    assert isinstance(drift, Drift) and isinstance(replace, Replace)
+    assert isinstance(drift, Drift)
     assert charge.after["datePurchased"] == date(2026, 9, 1)
     assert type(charge.after["datePurchased"]) is date
     assert isinstance(charge.after["unitPrice"], Decimal) and str(charge.after["unitPrice"]) == "-0.01"
@@ -153,7 +142,6 @@ def test_round_trip_keeps_decimals_and_dates_typed() -> None:
     assert str(adopt.attributes["unitPrice"]) == "3.3333"
     assert adopt.attributes["adjustedPrice"] is None
     assert str(drift.after["unitCost"]) == "9.0000"
-    assert replace.forced_by == ("contractType",)
     assert back.periods[0].revision_of == "2026-10-06"
 
 
@@ -195,7 +183,6 @@ def test_json_document_shape() -> None:
         "unitPrice": "-0.01",
     }
     assert list(charge["refs"]) == ["contractID", "productID"]
-    assert doc["changes"][3]["forced_by"] == ["contractType"]
     assert plan_to_json(PLAN).startswith('{\n  "actual_fingerprint": "abc123",\n')
 
 
@@ -203,26 +190,29 @@ def test_summary_counts() -> None:
     assert PLAN.summary() == {
         "add": 2,
         "change": 1,
-        "replace": 1,
         "adopt": 1,
         "drift": 1,
         "orphan": 1,
         "destroy": 0,
     }
-    assert PLAN.writes == 4
+    assert PLAN.writes == 3
     assert json.loads(plan_to_json(PLAN))["summary"] == PLAN.summary()
 
 
 def test_has_changes() -> None:
-    empty = Plan(changes=(), as_of="2026-11-07")
+    empty = Plan(changes=(), as_of=date(2026, 11, 7))
     assert not empty.has_changes
-    assert Plan(changes=(CHANGES[4],), as_of="2026-11-07").has_changes  # an adoption is recorded by apply
+    assert Plan(
+        changes=(CHANGES[3],), as_of=date(2026, 11, 7)
+    ).has_changes  # an adoption is recorded by apply
     assert not Plan(
-        changes=(CHANGES[5], CHANGES[6]), as_of="2026-11-07"
+        changes=(CHANGES[4], CHANGES[5]), as_of=date(2026, 11, 7)
     ).has_changes  # drift and orphans alone
-    months_only = Plan(changes=(), as_of="2026-11-07", periods=(PlannedPeriod("2026-10", "2026-11-06"),))
+    months_only = Plan(changes=(), as_of=date(2026, 11, 7), periods=(PlannedPeriod("2026-10", "2026-11-06"),))
     assert months_only.has_changes  # the months are still recorded as applied
-    assert not Plan(changes=(), as_of="2026-11-07", periods=months_only.periods, targeted=True).has_changes
+    assert not Plan(
+        changes=(), as_of=date(2026, 11, 7), periods=months_only.periods, targeted=True
+    ).has_changes
 
 
 def test_change_key_is_the_compact_form() -> None:
@@ -230,7 +220,6 @@ def test_change_key_is_the_compact_form() -> None:
         ("create", SERVICE),
         ("create", CHARGE),
         ("update", CONTRACT),
-        ("replace", CONTRACT),
         ("adopt", 'contract_service["S-1"]'),
         ("drift", SERVICE),
         ("orphan", 'contract["S-6"]'),
@@ -269,6 +258,15 @@ def test_damaged_change_is_refused() -> None:
         plan_from_json(json.dumps(doc), KINDS)
 
 
+def test_the_as_of_date_is_read_once_as_a_date_and_a_bad_one_refused() -> None:
+    assert plan_from_json(plan_to_json(PLAN), KINDS).as_of == date(2026, 11, 7)
+    doc = json.loads(plan_to_json(PLAN))
+    doc["as_of"] = "2026-11-31"
+    with pytest.raises(PlanError) as caught:
+        plan_from_json(json.dumps(doc), KINDS, "plans/p.json")
+    assert caught.value.message.startswith("plans/p.json: the plan file is damaged (ValueError: ")
+
+
 def test_adjustment_payload_round_trips_typed() -> None:
     want = Resource(
         address='adjustment["S-1"]["2026-09"]',
@@ -283,7 +281,7 @@ def test_adjustment_payload_round_trips_typed() -> None:
         period="2026-09",
     )
     changes = compare_adjustments(CompareInput([want], {}, Snapshot("L"), KINDS["adjustment"]))
-    plan = Plan(changes=tuple(changes), as_of="2026-10-07")
+    plan = Plan(changes=tuple(changes), as_of=date(2026, 10, 7))
     back = plan_from_json(plan_to_json(plan), KINDS)
     (create,) = back.changes
     assert isinstance(create, Create) and create.payload is not None

@@ -18,7 +18,6 @@ from engine.plan import (
     Orphan,
     Plan,
     PlannedPeriod,
-    Replace,
     Update,
 )
 from engine.plan_view import fmt, render_change, render_plan_text, summary_line
@@ -37,14 +36,6 @@ ONE_OF_EACH: dict[type, Change] = {
         before={"endDate": date(2026, 10, 31)},
         after={"endDate": date(2027, 10, 31)},
         rule="rules/csp365.yaml:26",
-    ),
-    Replace: Replace(
-        address='contract["S-2"]',
-        kind="contract",
-        target_id=40002,
-        before={"contractType": 1, "contractName": "A"},
-        after={"contractType": 7, "contractName": "A"},
-        forced_by=("contractType",),
     ),
     Adopt: Adopt(
         address='contract["S-3"]',
@@ -78,7 +69,7 @@ def test_handler_table_covers_every_change_type() -> None:
 
 @pytest.mark.parametrize("change_type", CHANGE_TYPES, ids=lambda t: t.__name__)
 def test_every_change_type_renders_with_its_symbol(change_type: type) -> None:
-    symbol = {Create: "  + ", Update: "  ~ ", Replace: "-/+ ", Adopt: "  = ", Drift: "  ! ", Orphan: "  ? "}
+    symbol = {Create: "  + ", Update: "  ~ ", Adopt: "  = ", Drift: "  ! ", Orphan: "  ? "}
     change = ONE_OF_EACH[change_type]
     lines = render_change(change)
     assert any(line.startswith(symbol[change_type] + change.address) for line in lines)
@@ -87,7 +78,7 @@ def test_every_change_type_renders_with_its_symbol(change_type: type) -> None:
 def test_whole_plan_text() -> None:
     plan = Plan(
         changes=tuple(ONE_OF_EACH.values()),
-        as_of="2026-11-07",
+        as_of=date(2026, 11, 7),
         periods=(
             PlannedPeriod("2026-09", "2026-10-20", "2026-10-06"),
             PlannedPeriod("2026-10", "2026-11-06"),
@@ -115,12 +106,6 @@ def test_whole_plan_text() -> None:
         "      ~ endDate = 2026-10-31 -> 2027-10-31\n"
         "    }\n"
         "\n"
-        '  # contract["S-2"] must be replaced (id 40002 is kept, not deleted)\n'
-        '-/+ contract["S-2"] {\n'
-        '      ~ contractName = "A" -> "A"\n'
-        "      ~ contractType = 1 -> 7  # forces replacement\n"
-        "    }\n"
-        "\n"
         '  = contract["S-3"] will be adopted (id 40003, found by its identity marker)\n'
         "\n"
         '  ! service["csp365:P-2"] has drifted (id 30002): changed outside billsync since the last apply\n'
@@ -129,7 +114,7 @@ def test_whole_plan_text() -> None:
         '  ? contract["S-6"] is an orphan (id 40006): subscription S-6 is no longer in Cloudmore; left as is\n'
         "\n"
         "\n"
-        "Plan: 1 to add, 1 to change, 1 to adopt, 1 to replace, 1 drifted, 1 orphaned, 0 to destroy.\n"
+        "Plan: 1 to add, 1 to change, 1 to adopt, 1 drifted, 1 orphaned, 0 to destroy.\n"
     )
 
 
@@ -161,7 +146,7 @@ def test_orphan_under_the_end_policy_says_ended() -> None:
 
 
 def test_no_changes_and_nothing_due() -> None:
-    assert render_plan_text(Plan(changes=(), as_of="2026-11-07")) == (
+    assert render_plan_text(Plan(changes=(), as_of=date(2026, 11, 7))) == (
         "Billing months: none due\n"
         "\n"
         "No changes. Autotask matches the billing reports and the rules.\n"
@@ -171,7 +156,7 @@ def test_no_changes_and_nothing_due() -> None:
 
 
 def test_no_object_changes_but_months_to_record() -> None:
-    plan = Plan(changes=(), as_of="2026-11-07", periods=(PlannedPeriod("2026-10", "2026-11-06"),))
+    plan = Plan(changes=(), as_of=date(2026, 11, 7), periods=(PlannedPeriod("2026-10", "2026-11-06"),))
     assert render_plan_text(plan).splitlines()[:3] == [
         "Billing months: 2026-10",
         "",
@@ -180,7 +165,9 @@ def test_no_object_changes_but_months_to_record() -> None:
 
 
 def test_summary_line_mentions_extras_only_when_present() -> None:
-    plan = Plan(changes=(ONE_OF_EACH[Create], ONE_OF_EACH[Create], ONE_OF_EACH[Adopt]), as_of="2026-11-07")
+    plan = Plan(
+        changes=(ONE_OF_EACH[Create], ONE_OF_EACH[Create], ONE_OF_EACH[Adopt]), as_of=date(2026, 11, 7)
+    )
     assert summary_line(plan) == "Plan: 2 to add, 0 to change, 1 to adopt, 0 to destroy."
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from engine.billing import bill_month
 from engine.context import RenderInput, build_render_input
+from engine.desired import DesiredState
 from engine.errors import RuleError
 from engine.periods import due_reports
-from engine.render import DesiredState, render_desired
+from engine.render import render_desired
 from engine.resources import KindSpec, Resource
 from engine.rules import RuleFile, parse_rule_file
 from engine.settings import RecordTypes, Settings

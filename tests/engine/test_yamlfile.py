@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from engine import yamlfile
 from engine.errors import RuleError
 from engine.yamlfile import LocatedDict, LocatedStr, line_of, load_yaml, load_yaml_text
 
@@ -88,3 +90,46 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.yaml"
     path.write_bytes("\ufeffname: Contoso\n".encode())
     assert load_yaml(path) == {"name": "Contoso"}
+
+
+# ---- the libyaml parser under the same composer -------------------------------------------------------
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "rules").glob("*.yaml"))
+
+
+def _with_lines(value: object) -> object:
+    """A value with the line of every string and mapping (and of every key) spelled out."""
+    if isinstance(value, dict):
+        items = {k: _with_lines(v) for k, v in value.items()}
+        return ("map", getattr(value, "line", None), getattr(value, "key_lines", None), items)
+    if isinstance(value, list):
+        return [_with_lines(v) for v in value]
+    return (type(value).__name__, line_of(value), value)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_libyaml_and_python_loaders_read_every_shipped_file_alike(path: Path) -> None:
+    assert yamlfile._FastLoader is not None, "PyYAML was built without libyaml"
+    text = path.read_text(encoding="utf-8")
+    fast = yaml.load(text, Loader=yamlfile._FastLoader)  # noqa: S506 - the loader under test
+    exact = yaml.load(text, Loader=yamlfile._Loader)  # noqa: S506
+    assert _with_lines(fast) == _with_lines(exact)
+    assert _with_lines(load_yaml(path)) == _with_lines(exact)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "line"),
+    [
+        ("a: &a [1, 2]\nb: [" + ", ".join(["*a"] * 70_000) + "]\n", "the file expands to more than", 2),
+        ("deep: " + "[" * 100 + "]" * 100 + "\n", "nested more than 64 levels deep", 1),
+    ],
+    ids=["aliases", "nesting"],
+)
+def test_the_limits_hold_on_the_libyaml_path_too(text: str, problem: str, line: int) -> None:
+    with pytest.raises(yaml.YAMLError) as caught:
+        yaml.load(text, Loader=yamlfile._FastLoader)  # noqa: S506 - the loader under test
+    assert isinstance(caught.value, yaml.MarkedYAMLError) and caught.value.problem_mark is not None
+    assert str(caught.value.problem).startswith(problem)
+    assert caught.value.problem_mark.line + 1 == line
+    with pytest.raises(RuleError, match=rf"^f\.yaml:{line}: YAML refused: {problem}"):
+        load_yaml_text(text, "f.yaml")

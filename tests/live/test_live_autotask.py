@@ -21,11 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from providers.autotask._bulk import MARKER_FIELD
 from providers.autotask.client import AutotaskClient, F
 from providers.autotask.doctor import entity_needs, field_needs
 from providers.autotask.errors import AutotaskError
-from providers.autotask.kinds import SUBSCRIPTION_UDF
+from providers.autotask.kinds import MARKER_FIELD, SUBSCRIPTION_UDF
 from providers.autotask.metadata import PicklistValue, TenantMetadata, material_use_types
 
 from .conftest import writes_enabled
@@ -202,6 +201,48 @@ def test_charge_round_trip(
         assert [row["id"] for row in found] == [charge_id]
     finally:
         _delete_charge(live_client, contract_id, charge_id)
+
+
+def test_an_adjustment_creates_its_contract_service_when_none_exists(
+    live_client: AutotaskClient, throwaway_contract: dict[str, Any]
+) -> None:
+    """API-FACTS A9.3: "If the API creates a ContractServiceAdjustment entity and the API cannot find
+    the correct ContractService entity, it will create it." One write then does the work of two.
+    What the created contract service carries (invoice description, price) is not published: this
+    test reports it, so a run on a real tenant settles it (see providers/autotask/sandbox/FIDELITY.md)."""
+    contract_id = throwaway_contract["id"]
+    services = live_client.query(
+        "Services",
+        [F.eq("isActive", True)],
+        include_fields=["name", "unitPrice", "invoiceDescription"],
+        max_records=1,
+    )
+    if not services:
+        pytest.skip("the tenant has no active service to adjust")
+    service = services[0]
+    assert live_client.query("ContractServices", [F.eq("contractID", contract_id)]) == []
+
+    live_client.create(
+        "ContractServiceAdjustments",
+        {
+            "serviceID": service["id"],
+            "effectiveDate": throwaway_contract["startDate"],
+            "unitChange": 1,
+            "adjustedUnitPrice": Decimal("0.00"),
+            "adjustedUnitCost": Decimal("0.00"),
+        },
+        parent_id=contract_id,
+    )
+
+    created = live_client.query("ContractServices", [F.eq("contractID", contract_id)])
+    assert [row["serviceID"] for row in created] == [service["id"]]
+    row = created[0]
+    warnings.warn(
+        f"A9.3 on this tenant: the contract service created by an adjustment has invoiceDescription "
+        f"{row.get('invoiceDescription')!r} (the service's: {service.get('invoiceDescription')!r}) and "
+        f"unitPrice {row.get('unitPrice')!r} (the service's: {service.get('unitPrice')!r})",
+        stacklevel=1,
+    )
 
 
 def _company_id(client: AutotaskClient) -> int:

@@ -14,9 +14,11 @@ codes) is changed from tests through ``app.tenant`` (:mod:`._tenant`). One app, 
 
 Control endpoints (same auth headers; neither counted nor limited): ``GET /_sandbox/stats``,
 ``POST /_sandbox/stats/reset``, ``GET|POST|DELETE /_sandbox/faults`` (a :class:`Fault` as JSON),
-``POST /_sandbox/charges/{id}/bill``, ``POST /_sandbox/reset``. In process, the same are
+``POST /_sandbox/charges/{id}/bill``, ``POST /_sandbox/post`` (``{"through": "YYYY-MM-DD"}``: approve
+and post, :mod:`._posting`), ``POST /_sandbox/reset``. In process, the same are
 :meth:`SandboxApp.stats`, :meth:`~SandboxApp.reset_stats`, :meth:`~SandboxApp.inject_fault`,
-:meth:`~SandboxApp.clear_faults`, :meth:`~SandboxApp.bill_charge` and :meth:`~SandboxApp.reset`.
+:meth:`~SandboxApp.clear_faults`, :meth:`~SandboxApp.bill_charge`, ``app.tenant.post`` and
+:meth:`~SandboxApp.reset`.
 Autotask's pace (read and write latency, jitter, usage-based latency) is a :class:`Pace` passed to
 ``make_app``/``start_background_server``; each entity's stats record the longest chain of pages read
 through ``nextPageUrl`` links. Benchmarks seed large tenants with :meth:`SandboxStore.insert_many`.

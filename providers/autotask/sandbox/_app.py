@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import socket
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import httpx
@@ -259,10 +260,28 @@ class SandboxApp:
             except LookupError as error:
                 raise not_found(str(error)) from None
             return _json(200, {"itemId": int(parts[1])})
+        if parts == ("post",) and method == "POST":
+            return _json(200, self._post(_body(request)))
         if parts == ("reset",) and method == "POST":
             self.reset()
             return _json(200, {"reset": True})
         raise not_found(f"No sandbox control endpoint at {request.path}.")
+
+    def _post(self, body: Any) -> dict[str, Any]:
+        """``POST /_sandbox/post {"through": "YYYY-MM-DD"}``: approve and post through that day."""
+        through = body.get("through") if isinstance(body, dict) else None
+        try:
+            day = date.fromisoformat(through) if isinstance(through, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ApiError('Post needs {"through": "YYYY-MM-DD"}.')
+        result = self.tenant.post(day, at=self.config.clock())
+        return {
+            "through": day.isoformat(),
+            "postedAt": result.posted_at,
+            "chargesBilled": result.charges_billed,
+        }
 
     def _add_faults(self, body: Any) -> None:
         items = body if isinstance(body, list) else [body]

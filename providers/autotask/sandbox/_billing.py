@@ -33,6 +33,7 @@ Money: unit prices, costs and quantities keep 4 decimals (more are rounded half 
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -73,3 +74,10 @@ def check_units_stay_positive(
 
 def _total(amount: Decimal) -> Decimal:
     return amount.quantize(TOTAL_PLACES, rounding=ROUND_HALF_UP)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months, kept to the last day of a shorter month (Jan 31 + 1 → Feb 28)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

@@ -28,6 +28,7 @@ from providers.autotask.entities import (
 from ._billing import MAX_CONTRACT_DAYS, charge_totals, check_units_stay_positive
 from ._errors import ApiError
 from ._filters import Condition, Group
+from ._posting import check_adjustment, check_contract_end
 from ._values import Value, parse_date
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class _ContractRule(EntityRule):
         self, ctx: WriteContext, current: Row, merged: dict[str, Any], changes: dict[str, Value]
     ) -> None:
         _check_dates(merged)
+        if changes.get("endDate") is not None:
+            check_contract_end(ctx.store, current, parse_date(str(merged["endDate"])))
 
 
 class _ServiceRule(EntityRule):
@@ -131,6 +134,7 @@ class _AdjustmentRule(EntityRule):
                 f"effectiveDate {effective.isoformat()} is outside contract {contract['id']} "
                 f"({start.isoformat()} to {end.isoformat()})."
             )
+        check_adjustment(ctx.store, contract, effective)
         contract_service = _resolve_contract_service(ctx, contract, values)
         values["contractServiceID"] = contract_service["id"]
         values["serviceID"] = contract_service["serviceID"]

@@ -12,6 +12,7 @@ sets in the UI. Tests change them through this small API (``store.tenant`` or ``
     app.tenant.deactivate_billing_code(2001)
     app.tenant.set_billing_code_use_type(2001, 1)
     app.tenant.set_billing_code(2010, name="New code", use_type=5)   # add a code
+    app.tenant.post(date(2026, 10, 31))              # approve & post through a day (:mod:`._posting`)
 
 Every answer of the sandbox (``entityInformation/fields`` picklists, ``userDefinedFields``, query
 filters, writes) sees the change at once: requests work on :meth:`Tenant.entity`, the table entity
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from providers.autotask.entities import (
@@ -32,6 +34,10 @@ from providers.autotask.entities import (
     PicklistValue,
     UserDefinedField,
 )
+
+from ._posting import SCHEMA as POSTING_SCHEMA
+from ._posting import Postings, PostResult, load_postings, post_through
+from ._values import format_datetime
 
 if TYPE_CHECKING:
     from ._store import SandboxStore
@@ -50,8 +56,10 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS tenant_slas (id INTEGER PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tenant_udfs (entity TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE, "
     "length INTEGER NOT NULL, PRIMARY KEY (entity, name))",
+    POSTING_SCHEMA,
 )
-"""The two tables holding the tenant's configuration (billing codes are ordinary BillingCodes rows)."""
+"""The tables holding the tenant's configuration and its postings (billing codes are ordinary
+BillingCodes rows)."""
 
 
 class Tenant:
@@ -145,6 +153,20 @@ class Tenant:
         """Give the billing code another ``useType``."""
         self._existing_code(code_id)
         self.set_billing_code(code_id, use_type=use_type)
+
+    # ---- approve & post -------------------------------------------------------------------------
+
+    def post(self, through: date, *, at: datetime | None = None) -> PostResult:
+        """Approve and post recurring billing through ``through``, as Autotask's Approve & Post does:
+        every unit row whose billing period ends on or before it gets ``approveAndPostDate`` (``at``,
+        default now, UTC) and every charge dated on or before it ``isBilled``. From then on the
+        sandbox refuses writes into those periods (:mod:`._posting`)."""
+        moment = at if at is not None else datetime.now(UTC)
+        return post_through(self._store, through, format_datetime(moment))
+
+    def postings(self) -> Postings:
+        """Every posting so far (through which day, when)."""
+        return load_postings(self._store)
 
     # ---- views -----------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ services are taken in id order in chunks, so a page of 500 rows generates little
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from providers.autotask.entities import CONTRACT_SERVICE_UNITS, PERIOD_MONTHS
 
-from ._billing import ROW_ID_FACTOR
+from ._billing import ROW_ID_FACTOR, add_months
 from ._filters import Condition, Group
+from ._posting import NOTHING_POSTED, Postings, load_postings
 from ._sql import where_sql
 from ._values import format_date, from_sql, parse_date
 
@@ -39,6 +39,7 @@ _COLUMNS = (
     "units",
     "price",
     "cost",
+    "approveAndPostDate",
 )
 
 
@@ -102,12 +103,16 @@ def count_units(store: SandboxStore, where: Group) -> int:
 
 
 def generate_rows(
-    service: _ContractService, adjustments: list[_Adjustment], bounds: _Bounds
+    service: _ContractService,
+    adjustments: list[_Adjustment],
+    bounds: _Bounds,
+    postings: Postings = NOTHING_POSTED,
 ) -> Iterator[tuple[Any, ...]]:
     """The unit rows of one contract service that may fall inside the bounds' date window.
 
     One row per billing period of the contract (``contractPeriodType``: 1, 3, 6 or 12 months,
     counted from the contract's start date), split at each adjustment's effective date (A9.4, A10).
+    Every row of a posted period carries the posting's ``approveAndPostDate`` (:mod:`._posting`).
     """
     start, end = service.start, service.end
     if bounds.last_day is not None:
@@ -124,6 +129,7 @@ def generate_rows(
     while cursor <= end:
         period_end = min(add_months(start, (index + 1) * step) - timedelta(days=1), service.end)
         splits = sorted({a.effective for a in adjustments if cursor < a.effective <= period_end})
+        posted_at = postings.posted_at(period_end)
         starts = [cursor, *splits]
         for number, segment_start in enumerate(starts):
             segment_end = starts[number + 1] - timedelta(days=1) if number + 1 < len(starts) else period_end
@@ -147,16 +153,10 @@ def generate_rows(
                 units,
                 None if price is None else str(price),
                 None if cost is None else str(cost),
+                posted_at,
             )
         index += 1
         cursor = period_end + timedelta(days=1)
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by whole months, kept to the last day of a shorter month (Jan 31 + 1 → Feb 28)."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _chunks(
@@ -169,12 +169,13 @@ def _chunks(
         top = (before - 1) // ROW_ID_FACTOR
         bounds.highest_cs = top if bounds.highest_cs is None else min(bounds.highest_cs, top)
     last: int | None = None
+    postings = load_postings(store)
     while True:
         services = _contract_services(store, bounds, last, descending)
         if not services:
             return
         adjustments = _adjustments(store, [s.id for s in services])
-        yield [row for s in services for row in generate_rows(s, adjustments[s.id], bounds)]
+        yield [row for s in services for row in generate_rows(s, adjustments[s.id], bounds, postings)]
         last = services[-1].id
 
 
@@ -257,7 +258,7 @@ def _query_temp(
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS sandbox_units (id INTEGER PRIMARY KEY, contractID INTEGER, "
             "contractServiceID INTEGER, serviceID INTEGER, startDate TEXT, endDate TEXT, units INTEGER, "
-            "price TEXT, cost TEXT)"
+            "price TEXT, cost TEXT, approveAndPostDate TEXT)"
         )
         conn.execute("DELETE FROM temp.sandbox_units")
         conn.executemany(f"INSERT INTO temp.sandbox_units VALUES ({','.join('?' * len(_COLUMNS))})", rows)

@@ -231,7 +231,9 @@ def test_d20_a_revised_charge_month_adds_a_correction_charge_beside_the_billed_o
         Decimal("-22.8"),
         Decimal("-20.52"),
     )
-    assert env.api.billed(contract, "2026-09") == Decimal("205.20")
+    # the month's charge is billed, so the month is posted: the correction goes to 2026-10 (D27)
+    assert fix["datePurchased"] == "2026-10-01T00:00:00"
+    assert env.api.billed(contract, "2026-09") + fix["billableAmount"] == Decimal("205.20")
 
 
 # -- D21 ----------------------------------------------------------------------------------------------

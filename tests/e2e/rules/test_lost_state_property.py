@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.rules.conftest import NOVEMBER, OCTOBER
+from tests.hypothesis_examples import examples
 
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import Env
@@ -36,7 +37,9 @@ def _billed(env: Env) -> dict[tuple[str, str], Decimal]:
 
 
 @pytest.mark.slow
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(5), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(history=_HISTORIES, damage=_DAMAGE)
 def test_d25_damaged_state_never_changes_a_billed_month(
     env_factory: Callable[[Path, bool], Env], history: tuple[str, ...], damage: str

@@ -170,3 +170,38 @@ def test_d5_a_record_type_turned_off_leaves_its_existing_objects_alone(
     assert [c["name"] for c in env.api.charges(marketplace, "2026-10")] == [
         "Nerdio Manager for Enterprise 2026-10"
     ]
+
+
+def test_a_new_contract_type_plans_no_replace_and_no_write_and_says_why(env: Env, october: Path) -> None:
+    """Autotask fixes a contract's type on create (API-FACTS A9.1) and billsync deletes nothing: after the
+    setting changes, the whole plan is one warning per contract and no change; apply writes nothing."""
+    env.configure(october)
+    env.apply("2026-10-07")
+    unchanged = env.plan("2026-10-07", "--period", "2026-09")
+    env.configure(october, settings={"contract_type": 3})
+
+    plan = env.plan("2026-10-07", "--period", "2026-09")
+
+    contracts = sorted(env.api.marked_contracts())
+    assert len(contracts) > 0
+    assert plan.changes() == unchanged.changes() == []
+    assert plan.doc["summary"] == {"add": 0, "adopt": 0, "change": 0, "destroy": 0, "drift": 0, "orphan": 0}
+    assert plan.diagnostics == unchanged.diagnostics + [
+        {
+            "severity": "warning",
+            "code": "immutable-field",
+            "message": f'contract["{subscription}"]: contractType is 7 in the target and the rules now give 3, '
+            "but it cannot be changed after create, so billsync leaves it: Autotask fixes a contract's type, "
+            "period type and company when it is created; keep the old setting, or end this contract "
+            "(removal_policy: end) and bill a new subscription.",
+        }
+        for subscription in contracts
+    ]
+    text = env.plan_text("2026-10-07", "--period", "2026-09")
+    assert "-/+" not in text and "replace" not in text
+    assert [line for line in text.splitlines() if "contractType" in line] == [
+        f"Warning: {d['message']}" for d in plan.diagnostics if d["code"] == "immutable-field"
+    ]
+    assert text.endswith("Plan: 0 to add, 0 to change, 0 to adopt, 0 to destroy.\n")
+    env.apply("2026-10-07", "--period", "2026-09")
+    assert {c["contractType"] for rows in env.api.marked_contracts().values() for c in rows} == {7}

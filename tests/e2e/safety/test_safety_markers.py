@@ -5,6 +5,7 @@ hand-edited snapshot, or the snapshot of another tenant — is a problem the pla
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from engine.apply import apply_plan
 from engine.plan import Plan, Update
@@ -143,7 +144,7 @@ def test_apply_rechecks_markers_and_refuses_a_write_to_an_object_that_is_not_bil
                 service, "service", snapshot.resources[service].target_id, before={}, after={"name": "Mine"}
             ),
         ),
-        as_of="2026-10-07",
+        as_of=date(2026, 10, 7),
         snapshot_lineage=snapshot.lineage,
         snapshot_serial=snapshot.serial,
     )

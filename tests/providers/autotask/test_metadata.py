@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from engine.settings import Settings, load_settings
+from providers.autotask._bulk import METADATA_READS_IN_FLIGHT, settings_problems
 from providers.autotask.client import AutotaskClient
 from providers.autotask.config import SANDBOX_CREDENTIALS, ClientConfig
 from providers.autotask.metadata import Problem, TenantMetadata, check_settings
@@ -212,3 +213,47 @@ def test_hostile_names_reach_messages_as_one_bounded_line(app: SandboxApp, clien
         "sla_id 1: the Service Level Agreement 'Std [2J rm -rf /" + "x" * 63 + "…' is inactive; "
         "valid choices: 3 (Gold   )"
     )
+
+
+class _HoldingTransport(httpx.BaseTransport):
+    """Holds each request until ``wanted`` are in flight (or a second passes), and records the peak:
+    reads one after another never overlap, reads side by side reach ``wanted`` at once."""
+
+    def __init__(self, inner: httpx.BaseTransport, wanted: int) -> None:
+        self.inner, self.wanted = inner, wanted
+        self.in_flight = self.peak = 0
+        self.paths: list[str] = []
+        self._cond = threading.Condition()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._cond:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self.paths.append(request.url.path.removeprefix(BASE_PATH).lstrip("/"))
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self.in_flight >= self.wanted, timeout=1.0)
+        try:
+            return self.inner.handle_request(request)
+        finally:
+            with self._cond:
+                self.in_flight -= 1
+
+
+def test_the_plans_metadata_reads_run_three_at_a_time_one_request_each(app: SandboxApp) -> None:
+    transport = _HoldingTransport(httpx.WSGITransport(app=app), wanted=METADATA_READS_IN_FLIGHT)
+    config = ClientConfig(base_url=BASE)
+    with AutotaskClient(SANDBOX_CREDENTIALS, config, transport=transport) as client:
+        problems = settings_problems(TenantMetadata(client), _settings())
+
+    assert problems == []
+    assert transport.peak == METADATA_READS_IN_FLIGHT == 3
+    assert sorted(transport.paths) == [
+        "BillingCodes/entityInformation/fields",
+        "BillingCodes/query",
+        "ContractCharges/entityInformation/fields",
+        "ContractServiceAdjustments/entityInformation/fields",
+        "ContractServices/entityInformation/fields",
+        "Contracts/entityInformation/fields",
+        "Products/entityInformation/fields",
+        "Services/entityInformation/fields",
+    ]

@@ -158,6 +158,7 @@ def test_an_adjustment_by_service_creates_the_contract_service_once(client: http
     )
     (cs,) = rows.json()["items"]
     assert (cs["serviceID"], cs["unitPrice"], cs["unitCost"]) == (service, 10.5, 8.25)
+    assert cs["invoiceDescription"] is None  # not published (A9.3): the stricter choice, none of its own
     assert {row[2] for row in _units(client, contract)} == {2}
 
 

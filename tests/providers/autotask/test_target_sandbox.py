@@ -10,8 +10,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from engine.desired import DesiredState
 from engine.plan import Create
-from engine.render import DesiredState
+from engine.read_request import read_request
 from engine.resources import Resource
 from engine.settings import Settings
 from engine.snapshot import Snapshot
@@ -84,7 +85,7 @@ def test_units_for_a_month_are_the_row_covering_its_first_day(
         if price is not None:
             body["adjustedUnitPrice"] = Decimal(price)
         client.create("ContractServiceAdjustments", body, parent_id=contract)
-    actual = target.read(DesiredState({}), EMPTY, ["2026-02", "2026-03", "2026-04"], SETTINGS)
+    actual = target.read(read_request(EMPTY, ["2026-02", "2026-03", "2026-04"], SETTINGS))
     assert not actual.problems
     units = {
         address: (obj.attributes["effectiveDate"], obj.attributes["units"], obj.attributes["unitPrice"])
@@ -108,7 +109,7 @@ def test_creates_send_the_required_policy_fields_from_settings(
             "product_is_serialized": True,
         }
     )
-    assert not target.read(DesiredState({}), EMPTY, [], settings).problems
+    assert not target.read(read_request(EMPTY, [], settings)).problems
     contract = target.create(
         Create(
             'contract["S-9"]',
@@ -157,7 +158,7 @@ def test_a_required_field_billsync_cannot_fill_stops_the_plan(target: AutotaskTa
     desired = DesiredState(
         {'contract["S-1"]': Resource('contract["S-1"]', "contract", {"contractName": "x", "companyID": 101})}
     )
-    problems = target.read(desired, EMPTY, [], SETTINGS).problems
+    problems = target.read(read_request(EMPTY, [], SETTINGS, desired)).problems
     assert problems == (
         "Contracts: this tenant requires contractCategory on create, and billsync has no value for it (a "
         "tenant-specific required field: make it optional in Autotask)",
@@ -166,7 +167,7 @@ def test_a_required_field_billsync_cannot_fill_stops_the_plan(target: AutotaskTa
 
 def test_settings_are_checked_against_the_tenants_picklists(app: SandboxApp, target: AutotaskTarget) -> None:
     app.tenant.set_billing_code_use_type(2001, 4)
-    problems = target.read(DesiredState({}), EMPTY, [], SETTINGS.model_copy(update={"sla_id": 7})).problems
+    problems = target.read(read_request(EMPTY, [], SETTINGS.model_copy(update={"sla_id": 7}))).problems
     assert problems == (
         "sla_id 7: no such Service Level Agreement on this tenant; valid choices: 1 (Standard)",
         "service_billing_code_id 2001: the billing code 'Recurring Contract Services' has use type 4 "
@@ -181,7 +182,7 @@ def test_a_hostile_required_field_name_is_shown_as_one_plain_bounded_line(target
     desired = DesiredState(
         {'contract["S-1"]': Resource('contract["S-1"]', "contract", {"contractName": "x", "companyID": 101})}
     )
-    (problem,) = target.read(desired, EMPTY, [], SETTINGS).problems
+    (problem,) = target.read(read_request(EMPTY, [], SETTINGS, desired)).problems
     shown = problem.split(" requires ")[1].split(" on create")[0]
     assert shown == "x [31m red" + "y" * 69 + "…"
     assert "\x1b" not in problem and "\n" not in problem

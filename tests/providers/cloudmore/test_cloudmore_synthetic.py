@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import GeneratedBundle, generate_bundle
 from engine.source import BillingLine, SourceData
 from providers.cloudmore.bundle import read_bundle
-from providers.cloudmore.synthetic import GeneratedBundle, generate_bundle
 
 N = 1000
 

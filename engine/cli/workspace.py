@@ -15,7 +15,14 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from engine.cli import _as_of, _Ctx, _inputs, _period, _session, cli, make_console
+from engine.cli.common import (
+    CliContext,
+    as_of_option,
+    make_console,
+    open_session,
+    period_option,
+    plan_inputs,
+)
 from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths, git, is_repository
 from engine.lock import force_unlock, workspace_lock
@@ -30,17 +37,17 @@ from engine.validation import render_every_template
 from engine.workspace import CONFIG_FILE
 
 
-@cli.command()
+@click.command()
 @click.pass_obj
-def validate(ctx: _Ctx) -> None:
+def validate(ctx: CliContext) -> None:
     """Check settings and rules, rendering every template against every billing month (no Autotask read).
 
     \b
     Example:
       billsync validate
     """
-    with _session(ctx) as (workspace, target):
-        inputs = _inputs(workspace, target)
+    with open_session(ctx) as (workspace, target):
+        inputs = plan_inputs(workspace, target)
         rendered = render_every_template(
             inputs.source, inputs.settings, inputs.rules, inputs.snapshot, target.kinds(), date.today()
         )
@@ -51,21 +58,21 @@ def validate(ctx: _Ctx) -> None:
     )
 
 
-@cli.command()
-@click.option("--period", help="Render this billing month (YYYY-MM) only.")
-@click.option("--as-of", "as_of", help="Render the reports due on this date (default: today).")
+@click.command()
+@period_option("Render this billing month (YYYY-MM) only.")
+@as_of_option("Render the reports due on this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the desired state as JSON.")
 @click.pass_obj
-def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> None:
+def render(ctx: CliContext, period: str | None, as_of: date, as_json: bool) -> None:
     """Print the desired state the rules render (no Autotask call).
 
     \b
     Example:
       billsync render --period 2026-10
     """
-    with _session(ctx) as (workspace, target):
-        inputs = _inputs(workspace, target, _as_of(as_of))
-        desired, diagnostics, periods, _live = render_inputs(inputs, target, _as_of(as_of), _period(period))
+    with open_session(ctx) as (workspace, target):
+        inputs = plan_inputs(workspace, target, as_of)
+        desired, diagnostics, periods, _live = render_inputs(inputs, target, as_of, period)
     doc = {
         address: {
             "kind": r.kind,
@@ -89,7 +96,7 @@ def render(ctx: _Ctx, period: str | None, as_of: str | None, as_json: bool) -> N
             click.echo(visible(f"    {name} -> {ref}"))
 
 
-@cli.group()
+@click.group()
 def state() -> None:
     """Inspect and edit the snapshot of what billsync manages (never Autotask itself)."""
 
@@ -98,7 +105,7 @@ def state() -> None:
 @click.argument("pattern", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print address, kind and Autotask id as JSON.")
 @click.pass_obj
-def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
+def state_list(ctx: CliContext, pattern: str | None, as_json: bool) -> None:
     """List managed addresses with their Autotask ids; PATTERN is a glob (* and ? only).
 
     Piped or redirected, every line is printed whole (address, kind, id, tab-separated).
@@ -108,7 +115,7 @@ def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
       billsync state list
       billsync state list 'contract["6f1c*"]' --json
     """
-    with _session(ctx) as (workspace, target):
+    with open_session(ctx) as (workspace, target):
         snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     wanted = _glob(pattern)
     rows = [(a, e.kind, e.target_id) for a, e in sorted(snapshot.resources.items()) if wanted.fullmatch(a)]
@@ -138,7 +145,7 @@ def state_list(ctx: _Ctx, pattern: str | None, as_json: bool) -> None:
 @state.command("rm")
 @click.argument("addresses", nargs=-1, required=True)
 @click.pass_obj
-def state_rm(ctx: _Ctx, addresses: tuple[str, ...]) -> None:
+def state_rm(ctx: CliContext, addresses: tuple[str, ...]) -> None:
     """Stop managing ADDRESSES: forget them in the snapshot; the objects stay in Autotask as they are.
 
     The next plan adopts an object again if it still carries billsync's marker for a desired address.
@@ -147,7 +154,7 @@ def state_rm(ctx: _Ctx, addresses: tuple[str, ...]) -> None:
     Example:
       billsync state rm 'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000001"]'
     """
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rm"):
+    with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rm"):
         store = SnapshotStore(workspace.state_dir, target.kinds())
         snapshot = store.load()
         ids = [snapshot.resources[a].target_id for a in addresses if a in snapshot.resources]
@@ -161,14 +168,14 @@ def state_rm(ctx: _Ctx, addresses: tuple[str, ...]) -> None:
 @click.argument("source")
 @click.argument("destination")
 @click.pass_obj
-def state_mv(ctx: _Ctx, source: str, destination: str) -> None:
+def state_mv(ctx: CliContext, source: str, destination: str) -> None:
     """Record the object of SOURCE under DESTINATION (after changing a key in the rules).
 
     \b
     Example:
       billsync state mv 'service["csp365:OLD"]' 'service["csp365:NEW"]'
     """
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state mv"):
+    with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state mv"):
         store = SnapshotStore(workspace.state_dir, target.kinds())
         final = move_address(store, store.load(), source, destination)
     target_id = final.resources[destination].target_id
@@ -179,12 +186,10 @@ def state_mv(ctx: _Ctx, source: str, destination: str) -> None:
 
 
 @state.command("rebuild")
-@click.option(
-    "--as-of", "as_of", help="Read the months whose reports are available on this date (default: today)."
-)
+@as_of_option("Read the months whose reports are available on this date (default: today).")
 @click.option("--force", is_flag=True, help="Replace a snapshot that already holds objects.")
 @click.pass_obj
-def state_rebuild(ctx: _Ctx, as_of: str | None, force: bool) -> None:
+def state_rebuild(ctx: CliContext, as_of: date, force: bool) -> None:
     """Write the snapshot from Autotask alone: the objects carrying billsync's markers (D24, D25).
 
     To recover a lost ``state/``, or to start a copy of the workspace in a new folder. What was billed
@@ -194,8 +199,8 @@ def state_rebuild(ctx: _Ctx, as_of: str | None, force: bool) -> None:
     Example:
       billsync state rebuild --as-of 2026-11-25
     """
-    day = _as_of(as_of)
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rebuild"):
+    day = as_of
+    with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rebuild"):
         store = SnapshotStore(workspace.state_dir, target.kinds())
         current = store.load()
         if current.resources and not force:
@@ -204,7 +209,7 @@ def state_rebuild(ctx: _Ctx, as_of: str | None, force: bool) -> None:
                 "nothing was changed",
                 hint="Rebuild over it with `billsync state rebuild --force` (it is replaced by what Autotask holds).",
             )
-        inputs = replace(_inputs(workspace, target, day), snapshot=Snapshot.empty())
+        inputs = replace(plan_inputs(workspace, target, day), snapshot=Snapshot.empty())
         result = make_plan(inputs, target, day)
         snapshot = rebuilt_snapshot(result.plan, current.lineage or str(uuid.uuid4()), current.serial + 1)
         store.write(snapshot)
@@ -225,14 +230,14 @@ def _glob(pattern: str | None) -> re.Pattern[str]:
 @state.command("show")
 @click.argument("address")
 @click.pass_obj
-def state_show(ctx: _Ctx, address: str) -> None:
+def state_show(ctx: CliContext, address: str) -> None:
     """Show one managed resource as recorded.
 
     \b
     Example:
       billsync state show 'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000001"]'
     """
-    with _session(ctx) as (workspace, target):
+    with open_session(ctx) as (workspace, target):
         snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     entry = snapshot.resources.get(address)
     if entry is None:
@@ -242,7 +247,7 @@ def state_show(ctx: _Ctx, address: str) -> None:
     click.echo(json.dumps(entry_to_json(entry), indent=2, sort_keys=True))
 
 
-@cli.command()
+@click.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
 @click.option("--no-git", is_flag=True, help="Do not make the workspace a git repository.")
 def init(directory: Path, no_git: bool) -> None:
@@ -308,10 +313,10 @@ def copy_shipped_rules(dest: Path) -> int:
     return count
 
 
-@cli.command("force-unlock")
+@click.command("force-unlock")
 @click.argument("lock_id")
 @click.pass_obj
-def force_unlock_cmd(ctx: _Ctx, lock_id: str) -> None:
+def force_unlock_cmd(ctx: CliContext, lock_id: str) -> None:
     """Release a lock left by an apply whose process is gone.
 
     \b

@@ -18,28 +18,30 @@ from typing import Any
 
 import click
 
-from engine.cli import (
-    _as_of,
-    _budget_option,
-    _Ctx,
-    _digests,
-    _inputs,
-    _print_plan,
-    _session,
-    apply_with_progress,
-    cli,
+from engine.apply import one_writer, writer_claim
+from engine.cli.applying import applied_digests, apply_with_progress, recheck_plan
+from engine.cli.common import (
+    CliContext,
+    as_of_option,
+    budget_option,
+    open_session,
+    plan_inputs,
+    print_plan,
 )
 from engine.errors import BillsyncError
 from engine.gitrepo import commit_paths
 from engine.lock import workspace_lock
 from engine.notify import Message, expand, send, url_secrets
+from engine.pacing import DayPart, day_budget, read_days_done, record_day, split_day
 from engine.periods import latest_reports
 from engine.planner import PlanInputs, PlanResult, make_plan
 from engine.provider import Target
+from engine.read_request import read_request
 from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import money
 from engine.runlog import RunLog
+from engine.snapshot import SnapshotStore
 from engine.summary import PlanSummary, summarize, summary_lines
 from engine.textsafe import scrub
 from engine.workspace import Workspace
@@ -55,8 +57,8 @@ REPORT_DIR = "reports"
 class Outcome:
     """What a run did, for its summary, its JSON document, its log and its notification."""
 
+    as_of: date
     status: str = "started"
-    as_of: str = ""
     summary: PlanSummary | None = None
     applied: dict[str, Any] | None = None
     report: BillingReport | None = None
@@ -64,6 +66,8 @@ class Outcome:
     committed: bool = False
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    pace: DayPart | None = None
+    """With ``--budget pace``: the day of a first apply split across days that this run applied."""
 
     def to_json(self, exit_code: int, log: Path) -> dict[str, Any]:
         report = None
@@ -81,21 +85,22 @@ class Outcome:
         return {
             "status": self.status,
             "exit_code": exit_code,
-            "as_of": self.as_of,
+            "as_of": self.as_of.isoformat(),
             "plan": self.summary.to_json() if self.summary else None,
             "apply": self.applied,
             "report": report,
             "committed": self.committed,
             "error": self.error or None,
             "notes": self.notes,
+            "pace": self.pace.to_json() if self.pace is not None else None,
             "log": str(log),
         }
 
 
-@cli.command()
-@click.option("--as-of", "as_of", help="Apply the reports due on this date (default: today).")
+@click.command()
+@as_of_option("Apply the reports due on this date (default: today).")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (what a scheduled job needs).")
-@_budget_option
+@budget_option
 @click.option("--verbose", "-v", is_flag=True, help="Show the whole plan, field by field, not its summary.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable summary of the run on stdout."
@@ -104,16 +109,24 @@ class Outcome:
     "--commit", is_flag=True, help="Commit state/ to the workspace's git repository after the apply."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when nothing was due (else 0).")
+@click.option(
+    "--day-budget",
+    type=click.IntRange(min=1),
+    help="With --budget pace: the most write requests this run sends; a larger apply is split across "
+    "runs, one a day, each keeping every subscription whole (default: 8 hours at half of Autotask's "
+    "hourly budget).",
+)
 @click.pass_obj
 def run(
-    ctx: _Ctx,
-    as_of: str | None,
+    ctx: CliContext,
+    as_of: date,
     auto_approve: bool,
     budget: str,
     verbose: bool,
     as_json: bool,
     commit: bool,
     detailed_exitcode: bool,
+    day_budget: int | None,
 ) -> None:
     """The daily job: plan and apply every billing report that is due and not applied yet (D7).
 
@@ -126,6 +139,9 @@ def run(
     Exit codes: 0 applied (or nothing due), 1 error, 3 nothing due (with --detailed-exitcode),
     4 changes due but not approved (no terminal and no --auto-approve).
 
+    With --budget pace, a first apply larger than a day's budget (--day-budget) is applied a day at
+    a time: each run applies whole subscriptions up to the budget and stops; the next run continues.
+
     \b
     Example (cron, every day at 06:00):
       0 6 * * *  cd /srv/billing && billsync run --auto-approve --commit
@@ -133,12 +149,14 @@ def run(
     workspace = ctx.workspace()
     urls = expand(workspace.config.notify)
     log = RunLog(workspace.data_dir, workspace.config.logs.keep_days, secrets=url_secrets(urls))
-    day = _as_of(as_of)
-    outcome = Outcome(as_of=day.isoformat())
-    log.event("start", as_of=outcome.as_of, workspace=str(workspace.root), argv=sys.argv[1:])
+    day = as_of
+    outcome = Outcome(as_of=day)
+    log.event("start", as_of=day.isoformat(), workspace=str(workspace.root), argv=sys.argv[1:])
     try:
         with log.capturing():
-            _run(ctx, workspace, day, outcome, auto_approve, budget, verbose, as_json, commit, log)
+            _run(
+                ctx, workspace, day, outcome, auto_approve, budget, verbose, as_json, commit, log, day_budget
+            )
     except (Exception, KeyboardInterrupt, click.Abort) as exc:
         outcome.status = "failed"
         outcome.error = _error_text(exc)
@@ -165,7 +183,7 @@ def run(
 
 
 def _run(
-    ctx: _Ctx,
+    ctx: CliContext,
     workspace: Workspace,
     day: date,
     outcome: Outcome,
@@ -175,19 +193,20 @@ def _run(
     as_json: bool,
     commit: bool,
     log: RunLog,
+    day_writes: int | None = None,
 ) -> None:
     def say(text: str) -> None:
         click.echo(text, err=as_json)
 
-    with _session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
-        inputs = _inputs(workspace, target, day)
+    with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "run"):
+        inputs = plan_inputs(workspace, target, day)
         names = {o.organization_id: o.name for o in inputs.source.organizations}
         result = make_plan(inputs, target, day)
         the_plan = result.plan
         outcome.summary = summarize(the_plan, names, inputs.source.origin)
         log.event("plan", **outcome.summary.to_json())
         if verbose and not as_json:
-            _print_plan(the_plan, False)
+            print_plan(the_plan, False)
         else:
             for line in summary_lines(outcome.summary, inputs.settings.currency):
                 say(line)
@@ -207,16 +226,32 @@ def _run(
         else:
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
-            applied = apply_with_progress(
-                workspace, target, the_plan, budget, quiet=as_json, digests=_digests(inputs, the_plan)
-            )
+            todo = the_plan
+            if budget == "pace" and the_plan.writes:
+                capacity = day_writes or day_budget(target.budget())
+                outcome.pace = split_day(the_plan, capacity, read_days_done(workspace.data_dir))
+                todo = outcome.pace.plan
+            claim = writer_claim(str(workspace.root), "run")
+            store = SnapshotStore(workspace.state_dir, target.kinds())
+            with one_writer(target, store, claim, inputs.settings) as lease:
+                # another copy of the workspace may have written since the plan was made (D26)
+                recheck_plan(the_plan, inputs, target, "the plan")
+                applied = apply_with_progress(
+                    workspace,
+                    target,
+                    todo,
+                    budget,
+                    quiet=as_json,
+                    digests=applied_digests(inputs, the_plan),
+                    lease=lease,
+                )
             outcome.applied = {
-                "written": sum(1 for c in applied.applied if c.action in ("create", "update", "replace")),
+                "written": sum(1 for c in applied.applied if c.action in ("create", "update")),
                 "adopted": sum(1 for c in applied.applied if c.action == "adopt"),
                 "failed": len(applied.failed),
                 "skipped": len(applied.skipped),
                 "serial": applied.snapshot.serial if applied.snapshot else None,
-                "months": [p.period for p in the_plan.periods],
+                "months": [p.period for p in the_plan.periods] if not todo.targeted else [],
             }
             log.event("applied", **outcome.applied)
             if not applied.ok:
@@ -226,6 +261,10 @@ def _run(
                     hint="Fix the cause shown above and run billsync run again: it continues where this one stopped.",
                 )
             outcome.status = "applied"
+            if outcome.pace is not None:
+                record_day(workspace.data_dir, outcome.pace, [p.period for p in the_plan.periods])
+                log.event("pace", **outcome.pace.to_json())
+                say(outcome.pace.describe())
             if applied.snapshot is not None:
                 inputs = replace(inputs, snapshot=applied.snapshot)
         _billing_report(workspace, target, inputs, result, day, outcome)
@@ -244,7 +283,7 @@ def _billing_report(
 ) -> None:
     """What Autotask bills now, beside Cloudmore's reports: written as HTML for the notification."""
     months = sorted(latest_reports(inputs.source.reports, day))
-    objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects
+    objects = target.read(read_request(inputs.snapshot, months, inputs.settings, result.desired)).objects
     outcome.report = build_report(
         inputs.source,
         inputs.settings,
@@ -280,6 +319,8 @@ def _commit_message(outcome: Outcome) -> str:
         f"{applied.get('written', 0)} written, {applied.get('adopted', 0)} adopted; "
         f"snapshot serial {applied.get('serial')}.",
     ]
+    if outcome.pace is not None:
+        lines.append(outcome.pace.describe())
     if outcome.summary is not None:
         for kind, actions in outcome.summary.counts.items():
             lines.append(f"- {kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()))
@@ -298,6 +339,8 @@ def _message(outcome: Outcome) -> Message:
         lines.append(
             f"Apply: {a['written']} written, {a['adopted']} adopted, {a['failed']} failed, {a['skipped']} skipped."
         )
+    if outcome.pace is not None:
+        lines.append(outcome.pace.describe())
     if outcome.report is not None:
         lines.append(_totals_line(outcome.report))
     if outcome.summary is not None:

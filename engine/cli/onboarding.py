@@ -14,14 +14,14 @@ import yaml
 from rich.table import Table
 from rich.text import Text
 
-from engine.cli import _Ctx, _inputs, _session, cli, make_console
+from engine.cli.common import CliContext, as_of_option, make_console, open_session, plan_inputs
 from engine.errors import BillsyncError, ConfigError
 from engine.lock import workspace_lock
 from engine.onboarding import (
     LinkProposal,
     NewOrganization,
     create_organizations,
-    export_companies_csv,
+    exported_companies,
     organization_plan_text,
     plan_organizations,
     propose_links,
@@ -33,19 +33,19 @@ from engine.snapshot import IMPORTED, Entry, Journal, SnapshotStore
 from engine.tenant import check_tenant
 from engine.textsafe import visible
 from engine.types import parse_address
-from engine.wiring import make_source
+from engine.wiring import make_source, organization_import_csv
 from engine.workspace import Workspace
 from rules import default_rules_dir
 
 _TO = click.Choice(["cloudmore"])
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("address")
 @click.argument("target_id", type=int)
-@click.option("--as-of", "as_of", help="Render the desired state as of this date (default: today).")
+@as_of_option("Render the desired state as of this date (default: today).")
 @click.pass_obj
-def import_cmd(ctx: _Ctx, address: str, target_id: int, as_of: str | None) -> None:
+def import_cmd(ctx: CliContext, address: str, target_id: int, as_of: date) -> None:
     """Adopt an existing Autotask object (ID) as ADDRESS: billsync manages it from now on (D3).
 
     The object is recorded in the snapshot; the next plan shows the fields it will change, and the
@@ -56,15 +56,15 @@ def import_cmd(ctx: _Ctx, address: str, target_id: int, as_of: str | None) -> No
       billsync import 'contract["6f1c2d3e-0a1b-4c5d-8e9f-000000000001"]' 29683001
     """
     kind, key = parse_address(address)
-    with _session(ctx) as (workspace, target):
+    with open_session(ctx) as (workspace, target):
         if kind not in target.kinds() or not key:
             raise BillsyncError(
                 f"{address!r} is not an address billsync manages",
                 hint=f'Addresses look like contract["<subscription id>"]; kinds: {", ".join(target.kinds())}.',
             )
         with workspace_lock(workspace.data_dir, "import"):
-            day = date.fromisoformat(as_of) if as_of else date.today()
-            inputs = _inputs(workspace, target, day)
+            day = as_of
+            inputs = plan_inputs(workspace, target, day)
             desired, _diag, _periods, _live = render_inputs(inputs, target, day, None)
             resource = desired.resources.get(address)
             if resource is None:
@@ -91,7 +91,7 @@ def import_cmd(ctx: _Ctx, address: str, target_id: int, as_of: str | None) -> No
     click.echo(f"Imported {address} (id {target_id}). Run `billsync plan` to see what billsync will change.")
 
 
-@cli.group()
+@click.group()
 def companies() -> None:
     """Onboarding: Autotask companies and Cloudmore organizations (D2)."""
 
@@ -121,7 +121,7 @@ def _directory(workspace: Workspace, command: str, otherwise: str) -> Organizati
 )
 @click.option("--auto-approve", is_flag=True, help="With --to cloudmore: create them without asking.")
 @click.pass_obj
-def companies_export(ctx: _Ctx, out: Path | None, to: str | None, auto_approve: bool) -> None:
+def companies_export(ctx: CliContext, out: Path | None, to: str | None, auto_approve: bool) -> None:
     """Write Autotask companies as a Cloudmore organization bulk-import CSV with AutotaskCompanyID.
 
     With --to cloudmore (the Cloudmore API source), plan instead the organizations to create in
@@ -136,8 +136,8 @@ def companies_export(ctx: _Ctx, out: Path | None, to: str | None, auto_approve: 
     if to is None:
         if auto_approve:
             raise click.UsageError("--auto-approve is for --to cloudmore; the CSV is written without asking.")
-        with _session(ctx) as (_workspace, target):
-            text = export_companies_csv(target.list_companies())
+        with open_session(ctx) as (_workspace, target):
+            text = organization_import_csv(exported_companies(target.list_companies()))
         if out is None:
             click.echo(text, nl=False)
         else:
@@ -151,7 +151,7 @@ def companies_export(ctx: _Ctx, out: Path | None, to: str | None, auto_approve: 
     try:
         with workspace_lock(workspace.data_dir, "companies export"):
             linked = workspace.load_settings().companies
-            with _session(ctx) as (_workspace, target):
+            with open_session(ctx) as (_workspace, target):
                 companies_list = target.list_companies()
             plan = plan_organizations(companies_list, directory.list_organizations(), linked)
             click.echo(organization_plan_text(plan, directory.describe()), nl=False)
@@ -182,7 +182,7 @@ def companies_export(ctx: _Ctx, out: Path | None, to: str | None, auto_approve: 
     help="Write the links to the organizations' AutotaskCompanyID custom property in Cloudmore instead.",
 )
 @click.pass_obj
-def companies_link(ctx: _Ctx, yes: bool, to: str | None) -> None:
+def companies_link(ctx: CliContext, yes: bool, to: str | None) -> None:
     """Propose links for unlinked Cloudmore organizations by exact name; write them when confirmed.
 
     Names match with case and spaces folded; nothing is linked on a fuzzy match. Confirmed links go
@@ -197,8 +197,8 @@ def companies_link(ctx: _Ctx, yes: bool, to: str | None) -> None:
     if to is not None:
         _link_in_cloudmore(ctx, yes)
         return
-    with _session(ctx) as (workspace, target):
-        inputs = _inputs(workspace, target)
+    with open_session(ctx) as (workspace, target):
+        inputs = plan_inputs(workspace, target)
         proposals = propose_links(
             inputs.source.organizations, inputs.settings.companies, target.list_companies()
         )
@@ -223,13 +223,13 @@ def companies_link(ctx: _Ctx, yes: bool, to: str | None) -> None:
     click.echo(f"Wrote {len(links)} link(s) to {workspace.display(workspace.companies_file)}.")
 
 
-def _link_in_cloudmore(ctx: _Ctx, yes: bool) -> None:
+def _link_in_cloudmore(ctx: CliContext, yes: bool) -> None:
     """``companies link --to cloudmore``: one custom-property write per confirmed organization."""
     workspace = ctx.workspace()
     directory = _directory(workspace, "companies link", "to write the links to rules/companies.yaml instead")
     try:
         linked = workspace.load_settings().companies
-        with _session(ctx) as (_workspace, target):
+        with open_session(ctx) as (_workspace, target):
             companies_list = target.list_companies()
         proposals = _show_proposals(propose_links(directory.list_organizations(), linked, companies_list))
         count = sum(1 for p in proposals if p.company_id is not None)

@@ -9,10 +9,18 @@ from pathlib import Path
 import click
 
 from engine.apply import check_fresh
-from engine.cli import _as_of, _Ctx, _inputs, _period, _plan_text, _session, cli
+from engine.cli.common import (
+    CliContext,
+    as_of_option,
+    open_session,
+    period_option,
+    plan_inputs,
+    read_plan_text,
+)
 from engine.periods import latest_reports
 from engine.plan import plan_from_json
 from engine.planner import make_plan
+from engine.read_request import read_request
 from engine.report.html import render_html
 from engine.report.model import BillingReport, build_report
 from engine.report.views import render_csv, render_markdown, render_text
@@ -20,7 +28,7 @@ from engine.report.views import render_csv, render_markdown, render_text
 FORMATS = {"text": render_text, "md": render_markdown, "csv": render_csv, "html": render_html}
 
 
-@cli.command()
+@click.command()
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--actual", is_flag=True, help="What Autotask bills now, without the plan.")
 @click.option(
@@ -32,17 +40,17 @@ FORMATS = {"text": render_text, "md": render_markdown, "csv": render_csv, "html"
     help="Output format.",
 )
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
-@click.option("--as-of", "as_of", help="Report the months available on this date (default: today).")
-@click.option("--period", help="Report this billing month (YYYY-MM) only.")
+@as_of_option("Report the months available on this date (default: today).")
+@period_option("Report this billing month (YYYY-MM) only.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when a customer month differs.")
 @click.pass_obj
 def report(
-    ctx: _Ctx,
+    ctx: CliContext,
     planfile: Path | None,
     actual: bool,
     fmt: str,
     out: Path | None,
-    as_of: str | None,
+    as_of: date,
     period: str | None,
     detailed_exitcode: bool,
 ) -> None:
@@ -72,23 +80,23 @@ def report(
 
 
 def make_report(
-    ctx: _Ctx, planfile: Path | None, actual: bool, as_of: str | None, period: str | None
+    ctx: CliContext, planfile: Path | None, actual: bool, as_of: date, period: str | None
 ) -> BillingReport:
     """Read the source, Autotask and the plan, and build the report (writes nothing)."""
-    with _session(ctx) as (workspace, target):
+    with open_session(ctx) as (workspace, target):
         saved = None
         if planfile is not None:
-            saved = plan_from_json(_plan_text(planfile), target.kinds(), str(planfile))
-            day = date.fromisoformat(saved.as_of)
+            saved = plan_from_json(read_plan_text(planfile), target.kinds(), str(planfile))
+            day = saved.as_of
         else:
-            day = _as_of(as_of)
-        inputs = _inputs(workspace, target, day)
+            day = as_of
+        inputs = plan_inputs(workspace, target, day)
         if saved is not None:  # a plan applied since would be counted twice: refuse it as apply does
             check_fresh(saved, inputs.snapshot)
-        month = _period(period)
+        month = period
         result = make_plan(inputs, target, day, month if saved is None else None)
         months = sorted(p for p in latest_reports(inputs.source.reports, day) if month in (None, p))
-        objects = target.read(result.desired, inputs.snapshot, months, inputs.settings).objects
+        objects = target.read(read_request(inputs.snapshot, months, inputs.settings, result.desired)).objects
         the_plan = saved or result.plan
         if actual:
             basis = "in Autotask now"

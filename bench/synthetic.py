@@ -1,4 +1,4 @@
-"""Synthetic Cloudmore export bundles of any size, for tests and benchmarks at scale.
+"""Synthetic Cloudmore export bundles of any size, for the benchmark and the tests at scale (not shipped).
 
 The data follows the same rules as a real export: CSP 365 lines priced from the broker price list
 and prorated to the cent, Azure usage split over several lines, one-time perpetual purchases,
