@@ -57,6 +57,7 @@ def run_size(
     pace: Pace | None = None,
     profiles: Mapping[str, Profile] | None = None,
     baseline: Path | None = None,
+    baseline_profiles: set[str] | None = None,
 ) -> dict[str, Any]:
     """Benchmark one size in ``workdir`` (created, left behind for inspection), once per profile
     (default: one profile at ``pace`` applying up to ``apply_max``), on the same data.
@@ -64,8 +65,8 @@ def run_size(
     Every profile plans the same empty tenant, then one apply (or seeding) serves every profile that
     does not apply over HTTP itself; a profile that does applies to its own copy of the workspace, so
     each plan after apply reads exactly one applied tenant. With ``baseline`` (a source tree,
-    :mod:`bench.baseline`), the billsync of that tree makes each plan after apply too, right after
-    this one, on the same tenant and sandbox."""
+    :mod:`bench.baseline`), the billsync of that tree makes each plan after apply too (of the
+    ``baseline_profiles`` only, when given), right after this one, on the same tenant and sandbox."""
     workdir = workdir.resolve()
     chosen = dict(profiles or {"instant": Profile(pace or Pace(), apply_max)})
     workspace = make_workspace(workdir, subscriptions, seed)
@@ -107,7 +108,12 @@ def run_size(
         step, tenant = result["profiles"][name], tenants[name]
         with SandboxProcess(tenant.db, profile.pace) as sandbox:
             step["replan"] = _measured_plan(
-                tenant, sandbox, replan_args, workdir / f"{name}-plan-2", baseline, replan=True
+                tenant,
+                sandbox,
+                replan_args,
+                workdir / f"{name}-plan-2",
+                baseline if baseline_profiles is None or name in baseline_profiles else None,
+                replan=True,
             )
     for step in result["profiles"].values():
         shared = step["apply"].get("shared")

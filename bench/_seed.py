@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, cast
 
-from engine.plan import Create, plan_from_json
+from engine.plan import Adopt, Create, plan_from_json
 from engine.snapshot import Entry, Snapshot, SnapshotStore
 from engine.types import Address
 from engine.workspace import open_workspace
@@ -50,8 +50,10 @@ class _StoreWriter:
 
 
 def seed_applied(root: Path, db: Path, plan_file: Path) -> int:
-    """Create every change of ``plan_file`` (a first plan: creates only) in the sandbox ``db`` and
-    write the snapshot an apply would have written; return the number of objects created."""
+    """Create every change of ``plan_file`` (a first plan: creates, and months carried by an earlier
+    month's create) in the sandbox ``db`` and write the snapshot an apply would have written (a
+    carried month recorded under its carrier's id, as apply records it); return the number of
+    objects created."""
     config = SandboxConfig(hourly_limit=BENCH_HOURLY_LIMIT)
     app = make_app(db, config)
     without_fsync(app)
@@ -59,7 +61,8 @@ def seed_applied(root: Path, db: Path, plan_file: Path) -> int:
     kinds = target.kinds()
     plan = plan_from_json(plan_file.read_text(encoding="utf-8"), kinds, str(plan_file))
     changes = [c for c in plan.changes if c.action in ("create", "update", "adopt")]
-    if not all(isinstance(c, Create) for c in changes):
+    carried = [c for c in changes if isinstance(c, Adopt) and c.carried_by]
+    if not all(isinstance(c, Create) or c in carried for c in changes):
         raise ValueError(f"{plan_file}: seeding takes a first plan, whose changes are all creates")
     ordered = sorted(
         (c for c in changes if isinstance(c, Create)),
@@ -81,6 +84,16 @@ def seed_applied(root: Path, db: Path, plan_file: Path) -> int:
                     source=change.source,
                     period=change.period,
                 )
+            for month in carried:
+                assert month.carried_by is not None
+                entries[month.address] = Entry(
+                    kind=month.kind,
+                    target_id=ids[month.carried_by],
+                    attributes=month.attributes,
+                    refs=month.refs,
+                    source=month.source,
+                    period=month.period,
+                )
     finally:
         target.close()
         app.store.close()
@@ -93,4 +106,4 @@ def seed_applied(root: Path, db: Path, plan_file: Path) -> int:
             applied_periods={p.period: p.available_on for p in plan.periods},
         )
     )
-    return len(entries)
+    return len(ids)

@@ -19,7 +19,9 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,17 @@ def main(argv: list[str] | None = None) -> None:
         help="Also run each plan after apply with the billsync of git commit REF, on the same data and "
         "sandbox, and show both with the ratio.",
     )
+    parser.add_argument(
+        "--baseline-profiles",
+        metavar="NAMES",
+        help="The profiles (joined by +) whose plans after apply the baseline runs too (default: all).",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="Sizes measured side by side (each measure is of its own billsync process; default: %(default)s).",
+    )
     parser.add_argument("--seed", type=int, default=1, help="Synthetic data seed (default: %(default)s).")
     parser.add_argument("--workdir", type=Path, help="Where workspaces go (default: a new temporary folder).")
     parser.add_argument("--out", type=Path, default=RESULTS, help="Results folder (default: bench/results).")
@@ -118,35 +131,48 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         tree, commit = export_commit(args.baseline, workdir / "baseline-src")
         baseline = {"ref": args.baseline, "commit": commit}
-    results = []
-    for size in sizes:
+    machine_info = machine()  # the load when the run starts
+    command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    done: dict[int, dict[str, Any]] = {}
+    lock = threading.Lock()
+    table = ""
+
+    def measure(size: int) -> None:
+        nonlocal table
         print(f"# {size:,} subscriptions ({workdir / f'n{size}'})", file=sys.stderr, flush=True)
-        results.append(
-            run_size(
-                size,
-                workdir / f"n{size}",
-                seed=args.seed,
-                profiles=profiles,
-                baseline=tree if baseline else None,
-            )
+        found = run_size(
+            size,
+            workdir / f"n{size}",
+            seed=args.seed,
+            profiles=profiles,
+            baseline=tree if baseline else None,
+            baseline_profiles=set(args.baseline_profiles.split("+")) if args.baseline_profiles else None,
         )
-    document = {
-        "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(),
-        "seed": args.seed,
-        "profiles": {
-            name: {"pace": _describe(profile.pace), "apply_max": profile.apply_max}
-            for name, profile in profiles.items()
-        },
-        "baseline": baseline,
-        "duration_s": round(time.perf_counter() - started, 1),
-        "sizes": results,
-    }
-    table = render_markdown(document)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    (args.out / "latest.md").write_text(table, encoding="utf-8")
+        with lock:  # written after every size, so a run stopped early keeps the sizes it finished
+            done[size] = found
+            document = {
+                "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                "command": command,
+                "machine": machine_info,
+                "seed": args.seed,
+                "jobs": args.jobs,
+                "profiles": {
+                    name: {"pace": _describe(profile.pace), "apply_max": profile.apply_max}
+                    for name, profile in profiles.items()
+                },
+                "baseline": baseline,
+                "duration_s": round(time.perf_counter() - started, 1),
+                "sizes": [done[n] for n in sizes if n in done],
+            }
+            table = render_markdown(document)
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            (args.out / "latest.md").write_text(table, encoding="utf-8")
+
+    # the largest size first: with --jobs 2 it runs beside all the smaller ones
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for future in [pool.submit(measure, size) for size in sorted(sizes, reverse=args.jobs > 1)]:
+            future.result()
     print(table)
 
 

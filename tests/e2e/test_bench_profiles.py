@@ -44,8 +44,8 @@ def test_the_baseline_is_the_tree_of_the_commit_named(run: dict[str, Any]) -> No
         ["git", "-C", str(_ROOT), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
     ).stdout.strip()
     assert run["commit"] == head
-    assert (run["tree"] / "engine" / "cli.py").read_bytes() == subprocess.run(
-        ["git", "-C", str(_ROOT), "show", "HEAD:engine/cli.py"], check=True, capture_output=True
+    assert (run["tree"] / "engine" / "planner.py").read_bytes() == subprocess.run(
+        ["git", "-C", str(_ROOT), "show", "HEAD:engine/planner.py"], check=True, capture_output=True
     ).stdout
     assert not (run["tree"] / ".git").exists()  # exported, not a worktree of the repository
 
