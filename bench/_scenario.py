@@ -121,7 +121,7 @@ def run_size(
         step["apply"]["writes"] = writes
         step["projected_apply_hours"] = round(writes / HOURLY_BUDGET, 2)
         # before a month that changes nothing was recorded without a write, each one was a write
-        before = writes + step["plan"]["carried_months"]
+        before = step["plan"]["writes_planned"] + step["plan"]["carried_months"]
         step["projected_apply_hours_before"] = {"writes": before, "hours": round(before / HOURLY_BUDGET, 2)}
     for tenant in {id(t): t for t in tenants.values()}.values():
         tenant.connect(None)  # left on the embedded sandbox, to be planned again by hand
