@@ -2,12 +2,15 @@
 
 Wall time comes from the clock around the child; CPU time (user + system) and peak memory (the
 largest resident set size) come from ``os.wait4``, which reports the resources of that one child,
-the same figures ``/usr/bin/time -v`` prints. The Autotask sandbox runs in another process, so
-none of its work is counted here.
+the same figures ``/usr/bin/time -v`` prints. The child is started by a small launcher
+(:mod:`bench._launch`), never by the benchmark itself: Linux would count the benchmark's own peak
+memory as the child's. The Autotask sandbox runs in another process, so none of its work is counted
+here.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -78,22 +81,25 @@ def run_billsync(
         env.update(extra)
     command = [*program, "-w", str(workspace), *args]
     errors = output.with_suffix(".err")
+    report = output.with_suffix(".usage.json")
+    launcher = [sys.executable, str(Path(__file__).with_name("_launch.py")), str(report)]  # stdlib only
     with output.open("wb") as out, errors.open("wb") as err:
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL)
-        _pid, status, usage = os.wait4(child.pid, 0)
+        subprocess.run(
+            [*launcher, *command], stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL, check=False
+        )
         wall = time.perf_counter() - started
-    child.returncode = code = os.waitstatus_to_exitcode(status)
+    usage = json.loads(report.read_text(encoding="utf-8"))
+    code = int(usage["exit_code"])
     if code not in allowed:
         raise RuntimeError(
             f"billsync {' '.join(args)} exited with {code}:\n{errors.read_text(encoding='utf-8')[-3000:]}"
         )
-    rss_kb = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
     return CliRun(
         args=tuple(args),
         exit_code=code,
         wall_seconds=wall,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=rss_kb / 1024,
+        cpu_seconds=float(usage["cpu_seconds"]),
+        peak_rss_mb=float(usage["peak_rss_kb"]) / 1024,
         output=output,
     )
