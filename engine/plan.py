@@ -30,7 +30,7 @@ from engine.diagnostics import Diagnostic
 from engine.errors import PlanError, StalePlanError
 from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
-from engine.types import Address, Attributes
+from engine.types import Address, Attributes, ProviderData
 
 __all__ = [
     "FORMAT_VERSION",
@@ -64,13 +64,14 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class Create:
-    """A new object. ``payload`` is what is sent when it differs from the recorded ``after``."""
+    """A new object. ``payload`` is the provider's own data for the write when it is not ``after``
+    (:data:`~engine.types.ProviderData`: the engine carries, seals and shows it, never reads it)."""
 
     address: Address
     kind: str
     after: Attributes
     refs: dict[str, Address] = field(default_factory=dict)
-    payload: Attributes | None = None
+    payload: ProviderData | None = None
     before: Attributes = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
     period: str | None = None

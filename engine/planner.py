@@ -272,14 +272,16 @@ def _keep_recovered(
         Adopt(
             address=address,
             kind=entry.kind,
-            target_id=entry.target_id,
+            target_id=found,
             attributes=entry.attributes,
             source=entry.source,
             period=entry.period,
             reason="recovered from its identity marker: billed before, kept as billed (D25)",
         )
         for address, entry in history.resources.items()
-        if address not in planned and _same_id(actual, address, entry.target_id)
+        if (found := entry.found_id) is not None
+        and address not in planned
+        and _same_id(actual, address, found)
     ]
     due = {p.period for p in periods}
     months = [
