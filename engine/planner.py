@@ -142,7 +142,8 @@ def make_plan(
     due = due_for(inputs, as_of, period)
     months = [d.period for d in due]
     # the target's reads run while the rules render: at 50,000 subscriptions each takes seconds
-    with target.prefetching(read_request(inputs.snapshot, months, inputs.settings)):
+    request = read_request(inputs.snapshot, months, inputs.settings)
+    with target.prefetching(request):
         if not inputs.snapshot.resources and inputs.history is None and due:
             inputs = recover(inputs, target, months)  # the prefetched reads serve it
             due = due_for(inputs, as_of, period)  # the recovered history says what was applied
@@ -150,9 +151,7 @@ def make_plan(
         desired, diagnostics, periods, live = render_due(inputs, target, as_of, due)
         if targets or excludes:
             desired = select(desired, targets, excludes)
-        actual = target.read(
-            read_request(inputs.snapshot, [p.period for p in periods], inputs.settings, desired)
-        )
+        actual = target.read(request.wanting(desired, [p.period for p in periods]))
     posted = posted_months(actual.objects, [p.period for p in periods])
     if posted:  # D27: rendered again, so the posted months become corrections in an open month
         desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted)

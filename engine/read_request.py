@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -71,10 +71,10 @@ class ReadPeriod:
         return ReadPeriod(period, month_start(period), month_end(period))
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """An object the snapshot records under an address: its target id, and whether it was taken under
-    management with ``billsync import`` (the only way an object may lack billsync's marker, D25)."""
+    management with ``billsync import`` (the only way an object may lack billsync's marker, D25).
+    A tuple: a request holds one per snapshot entry, 200,000 at 50,000 subscriptions."""
 
     target_id: int
     imported: bool = False
@@ -107,17 +107,21 @@ class ReadRequest:
         """The ids the snapshot recorded for ``kind``, in snapshot order."""
         return [entry.target_id for entry in self.recorded.get(kind, {}).values()]
 
-    def wanting(self, desired: DesiredState) -> ReadRequest:
-        """This request for the addresses ``desired`` renders."""
+    def wanting(self, desired: DesiredState, periods: Sequence[Period] | None = None) -> ReadRequest:
+        """This request for the addresses ``desired`` renders (and ``periods``, when given, instead of
+        its months); the recorded ids and the policy are shared, not built again."""
         wanted: dict[str, dict[Address, Attributes]] = {}
         for address, resource in desired.resources.items():
             wanted.setdefault(resource.kind, {})[address] = resource.attributes
-        return replace(self, wanted=wanted)
+        months = self.periods if periods is None else tuple(ReadPeriod.of(p) for p in periods)
+        return replace(self, wanted=wanted, periods=months)
 
     def same_reads(self, other: ReadRequest) -> bool:
         """Whether ``other`` needs the reads started for this one (everything but ``wanted`` alike)."""
         return (
-            self.periods == other.periods and self.policy == other.policy and self.recorded == other.recorded
+            self.periods == other.periods
+            and self.policy == other.policy
+            and (self.recorded is other.recorded or self.recorded == other.recorded)
         )
 
 

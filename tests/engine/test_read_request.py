@@ -120,3 +120,15 @@ def test_the_policy_cannot_be_changed_by_the_target() -> None:
     policy = read_request(SNAPSHOT, ["2026-03"], SETTINGS).policy
     with pytest.raises(ValidationError, match="frozen"):
         policy.sla_id = 5  # type: ignore[misc]
+
+
+def test_a_read_after_the_prefetch_shares_its_recorded_ids_and_policy_and_may_name_other_months() -> None:
+    desired = DesiredState({'contract["S-1"]': Resource('contract["S-1"]', "contract", {"companyID": 101})})
+    prefetch = read_request(SNAPSHOT, ["2026-03"], SETTINGS)
+    read = prefetch.wanting(desired, ["2026-03", "2026-04"])
+    assert read.recorded is prefetch.recorded and read.policy is prefetch.policy
+    assert [p.period for p in read.periods] == ["2026-03", "2026-04"]
+    assert read.wanted == {"contract": {'contract["S-1"]': {"companyID": 101}}}
+    assert read == read_request(SNAPSHOT, ["2026-03", "2026-04"], SETTINGS, desired)
+    assert not prefetch.same_reads(read)
+    assert prefetch.same_reads(prefetch.wanting(desired, ["2026-03"]))
