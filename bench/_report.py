@@ -1,4 +1,4 @@
-"""The benchmark's markdown table: one column per size, one row per measure."""
+"""The benchmark's markdown tables: one per profile, one column per size, one row per measure."""
 
 from __future__ import annotations
 
@@ -6,8 +6,39 @@ from typing import Any
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    sizes: list[dict[str, Any]] = document["sizes"]
+    """One table per profile (a column per size), then what and where it was measured."""
     m = document["machine"]
+    lines: list[str] = []
+    profiles: dict[str, dict[str, Any]] = document.get("profiles") or {}
+    for name, profile in profiles.items():
+        sizes = [{**s, **s["profiles"][name]} for s in document["sizes"] if name in s.get("profiles", {})]
+        lines += [f"### Profile {name}: {profile['pace']}", ""]
+        lines += _table(sizes, document.get("baseline"))
+        lines.append("")
+    if not profiles:  # one profile, steps at the top level
+        lines += [*_table(document["sizes"], document.get("baseline")), ""]
+    if document.get("baseline"):
+        base = document["baseline"]
+        lines.append(
+            f"Baseline: `{base['ref']}` (commit {base['commit'][:12]}), run by the same Python on the same "
+            "data and sandbox right after each plan after apply; a ratio below 1 means this commit needs less."
+        )
+        lines.append("")
+    lines.append(
+        f"Measured {document['generated']} on {m['nproc']} × {m['cpu']}, {m.get('memory_gb')} GB, "
+        f"Python {m['python']} ({m['platform']}); `{document['command'].strip()}` took "
+        f"{document['duration_s']:,} s."
+    )
+    if m.get("load"):
+        lines.append("")
+        lines.append(
+            f"The machine is shared: load average {m['load']} at the start. Absolute times vary with it; "
+            "request counts, page chains and writes do not, and the baseline ratios are measured side by side."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _table(sizes: list[dict[str, Any]], baseline: dict[str, Any] | None) -> list[str]:
     header = "| | " + " | ".join(f"N = {s['subscriptions']:,}" for s in sizes) + " |"
     lines = [header, "|---|" + "---|" * len(sizes)]
 
@@ -24,23 +55,21 @@ def render_markdown(document: dict[str, Any]) -> str:
     row("apply: write requests per planned change", lambda s: _per_change(s["apply"]))
     row("apply: peak requests in flight per endpoint", lambda s: _peak(s["apply"]))
     row("**plan after apply** (`--period` last month): wall · CPU · peak RSS", lambda s: _cost(s["replan"]))
+    if baseline:
+        row(
+            f"plan after apply with `{baseline['ref']}`: wall · CPU · peak RSS",
+            lambda s: _cost(s["replan"]["baseline"]),
+        )
+        row("plan after apply: ratio to the baseline (wall · CPU · peak RSS)", lambda s: _ratios(s["replan"]))
     row("plan after apply: Autotask requests", lambda s: _by_endpoint(s["replan"]["requests"]))
     row("plan after apply: longest page chain", lambda s: _chain(s["replan"]))
     row("plan after apply: writes planned · write requests", lambda s: _zero(s["replan"]))
     row("plan after apply: objects read · Σ⌈objects/500⌉", lambda s: _objects(s["replan"]))
+    row("plan after apply: read requests ÷ Σ⌈objects/500⌉", lambda s: _read_ratio(s["replan"]))
     row("per-object reads (one GET per object) · ratio", lambda s: _ratio(s["replan"]))
     row("projected apply time at 10,000 requests/hour", lambda s: _hours(s))
     row("writes per subscription: first apply · steady month", lambda s: _per_subscription(s["plan"]))
-    lines.append("")
-    if document.get("profile"):
-        lines.append(f"Profile **{document['profile']}**: {document.get('pace', '')}.")
-        lines.append("")
-    lines.append(
-        f"Measured {document['generated']} on {m['nproc']} × {m['cpu']}, {m.get('memory_gb')} GB, "
-        f"Python {m['python']} ({m['platform']}); `{document['command'].strip()}` took "
-        f"{document['duration_s']:,} s."
-    )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _cell(render: Any, size: dict[str, Any]) -> str:
@@ -48,6 +77,16 @@ def _cell(render: Any, size: dict[str, Any]) -> str:
         return str(render(size))
     except (KeyError, TypeError, ZeroDivisionError):
         return "—"
+
+
+def _ratios(step: dict[str, Any]) -> str:
+    base = step["baseline"]
+    return " · ".join(f"{step[k] / base[k]:.2f}" for k in ("wall_s", "cpu_s", "peak_rss_mb"))
+
+
+def _read_ratio(step: dict[str, Any]) -> str:
+    reads = step["requests_total"] - step.get("metadata_requests", 0)
+    return f"{reads / step['bulk_minimum']:.2f} ({reads:,} ÷ {step['bulk_minimum']:,})"
 
 
 def _cost(step: dict[str, Any]) -> str:
@@ -61,6 +100,8 @@ def _by_endpoint(requests: dict[str, int]) -> str:
 
 
 def _by_verb(apply: dict[str, Any]) -> str:
+    if apply.get("shared"):
+        return f"{apply['writes']:,} writes: the {apply['shared']} profile's apply"
     if "requests" not in apply:
         return f"{apply['writes']:,} writes seeded in process"
     parts = []

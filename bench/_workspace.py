@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -56,6 +57,14 @@ def make_workspace(root: Path, subscriptions: int, seed: int = 1) -> BenchWorksp
     workspace = BenchWorkspace(root, bundle, _as_of(bundle.path))
     workspace.connect(None)
     return workspace
+
+
+def copy_workspace(workspace: BenchWorkspace, root: Path) -> BenchWorkspace:
+    """The same workspace, bundle and sandbox tenant in a second folder: a tenant of its own."""
+    shutil.copytree(workspace.root, root)
+    copied = BenchWorkspace(root, replace(workspace.bundle, path=root / "cloudmore"), workspace.as_of)
+    copied.connect(None)
+    return copied
 
 
 def _as_of(bundle: Path) -> date:

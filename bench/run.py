@@ -1,11 +1,13 @@
 """The benchmark command: ``python -m bench.run`` (``--help`` for options).
 
 For each size it generates a synthetic Cloudmore bundle, runs billsync against the Autotask sandbox
-served from its own process, prints a markdown table and writes ``bench/results/latest.json`` and
-``bench/results/latest.md``. The default sizes are 1,000, 10,000 and 50,000 subscriptions; the
-apply goes over HTTP up to 10,000 and is run in process above that (see :mod:`bench._scenario`).
-``--profile latency`` serves the sandbox at Autotask's pace (1 s per read, 0.3 s per write), applies
-over HTTP only up to 1,000 and writes ``latency.json``/``latency.md`` instead.
+served from its own process in each profile, prints markdown tables and writes
+``bench/results/latest.json`` and ``bench/results/latest.md``. The default sizes are 1,000, 10,000,
+50,000 and 100,000 subscriptions and the default profiles both: ``instant`` (the sandbox answers at
+once; the apply goes over HTTP up to 10,000 and is run in process above that) and ``latency``
+(Autotask's pace, 1 s per read and 0.3 s per write; the apply goes over HTTP only at 1,000), see
+:mod:`bench._scenario`. ``--sizes 1000 --profiles instant`` runs a quick part; ``--baseline REF``
+runs each plan with the billsync of commit REF too (:mod:`bench.baseline`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,8 @@ from typing import Any
 from providers.autotask.sandbox import Pace
 
 from ._report import render_markdown
-from ._scenario import PROFILES, run_size
+from ._scenario import PROFILES, Profile, run_size
+from .baseline import export_commit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,6 +54,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": memory_gb,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load": " ".join(f"{load:.1f}" for load in os.getloadavg()),
     }
 
 
@@ -62,55 +68,111 @@ def _describe(pace: Pace) -> str:
     return f"{pace.latency:g} s per read request, {pace.write_latency:g} s per write"
 
 
+def _numbers(text: str) -> list[int]:
+    return [int(s.strip().replace("_", "").replace(",", "")) for s in text.split("+") if s.strip()]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sizes",
-        default="1000,10000,50000",
-        help="Comma-separated subscription counts (default: %(default)s).",
+        default="1000+10000+50000+100000",
+        help="Subscription counts, joined by + (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--profiles",
+        default="instant+latency",
+        help="The sandbox's paces, joined by +: instant, and latency (1 s per read page, 0.3 s per write, "
+        "as Autotask) (default: %(default)s).",
     )
     parser.add_argument(
         "--apply-max",
         type=int,
         default=10_000,
-        help="Largest size whose apply goes over HTTP and is measured (default: %(default)s).",
+        help="Largest size whose apply goes over HTTP in the instant profile (default: %(default)s).",
     )
     parser.add_argument(
-        "--profile",
-        choices=sorted(PROFILES),
-        default="instant",
-        help="The sandbox's pace: instant, or latency (1 s per read page, 0.3 s per write, as Autotask); "
-        "the latency profile applies only up to N = 1,000 and writes latency.json/latency.md "
-        "(default: %(default)s).",
+        "--latency-apply-max",
+        type=int,
+        default=LATENCY_APPLY_MAX,
+        help="Largest size whose apply goes over HTTP in the latency profile (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="Also run each plan after apply with the billsync of git commit REF, on the same data and "
+        "sandbox, and show both with the ratio.",
+    )
+    parser.add_argument(
+        "--baseline-profiles",
+        metavar="NAMES",
+        help="The profiles (joined by +) whose plans after apply the baseline runs too (default: all).",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="Sizes measured side by side (each measure is of its own billsync process; default: %(default)s).",
     )
     parser.add_argument("--seed", type=int, default=1, help="Synthetic data seed (default: %(default)s).")
     parser.add_argument("--workdir", type=Path, help="Where workspaces go (default: a new temporary folder).")
     parser.add_argument("--out", type=Path, default=RESULTS, help="Results folder (default: bench/results).")
     args = parser.parse_args(argv)
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="billsync-bench-"))
+    sizes = _numbers(args.sizes.replace(",", "+"))
+    names = [name.strip() for name in args.profiles.replace(",", "+").split("+") if name.strip()]
+    unknown = sorted(set(names) - set(PROFILES))
+    if unknown or not names:
+        parser.error(f"unknown profile {', '.join(unknown)}: choose among {', '.join(sorted(PROFILES))}")
+    apply_max = {"instant": args.apply_max, "latency": args.latency_apply_max}
+    profiles = {name: Profile(PROFILES[name], apply_max[name]) for name in names}
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="billsync-bench-"))).resolve()
     started = time.perf_counter()
-    pace = PROFILES[args.profile]
-    apply_max = args.apply_max if args.profile == "instant" else min(args.apply_max, LATENCY_APPLY_MAX)
-    results = []
-    for size in sizes:
+    baseline = None
+    if args.baseline:
+        tree, commit = export_commit(args.baseline, workdir / "baseline-src")
+        baseline = {"ref": args.baseline, "commit": commit}
+    machine_info = machine()  # the load when the run starts
+    command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    done: dict[int, dict[str, Any]] = {}
+    lock = threading.Lock()
+    table = ""
+
+    def measure(size: int) -> None:
+        nonlocal table
         print(f"# {size:,} subscriptions ({workdir / f'n{size}'})", file=sys.stderr, flush=True)
-        results.append(run_size(size, workdir / f"n{size}", apply_max=apply_max, seed=args.seed, pace=pace))
-    document = {
-        "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(),
-        "seed": args.seed,
-        "profile": args.profile,
-        "pace": _describe(pace),
-        "duration_s": round(time.perf_counter() - started, 1),
-        "sizes": results,
-    }
-    table = render_markdown(document)
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = "latest" if args.profile == "instant" else args.profile
-    (args.out / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    (args.out / f"{name}.md").write_text(table, encoding="utf-8")
+        found = run_size(
+            size,
+            workdir / f"n{size}",
+            seed=args.seed,
+            profiles=profiles,
+            baseline=tree if baseline else None,
+            baseline_profiles=set(args.baseline_profiles.split("+")) if args.baseline_profiles else None,
+        )
+        with lock:  # written after every size, so a run stopped early keeps the sizes it finished
+            done[size] = found
+            document = {
+                "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                "command": command,
+                "machine": machine_info,
+                "seed": args.seed,
+                "jobs": args.jobs,
+                "profiles": {
+                    name: {"pace": _describe(profile.pace), "apply_max": profile.apply_max}
+                    for name, profile in profiles.items()
+                },
+                "baseline": baseline,
+                "duration_s": round(time.perf_counter() - started, 1),
+                "sizes": [done[n] for n in sizes if n in done],
+            }
+            table = render_markdown(document)
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            (args.out / "latest.md").write_text(table, encoding="utf-8")
+
+    # the largest size first: with --jobs 2 it runs beside all the smaller ones
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for future in [pool.submit(measure, size) for size in sorted(sizes, reverse=args.jobs > 1)]:
+            future.result()
     print(table)
 
 

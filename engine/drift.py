@@ -34,7 +34,7 @@ def find_drift(snapshot: Snapshot, actual: ActualState, kinds: Mapping[str, Kind
             continue
         found = actual.objects.get(address)
         if found is None:
-            if not spec.period_scoped:
+            if not spec.period_scoped and entry.target_id is not None:
                 out.append(Drift(address, entry.kind, entry.target_id, before={}, after={}, reason=NOT_FOUND))
             continue
         drift = drift_of(address, entry, found, spec)

@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from engine.context import RenderInput
 from engine.desired import DesiredState
 from engine.errors import RuleError
-from engine.resources import KindSpec, Resource, coerce
+from engine.resources import FieldType, KindSpec, Resource, coerce
 from engine.rules import Expr, PlainNode, ResourceRule, RuleFile
 from engine.settings import Settings
 from engine.source import RECORD_TYPE_SETTING
@@ -30,6 +30,9 @@ _PLAIN = frozenset({str, int, bool, Decimal, date, type(None)})
 _MISSING = object()
 _SafeLookups = set[tuple[type, str]]
 """(owner type, attribute) pairs the sandbox has allowed for a plain value."""
+_Shared = dict[Any, Any]
+"""Equal values of one render, kept once: strings by themselves, coerced values by (type, scale,
+text), source dicts by their items."""
 
 
 def render_desired(
@@ -42,6 +45,7 @@ def render_desired(
     resources: dict[Address, Resource] = {}
     globals_: dict[str, Any] = {"settings": settings, "vars": settings.vars, "periods": render_input.periods}
     safe: _SafeLookups = set()
+    shared: _Shared = {}
     for rule_file in rules:
         for record_type in rule_file.record_types:
             if not settings.record_types.enabled(RECORD_TYPE_SETTING[record_type]):
@@ -51,7 +55,7 @@ def render_desired(
                 spec = kinds[rule.kind]
                 for item in loops.get(rule.for_each, []):
                     context = {**globals_, **item}
-                    resource = _render_one(rule, spec, context, safe)
+                    resource = _render_one(rule, spec, context, safe, shared)
                     if resource is None:
                         continue
                     existing = resources.get(resource.address)
@@ -71,7 +75,7 @@ def render_desired(
 
 
 def _render_one(
-    rule: ResourceRule, spec: KindSpec, context: dict[str, Any], safe: _SafeLookups
+    rule: ResourceRule, spec: KindSpec, context: dict[str, Any], safe: _SafeLookups, shared: _Shared
 ) -> Resource | None:
     if rule.when is not None and not _truthy(_text(rule.when, rule, context, safe)):
         return None
@@ -96,7 +100,7 @@ def _render_one(
             )
         raw = _text(expr, rule, context, safe)
         try:
-            attributes[name] = coerce(raw, ftype, spec.decimals.get(name))
+            attributes[name] = _coerced(shared, raw, ftype, spec.decimals.get(name))
         except ValueError as exc:
             raise RuleError(
                 f"{address}.{name}: {exc} (from {expr.text!r})",
@@ -124,7 +128,7 @@ def _render_one(
                 file=rule.file,
                 line=expr.line,
             )
-        refs[name] = _text(expr, rule, context, safe)
+        refs[name] = _one(shared, _text(expr, rule, context, safe))
         if not refs[name].startswith(spec.refs[name] + "["):
             raise RuleError(
                 f"reference {name} must name a {spec.refs[name]} address, got {refs[name]!r}",
@@ -134,14 +138,37 @@ def _render_one(
             )
     month = context.get("month") or context.get("correction")
     return Resource(
-        address=address,
+        address=_one(shared, address),
         kind=rule.kind,
         attributes=attributes,
         refs=refs,
-        source=_source(context),
-        rule=rule.where,
+        source=_shared_dict(shared, _source(context)),
+        rule=_one(shared, rule.where),
         period=month.period if month is not None and spec.period_scoped else None,
     )
+
+
+def _one(shared: _Shared, value: str) -> str:
+    """``value``, or the equal string already kept: a contract's address is also every reference to it."""
+    return shared.setdefault(value, value)  # type: ignore[no-any-return]
+
+
+def _coerced(shared: _Shared, raw: str, ftype: FieldType, decimals: int | None) -> Any:
+    """:func:`coerce` of ``raw``, once per (field type, scale, text): 50,000 resources repeat the
+    same prices, dates and names, and equal values are one object."""
+    key = (ftype, decimals, raw)
+    found = shared.get(key, _MISSING)
+    if found is _MISSING:
+        found = shared[key] = coerce(raw, ftype, decimals)
+    return found
+
+
+def _shared_dict(shared: _Shared, values: dict[str, str]) -> dict[str, str]:
+    """``values``, or the equal dict already kept (a contract and its contract service share their
+    source, a month's adjustment and charges theirs). Nothing changes a resource's dicts once rendered."""
+    key = ("dict", *values.items())
+    found: dict[str, str] = shared.setdefault(key, values)
+    return found
 
 
 def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any], safe: _SafeLookups) -> str:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +117,25 @@ def test_apply_sends_exactly_one_write_request_per_planned_change(bench: dict[st
     creates = {
         endpoint: kinds["create"] for endpoint, kinds in apply["requests"].items() if "create" in kinds
     }
-    assert creates == {ENTITY[kind]: count for kind, count in plan["writes_planned_by_kind"].items()}
-    assert all(set(kinds) <= {"query", "create", "info"} for kinds in apply["requests"].values())
-    assert apply["writes"] == plan["writes_planned"]
-    assert apply["writes_per_change"] == 1
-    # before writing, apply plans again to check the saved plan is fresh: the same bulk reads
+    # and the tenant's writer lease: one Product created, renewed and ended by updates, read back once
+    lease = apply["requests"]["Products"]["update"]
+    expected = Counter({ENTITY[kind]: count for kind, count in plan["writes_planned_by_kind"].items()})
+    expected["Products"] += 1
+    assert creates == dict(expected)
+    assert all(
+        set(kinds) <= {"query", "create", "info"} for e, kinds in apply["requests"].items() if e != "Products"
+    )
+    assert lease >= 1
+    assert apply["writes"] == plan["writes_planned"] and apply["lease_writes"] == 1 + lease
+    # before writing, apply plans again to check the saved plan is fresh, and once more under the
+    # writer lease: the plan's bulk reads twice (the billing codes, read with the tenant's metadata,
+    # once), and the leases read back once
+    twice = {
+        endpoint: count * (1 if endpoint == "BillingCodes" else 2)
+        for endpoint, count in _reads(plan["requests"]).items()
+    }
     reads = {endpoint: kinds["query"] for endpoint, kinds in apply["requests"].items() if "query" in kinds}
-    assert reads == _reads(plan["requests"])
+    assert reads == dict(Counter(twice) + Counter({"Products": 1}))
     metadata = {endpoint: kinds["info"] for endpoint, kinds in apply["requests"].items() if "info" in kinds}
     assert metadata == METADATA
 
