@@ -228,13 +228,20 @@ def _apply_result(run: CliRun, stats: dict[str, Any], plan: dict[str, Any]) -> d
     by_verb = {
         name: dict(sorted(e["requests"].items())) for name, e in stats["endpoints"].items() if e["requests"]
     }
-    writes = _write_requests(stats)
+    products = by_verb.get("Products", {})
+    lease_writes = (
+        products.get("create", 0)
+        + products.get("update", 0)
+        - plan["writes_planned_by_kind"].get("product", 0)
+    )
+    writes = _write_requests(stats) - lease_writes
     return {
         "mode": "billsync apply over HTTP",
         **_run(run),
         "requests": by_verb,
         "requests_total": sum(sum(kinds.values()) for kinds in by_verb.values()),
         "writes": writes,
+        "lease_writes": lease_writes,  # the writer lease (D26, an inactive Product): created, ended
         "writes_per_change": round(writes / plan["writes_planned"], 4) if plan["writes_planned"] else None,
         "peak_in_flight": {
             name: e["peak_in_flight"] for name, e in stats["endpoints"].items() if e["requests"]

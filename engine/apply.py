@@ -28,6 +28,7 @@ from engine.rebuild import check_no_duplicates
 from engine.resources import KindSpec
 from engine.settings import Settings
 from engine.snapshot import IMPORTED, Entry, Journal, Snapshot, SnapshotStore
+from engine.snapshot_model import found_ids
 from engine.tenant import check_tenant, unbound_note
 from engine.types import Address
 
@@ -106,7 +107,9 @@ def apply_plan(
         result.notes.append(f"state/ is now bound to {tenant.describe()} (it recorded no tenant before)")
     refused = _refused_writes(plan, snapshot, target)  # one read per entity, before any write
     journal = Journal(store, snapshot, tenant=tenant)
-    ids: dict[Address, int] = {a: e.target_id for a, e in snapshot.resources.items()}
+    ids: dict[Address, int] = {
+        a: e.target_id for a, e in snapshot.resources.items() if e.target_id is not None
+    }
     failed_addresses: set[Address] = set()
     try:
         for phase in _phases(plan, kinds):
@@ -145,12 +148,18 @@ def apply_plan(
 
 @contextmanager
 def one_writer(
-    target: Target, store: SnapshotStore, claim: WriterClaim, settings: Settings
-) -> Iterator[WriterLease]:
-    """Hold the tenant's writer lease for the block (D26): the caller plans, or re-checks a reviewed
-    plan, and applies inside it, so what another apply wrote before is read first. The snapshot's
-    tenant is checked before, so another tenant than the snapshot's sees no write, not even a lease."""
+    target: Target, store: SnapshotStore, claim: WriterClaim, settings: Settings, plan: Plan
+) -> Iterator[WriterLease | None]:
+    """Hold the tenant's writer lease for the block (D26) when ``plan`` writes to the target: the
+    caller re-checks the plan inside it, so what another apply wrote before is read first, then
+    applies. A plan that only adopts (records ids, writes nothing) takes no lease and yields None.
+    The snapshot's tenant is checked first, so another tenant than the snapshot's sees no write,
+    not even a lease."""
+    check_no_duplicates(plan)  # refused as apply_plan would, before the lease
     check_tenant(store.load().tenant, target.identity())
+    if plan.writes == 0:
+        yield None
+        return
     with target.hold_writer(claim, TargetPolicy.of(settings)) as lease:
         yield lease
 
@@ -181,7 +190,11 @@ def _refused_writes(plan: Plan, snapshot: Snapshot, target: Target) -> dict[Addr
     ]
     if not writes:
         return {}
-    adoptions = {a: e.target_id for a, e in snapshot.resources.items() if IMPORTED in e.source}
+    adoptions = {
+        a: e.target_id
+        for a, e in snapshot.resources.items()
+        if IMPORTED in e.source and e.target_id is not None
+    }
     adoptions.update({c.address: c.target_id for c in plan.changes if isinstance(c, Adopt)})
     return target.check_owned(writes, adoptions)
 
@@ -283,15 +296,23 @@ def _execute(
                 Update(change.address, change.kind, change.target_id, before={}, after={}, refs=change.refs),
                 refs,
             )
+        target_id: int | None
+        read_id: int | None
+        if change.carried_by:  # set by the earlier month's write: recorded under that object's id
+            target_id, read_id = ids[change.carried_by], None
+        else:
+            target_id, read_id = found_ids(target.kinds().get(change.kind), change.target_id)
         entry = Entry(
             kind=change.kind,
-            target_id=ids[change.carried_by] if change.carried_by else change.target_id,
+            target_id=target_id,
             attributes=change.attributes,
             refs=change.refs,
             source=change.source,
             period=change.period,
+            read_id=read_id,
         )
     else:  # Drift and Orphan never reach here (filtered by _phases)
         return
-    ids[change.address] = entry.target_id
+    if entry.target_id is not None:
+        ids[change.address] = entry.target_id
     journal.record(change.address, entry)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from deepdiff import DeepDiff
-
 from engine.plan import Drift
 from engine.provider import ActualState
 from engine.resources import ActualObject, KindSpec, same_value
@@ -36,7 +34,7 @@ def find_drift(snapshot: Snapshot, actual: ActualState, kinds: Mapping[str, Kind
             continue
         found = actual.objects.get(address)
         if found is None:
-            if not spec.period_scoped:
+            if not spec.period_scoped and entry.target_id is not None:
                 out.append(Drift(address, entry.kind, entry.target_id, before={}, after={}, reason=NOT_FOUND))
             continue
         drift = drift_of(address, entry, found, spec)
@@ -65,6 +63,8 @@ def changed_fields(before: Attributes, after: Attributes) -> list[str]:
     """Names of the fields whose values differ (Decimal scale and int/Decimal type ignored)."""
     if all(same_value(before.get(k), v) for k, v in after.items()):
         return []
+    from deepdiff import DeepDiff  # imported here: its import costs a command more than most plans do
+
     delta = DeepDiff(
         {k: before.get(k) for k in after},
         dict(after),

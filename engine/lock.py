@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from engine.errors import LockError
 from engine.safefile import FileRefused, read_bounded, write_atomic
 
@@ -25,6 +23,8 @@ _NOTE_BYTES = 64 * 1024
 @contextmanager
 def workspace_lock(data_dir: Path, operation: str) -> Iterator[str]:
     """Hold the workspace lock for ``operation``; fail at once, naming the holder, if it is taken."""
+    from filelock import FileLock, Timeout  # imported here: only the commands that write take the lock
+
     data_dir.mkdir(parents=True, exist_ok=True)
     info_path = data_dir / INFO_FILE
     lock = FileLock(str(data_dir / LOCK_FILE), timeout=0)

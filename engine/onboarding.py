@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from engine.errors import BillsyncError
-from engine.provider import OrganizationDirectory
+from engine.provider import Company, OrganizationDirectory
 from engine.source import Organization
 from engine.textsafe import visible
 
@@ -42,9 +41,9 @@ def fold_name(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _exported(company: Mapping[str, Any]) -> bool:
+def _exported(company: Company) -> bool:
     """An active customer company: not the owner company (id 0), not inactive."""
-    return company.get("isActive") is not False and int(company["id"]) != 0
+    return company.active and company.id != 0
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,14 @@ class LinkProposal:
 def propose_links(
     organizations: Iterable[Organization],
     linked: Mapping[str, int],
-    companies: Iterable[Mapping[str, Any]],
+    companies: Iterable[Company],
 ) -> list[LinkProposal]:
     """For every unlinked organization, the one company with the same folded name, if exactly one."""
-    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    by_name: dict[str, list[Company]] = {}
     for company in companies:
-        if int(company["id"]) == 0:
+        if company.id == 0:
             continue
-        by_name.setdefault(fold_name(str(company.get("companyName", ""))), []).append(company)
+        by_name.setdefault(fold_name(company.name), []).append(company)
     proposals = []
     for org in sorted(organizations, key=lambda o: o.organization_id):
         if org.autotask_company_id is not None or org.organization_id in linked:
@@ -78,8 +77,8 @@ def propose_links(
                 LinkProposal(
                     org.organization_id,
                     org.name,
-                    int(company["id"]),
-                    str(company["companyName"]),
+                    company.id,
+                    company.name,
                     "same name",
                 )
             )
@@ -100,15 +99,11 @@ class NewOrganization:
     customer_number: str
 
 
-def exported_companies(companies: Iterable[Mapping[str, Any]]) -> list[NewOrganization]:
+def exported_companies(companies: Iterable[Company]) -> list[NewOrganization]:
     """The rows of the organization bulk-import file: every active customer company, in Autotask's order,
     its name and number as Autotask holds them (the file is for a person to review before uploading)."""
     return [
-        NewOrganization(
-            int(company["id"]),
-            str(company.get("companyName", "")),
-            str(company.get("companyNumber") or ""),
-        )
+        NewOrganization(company.id, company.name, company.number)
         for company in companies
         if _exported(company)
     ]
@@ -130,7 +125,7 @@ class OrganizationPlan:
 
 
 def plan_organizations(
-    companies: Iterable[Mapping[str, Any]],
+    companies: Iterable[Company],
     organizations: Iterable[Organization],
     linked: Mapping[str, int],
 ) -> OrganizationPlan:
@@ -151,11 +146,11 @@ def plan_organizations(
             unlinked_names.setdefault(fold_name(org.name), []).append(org.organization_id)
     create: list[NewOrganization] = []
     held: list[HeldCompany] = []
-    for company in sorted(companies, key=lambda c: int(c["id"])):
-        company_id = int(company["id"])
+    for company in sorted(companies, key=lambda c: c.id):
+        company_id = company.id
         if not _exported(company) or company_id in covered:
             continue
-        name = str(company.get("companyName") or "").strip()
+        name = company.name.strip()
         namesakes = unlinked_names.get(fold_name(name), [])
         if not name:
             held.append(HeldCompany(company_id, name, "it has no name in Autotask"))
@@ -171,7 +166,7 @@ def plan_organizations(
                 )
             )
         else:
-            create.append(NewOrganization(company_id, name, str(company.get("companyNumber") or "").strip()))
+            create.append(NewOrganization(company_id, name, company.number.strip()))
     return OrganizationPlan(tuple(create), tuple(held))
 
 

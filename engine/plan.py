@@ -30,7 +30,7 @@ from engine.diagnostics import Diagnostic
 from engine.errors import PlanError, StalePlanError
 from engine.jsontext import indented_json, json_string
 from engine.resources import KindSpec, decode_attributes, encode_attributes
-from engine.types import Address, Attributes
+from engine.types import Address, Attributes, ProviderData
 
 __all__ = [
     "FORMAT_VERSION",
@@ -44,6 +44,7 @@ __all__ = [
     "WRITES",
     "change_key",
     "Diagnostic",
+    "DriftCheck",
     "PlannedPeriod",
     "Plan",
     "change_to_json",
@@ -63,13 +64,14 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class Create:
-    """A new object. ``payload`` is what is sent when it differs from the recorded ``after``."""
+    """A new object. ``payload`` is the provider's own data for the write when it is not ``after``
+    (:data:`~engine.types.ProviderData`: the engine carries, seals and shows it, never reads it)."""
 
     address: Address
     kind: str
     after: Attributes
     refs: dict[str, Address] = field(default_factory=dict)
-    payload: Attributes | None = None
+    payload: ProviderData | None = None
     before: Attributes = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
     period: str | None = None
@@ -152,6 +154,20 @@ def change_key(change: Change) -> tuple[str, Address]:
 
 
 @dataclass(frozen=True)
+class DriftCheck:
+    """When ``billsync drift`` last ran (``last_ran`` a UTC day, None: never). Objects of past months
+    are checked only by drift, so a plan says how old that check is."""
+
+    last_ran: str | None
+
+    def days_before(self, as_of: date) -> int | None:
+        """Days from the drift run to the plan's date, or None when drift never ran."""
+        if self.last_ran is None:
+            return None
+        return (as_of - date.fromisoformat(self.last_ran)).days
+
+
+@dataclass(frozen=True)
 class PlannedPeriod:
     period: str
     available_on: str
@@ -182,6 +198,8 @@ class Plan:
     """The month asked for with ``--period``, so applying the saved plan re-plans the same selection."""
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    drift: DriftCheck | None = None
+    """When ``drift`` last ran, as the workspace recorded it (None: not known to this plan)."""
     format_version: int = FORMAT_VERSION
 
     def summary(self) -> dict[str, int]:
@@ -279,6 +297,16 @@ def _plan_head(plan: Plan) -> dict[str, Any]:
             {"severity": d.severity, "code": d.code, "message": d.message} for d in plan.diagnostics
         ],
         "selection": {"period": plan.period, "targets": list(plan.targets), "excludes": list(plan.excludes)},
+        **(
+            {}
+            if plan.drift is None
+            else {
+                "drift_last_ran": {
+                    "date": plan.drift.last_ran,
+                    "days_ago": plan.drift.days_before(plan.as_of),
+                }
+            }
+        ),
     }
 
 
@@ -343,6 +371,14 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
     yield "\n}\n"
 
 
+def _drift_check(doc: Mapping[str, Any]) -> DriftCheck | None:
+    raw = doc.get("drift_last_ran")
+    if raw is None:
+        return None
+    last = raw["date"]
+    return DriftCheck(None if last is None else date.fromisoformat(str(last)).isoformat())
+
+
 def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan") -> Plan:
     try:
         doc = json.loads(text)
@@ -378,6 +414,7 @@ def plan_from_json(text: str, kinds: Mapping[str, KindSpec], file: str = "plan")
             period=_selection(doc).get("period"),
             targets=tuple(str(t) for t in _selection(doc).get("targets", ())),
             excludes=tuple(str(t) for t in _selection(doc).get("excludes", ())),
+            drift=_drift_check(doc),
         )
         check_seal(doc, file)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

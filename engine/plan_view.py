@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
-from engine.plan import Adopt, Change, Create, Drift, Orphan, Plan, Update
+from engine.plan import Adopt, Change, Create, Drift, DriftCheck, Orphan, Plan, Update
 from engine.textsafe import visible
 from engine.types import Attributes, Scalar
 
@@ -41,6 +41,8 @@ def _lines(plan: Plan) -> Iterator[str]:
         yield f"Autotask: {visible(plan.target or 'unknown')}" + (
             f"   Cloudmore: {visible(plan.source)}" if plan.source else ""
         )
+    if plan.drift is not None:
+        yield _drift_line(plan.drift, plan.as_of)
     for diag in plan.diagnostics:
         yield f"{'Error' if diag.severity == 'error' else 'Warning'}: {diag.message}"
     cited = rules_cited(d.message for d in plan.diagnostics)
@@ -61,6 +63,18 @@ def _lines(plan: Plan) -> Iterator[str]:
             yield "No changes. Autotask matches the billing reports and the rules."
     yield ""
     yield summary_line(plan)
+
+
+def _drift_line(drift: DriftCheck, as_of: date) -> str:
+    """Objects of past months (adjustments, charges) are read back only by ``billsync drift``."""
+    days = drift.days_before(as_of)
+    if drift.last_ran is None or days is None:
+        when = "never"
+    elif days >= 0:
+        when = f"{drift.last_ran} ({days} day{'' if days == 1 else 's'} ago)"
+    else:
+        when = f"{drift.last_ran} (after this plan's date)"
+    return f"Drift last ran: {when}; hand edits to past months' adjustments and charges are found only by billsync drift"
 
 
 RULES_DOC = "docs/billing-rules.md"

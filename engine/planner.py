@@ -21,9 +21,10 @@ from engine.context import build_render_input
 from engine.desired import DesiredState
 from engine.diagnostics import Diagnostic
 from engine.diff import diff_state, immutable_differences
+from engine.drift_runs import last_drift_run
 from engine.errors import PlanError
 from engine.periods import DueReport, due_reports, latest_reports, report_digest
-from engine.plan import Adopt, Change, Plan, PlannedPeriod
+from engine.plan import Adopt, Change, DriftCheck, Plan, PlannedPeriod
 from engine.posted import PostedMonth, explain, keep_posted_contract_ends, posted_months
 from engine.provider import ActualState, Source, Target
 from engine.read_request import read_request
@@ -49,6 +50,8 @@ class PlanInputs:
     history: Snapshot | None = None
     """What was billed, recovered from the target when the snapshot is lost (D25); rendering and the
     months due follow it, the diff still compares against ``snapshot`` (so found objects are adopted)."""
+    drift: DriftCheck | None = None
+    """When ``billsync drift`` last ran, shown by the plan (objects of past months are checked only there)."""
 
     @property
     def billed(self) -> Snapshot:
@@ -71,7 +74,9 @@ def load_inputs(
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
     data = source.load(as_of)
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
-    return PlanInputs(settings, rules, data, snapshot)
+    last_drift = last_drift_run(workspace.state_dir)
+    drift = DriftCheck(None if last_drift is None else last_drift.isoformat())
+    return PlanInputs(settings, rules, data, snapshot, drift=drift)
 
 
 def render_inputs(
@@ -206,6 +211,7 @@ def make_plan(
         period=period,
         targets=tuple(targets),
         excludes=tuple(excludes),
+        drift=inputs.drift,
     )
     return PlanResult(plan, desired, actual)
 
@@ -266,14 +272,16 @@ def _keep_recovered(
         Adopt(
             address=address,
             kind=entry.kind,
-            target_id=entry.target_id,
+            target_id=found,
             attributes=entry.attributes,
             source=entry.source,
             period=entry.period,
             reason="recovered from its identity marker: billed before, kept as billed (D25)",
         )
         for address, entry in history.resources.items()
-        if address not in planned and _same_id(actual, address, entry.target_id)
+        if (found := entry.found_id) is not None
+        and address not in planned
+        and _same_id(actual, address, found)
     ]
     due = {p.period for p in periods}
     months = [

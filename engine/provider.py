@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from engine.budget import Budget
 from engine.plan import Change, Create, Update
@@ -24,6 +24,7 @@ from engine.types import Address
 
 __all__ = [
     "ActualState",
+    "Company",
     "CompareInput",
     "Comparator",
     "WriteResult",
@@ -50,6 +51,16 @@ class ActualState:
     duplicates: dict[Address, tuple[int, ...]] = field(default_factory=dict)
     """Addresses whose marker two or more objects carry, with every id (D24): nothing is applied
     until one of them is ended or renamed in the target, or the address is dropped (``state rm``)."""
+
+
+@dataclass(frozen=True)
+class Company:
+    """One company of the target, as onboarding needs it (D2); the MSP's own company is id 0."""
+
+    id: int
+    name: str
+    number: str = ""
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,8 +163,8 @@ class Target(Protocol):
         """One object by id (``billsync import``)."""
         ...
 
-    def list_companies(self) -> list[dict[str, Any]]:
-        """Every company: ``id``, ``companyName``, ``companyNumber``, ``isActive`` (onboarding, D2)."""
+    def list_companies(self) -> list[Company]:
+        """Every company, active or not, by id (onboarding, D2)."""
         ...
 
     def budget(self) -> Budget:

@@ -127,6 +127,8 @@ def read_request(
     """The request for reading ``periods`` (and ``desired``'s addresses) against ``snapshot``."""
     recorded: dict[str, dict[Address, Recorded]] = {}
     for address, entry in snapshot.resources.items():
+        if entry.target_id is None:
+            continue  # nothing billsync wrote (a month found already right): no id of the kind's entity
         imported = entry.source.get(IMPORTED) is not None
         recorded.setdefault(entry.kind, {})[address] = Recorded(entry.target_id, imported)
     request = ReadRequest(recorded, tuple(ReadPeriod.of(p) for p in periods), TargetPolicy.of(settings))

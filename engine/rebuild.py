@@ -18,7 +18,8 @@ from engine.plan import WRITES, Adopt, Plan
 from engine.posted import CORRECTION
 from engine.provider import ActualState
 from engine.resources import ActualObject, KindSpec
-from engine.snapshot_model import Entry, Snapshot
+from engine.snapshot_model import Entry, Snapshot, found_ids
+from engine.tenant import TenantIdentity
 from engine.types import Address, parse_address
 
 __all__ = [
@@ -54,7 +55,7 @@ def recover_snapshot(actual: ActualState, kinds: Mapping[str, KindSpec], lineage
                 applied[key[1]] = max(applied.get(key[1], revision), revision)
             else:
                 base[(key[0], key[1])] = _add(base[(key[0], key[1])], _amounts(obj, "unitQuantity"))
-    entries = {address: _entry(obj, base) for address, obj in sorted(marked.items())}
+    entries = {address: _entry(obj, kinds.get(obj.kind), base) for address, obj in sorted(marked.items())}
     return Snapshot(lineage=lineage, resources=entries, applied_periods=dict(sorted(applied.items())))
 
 
@@ -84,7 +85,9 @@ def check_no_duplicates(plan: Plan) -> None:
         )
 
 
-def _entry(obj: ActualObject, base: Mapping[tuple[str, str], tuple[Decimal, Decimal]]) -> Entry:
+def _entry(
+    obj: ActualObject, spec: KindSpec | None, base: Mapping[tuple[str, str], tuple[Decimal, Decimal]]
+) -> Entry:
     _kind, key = parse_address(obj.address)
     source: dict[str, str] = {}
     period: str | None = None
@@ -99,7 +102,21 @@ def _entry(obj: ActualObject, base: Mapping[tuple[str, str], tuple[Decimal, Deci
         else:
             sales, cost = base.get((key[0], period), (_ZERO, _ZERO))
         source["total_sales"], source["total_cost"] = str(sales), str(cost)
-    return Entry(obj.kind, obj.target_id, dict(obj.attributes), source=source, period=period)
+    target_id, read_id = found_ids(spec, obj.target_id)
+    return Entry(obj.kind, target_id, dict(obj.attributes), source=source, period=period, read_id=read_id)
+
+
+def _adopted(change: Adopt, spec: KindSpec | None) -> Entry:
+    target_id, read_id = found_ids(spec, change.target_id)
+    return Entry(
+        change.kind,
+        target_id,
+        dict(change.attributes),
+        dict(change.refs),
+        dict(change.source),
+        change.period,
+        read_id=read_id,
+    )
 
 
 def _amounts(obj: ActualObject, quantity_field: str) -> tuple[Decimal, Decimal]:
@@ -124,14 +141,22 @@ def _decimal(value: object) -> Decimal:
     return _ZERO
 
 
-def rebuilt_snapshot(plan: Plan, lineage: str, serial: int) -> Snapshot:
+def rebuilt_snapshot(
+    plan: Plan,
+    lineage: str,
+    serial: int,
+    kinds: Mapping[str, KindSpec],
+    tenant: TenantIdentity | None = None,
+) -> Snapshot:
     """The snapshot an apply of ``plan`` would leave if it only adopted: every adopted object with the
     references and source identity its rules give, and each planned month whose objects all exist as
-    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds."""
+    planned recorded as applied. ``plan`` is made against an empty snapshot, so it adopts what it finds.
+    A month only an earlier month's planned write would set (``carried_by``) has no object yet: not
+    recorded. It is bound to ``tenant``, the one the objects were read from (D25)."""
     entries = {
-        c.address: Entry(c.kind, c.target_id, dict(c.attributes), dict(c.refs), dict(c.source), c.period)
+        c.address: _adopted(c, kinds.get(c.kind))
         for c in plan.changes
-        if isinstance(c, Adopt)
+        if isinstance(c, Adopt) and c.carried_by is None
     }
     pending = {
         parse_address(c.address)[1][1]
@@ -144,4 +169,5 @@ def rebuilt_snapshot(plan: Plan, lineage: str, serial: int) -> Snapshot:
         serial=serial,
         resources=dict(sorted(entries.items())),
         applied_periods=dict(sorted(applied.items())),
+        tenant=tenant,
     )

@@ -53,6 +53,10 @@ class KindSpec:
     """Decimal places the target keeps per decimal field (D22)."""
     payload_fields: dict[str, FieldType] = field(default_factory=dict)
     """Types of fields sent on create that are not managed attributes (an adjustment's ``unitChange``)."""
+    read_from: str | None = None
+    """The entity the kind's state is read from when it is not ``entity``, which is then only ever
+    created (an adjustment's month is read from its ContractServiceUnits row). An object found so has
+    that entity's id: the snapshot records it as ``read_id``, never as the ``target_id`` of a write."""
     orphanable: bool = False
     """Reported as an orphan when its subscription disappears from the source (D21)."""
     end_field: str | None = None

@@ -15,7 +15,15 @@ from engine.resources import KindSpec, decode_attributes, encode_attributes
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes
 
-__all__ = ["IMPORTED", "Entry", "Snapshot", "entry_from_json", "entry_or_object", "entry_to_json"]
+__all__ = [
+    "IMPORTED",
+    "Entry",
+    "Snapshot",
+    "entry_from_json",
+    "entry_or_object",
+    "entry_to_json",
+    "found_ids",
+]
 
 
 IMPORTED = "imported"
@@ -28,11 +36,30 @@ class Entry:
     """One managed object as last written: its target id, attributes, references and source identity."""
 
     kind: str
-    target_id: int
+    target_id: int | None
+    """The id of the object of the kind's entity that billsync created or adopted. None only for a kind
+    read from another entity (:attr:`KindSpec.read_from`) when billsync created nothing: the object it
+    found was already as desired (an adjustment's month whose row held the units), see ``read_id``."""
     attributes: Attributes
     refs: dict[str, Address] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
     period: str | None = None
+    read_id: int | None = None
+    """For a kind read from another entity: the id of the object it was found as (an adjustment month's
+    ContractServiceUnits row), when it was adopted or recovered rather than created."""
+
+    @property
+    def found_id(self) -> int | None:
+        """The id a read of the target reports this address under (:attr:`ActualObject.target_id`) when
+        the snapshot knows it."""
+        return self.read_id if self.read_id is not None else self.target_id
+
+
+def found_ids(spec: KindSpec | None, found_id: int) -> tuple[int | None, int | None]:
+    """(``target_id``, ``read_id``) of an entry for an object a read found under ``found_id``."""
+    if spec is not None and spec.read_from is not None:
+        return None, found_id
+    return found_id, None
 
 
 @dataclass(frozen=True)
@@ -86,6 +113,8 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
         out["source"] = dict(sorted(entry.source.items()))
     if entry.period:
         out["period"] = entry.period
+    if entry.read_id is not None:
+        out["read_id"] = entry.read_id
     return out
 
 
@@ -114,13 +143,15 @@ def entry_from_json(
         source = _one_dict(
             shared, {name: shared.setdefault(value, value) for name, value in raw.get("source", {}).items()}
         )
+    target_id, read_id = raw["target_id"], raw.get("read_id")
     return Entry(
         kind=kind,
-        target_id=int(raw["target_id"]),
+        target_id=None if target_id is None else int(target_id),
         attributes=attributes,
         refs=refs,
         source=source,
         period=period,
+        read_id=None if read_id is None else int(read_id),
     )
 
 
@@ -146,7 +177,7 @@ def _decoded(shared: dict[Any, Any], spec: KindSpec | None, name: str, value: An
 _MISSING = object()
 
 
-_ENTRY_KEYS = frozenset({"kind", "target_id", "attributes", "refs", "source", "period"})
+_ENTRY_KEYS = frozenset({"kind", "target_id", "attributes", "refs", "source", "period", "read_id"})
 
 
 def entry_or_object(obj: dict[str, Any], kinds: Mapping[str, KindSpec], shared: dict[Any, Any]) -> Any:

@@ -35,7 +35,7 @@ def move_address(store: SnapshotStore, snapshot: Snapshot, old: Address, new: Ad
         raise _not_in_snapshot(old)
     if new in snapshot.resources:
         raise BillsyncError(
-            f"{new} is already in the snapshot (id {snapshot.resources[new].target_id}); nothing was changed",
+            f"{new} is already in the snapshot (id {snapshot.resources[new].found_id}); nothing was changed",
             hint=f"Remove it first with: billsync state rm '{new}'",
         )
     kind, key = parse_address(new)

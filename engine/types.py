@@ -11,6 +11,7 @@ __all__ = [
     "Scalar",
     "Attributes",
     "Period",
+    "ProviderData",
     "make_address",
     "parse_address",
 ]
@@ -24,6 +25,12 @@ Attributes: TypeAlias = dict[str, Scalar]
 
 Period: TypeAlias = str
 """A billing month as ``YYYY-MM``."""
+
+ProviderData: TypeAlias = dict[str, Scalar]
+"""A provider's own detail of a change (what Autotask is sent to create an adjustment): made by the
+provider's comparator, carried in the plan file and sealed with it, shown as it is and handed back to
+the provider on apply. The engine never reads a key of it; its types come from the kind's
+``payload_fields``."""
 
 
 def make_address(kind: str, *key: str) -> Address:

@@ -8,7 +8,10 @@ either: the machines running the suite are shared, and a timing is not a propert
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
 
 from tests.hypothesis_examples import CI_EXAMPLES
@@ -16,3 +19,20 @@ from tests.hypothesis_examples import CI_EXAMPLES
 settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None, print_blob=True)
 settings.register_profile("nightly", max_examples=10 * CI_EXAMPLES, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_bytecode_for_child_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """With ``PYTHONDONTWRITEBYTECODE`` set, every ``billsync`` process a test starts would compile all
+    of billsync again (a quarter of a second each); instead they share one bytecode cache in this
+    run's temporary folder (``PYTHONPYCACHEPREFIX``), and the source tree stays free of ``.pyc`` files."""
+    if not sys.flags.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
+        yield
+        return
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "pycache"
+    shared.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        patch.setenv("PYTHONPYCACHEPREFIX", str(shared))
+        yield

@@ -192,3 +192,16 @@ def test_providers_import_only_engine_exports() -> None:
     private = _private_imports()
     assert sorted(private - KNOWN_PRIVATE_IMPORTS) == [], "provider imports engine names outside __all__"
     assert sorted(KNOWN_PRIVATE_IMPORTS - private) == [], "fixed: delete them from KNOWN_PRIVATE_IMPORTS"
+
+
+def test_the_engine_never_reads_a_providers_change_payload() -> None:
+    """``Create.payload`` is provider data (:data:`engine.types.ProviderData`): the engine carries, seals
+    and shows it (the plan view prints it whole) but never looks inside; only the provider does."""
+    readers = set()
+    for name, path in _modules().items():
+        if not name.startswith("engine"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        if any(isinstance(node, ast.Attribute) and node.attr == "payload" for node in ast.walk(tree)):
+            readers.add(name)
+    assert readers == {"engine.plan_view"}

@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.apply import ApplyResult, apply_plan, stale_objects
-from engine.budget import Pacer, check_budget
+from engine.budget import Budget, Pacer, check_budget
 from engine.cli.common import make_console
 from engine.errors import BillsyncError, StalePlanError
 from engine.plan import WRITES, Plan, check_same_changes
@@ -63,9 +63,10 @@ def apply_or_fail(
     budget: str = "refuse",
     digests: dict[str, str] | None = None,
     lease: WriterLease | None = None,
+    left: Budget | None = None,
 ) -> None:
     """Apply, and fail the command (exit 1) when any change was not applied."""
-    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests, lease=lease)
+    result = apply_with_progress(workspace, target, the_plan, budget, digests=digests, lease=lease, left=left)
     if not result.ok:
         raise BillsyncError(
             "some changes were not applied; the writes that succeeded are recorded",
@@ -81,12 +82,14 @@ def apply_with_progress(
     quiet: bool = False,
     digests: dict[str, str] | None = None,
     lease: WriterLease | None = None,
+    left: Budget | None = None,
 ) -> ApplyResult:
     """Apply with a bar on a terminal, or a progress line every few seconds without one; report the
     outcome (on stderr when ``quiet``: ``run --json`` keeps stdout for its document). ``digests``
-    (month → digest of the report applied) are recorded with the months applied in full."""
+    (month → digest of the report applied) are recorded with the months applied in full. ``left``
+    is the request budget read before the writer lease was taken (read now when not given)."""
     store = SnapshotStore(workspace.state_dir, target.kinds())
-    left = target.budget()
+    left = target.budget() if left is None else left
     interval = check_budget(the_plan.writes, left, "pace" if budget == "pace" else "refuse")
     if interval:
         click.echo(

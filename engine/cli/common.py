@@ -38,7 +38,7 @@ __all__ = [
     "targets_options",
 ]
 
-_STYLES = {"+": "green", "~": "yellow", "-/+": "magenta", "=": "cyan", "!": "red", "?": "magenta"}
+_STYLES = {"+": "green", "~": "yellow", "=": "cyan", "!": "red", "?": "magenta"}
 
 
 @dataclass

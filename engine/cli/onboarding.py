@@ -74,7 +74,7 @@ def import_cmd(ctx: CliContext, address: str, target_id: int, as_of: date) -> No
                 )
             if address in inputs.snapshot.resources:
                 raise BillsyncError(
-                    f"{address} is already managed (id {inputs.snapshot.resources[address].target_id})"
+                    f"{address} is already managed (id {inputs.snapshot.resources[address].found_id})"
                 )
             found = target.fetch(kind, target_id, address)
             if found is None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 
 from engine.apply import bind_tenant, check_fresh, one_writer, writer_claim
+from engine.budget import check_budget
 from engine.cli.applying import applied_digests, apply_or_fail, recheck_plan
 from engine.cli.common import (
     CliContext,
@@ -23,6 +24,7 @@ from engine.cli.common import (
     targets_options,
 )
 from engine.drift import find_drift
+from engine.drift_runs import record_drift_run
 from engine.lock import workspace_lock
 from engine.plan import plan_from_json, write_plan_json
 from engine.planner import make_plan
@@ -132,9 +134,14 @@ def apply(
             if not auto_approve and not click.confirm("Apply these changes to Autotask?", default=False):
                 raise click.Abort()
         store = SnapshotStore(workspace.state_dir, target.kinds())
-        with one_writer(target, store, writer_claim(str(workspace.root), "apply"), inputs.settings) as lease:
-            recheck_plan(the_plan, inputs, target, name)  # under the lease: another copy may have written
-            apply_or_fail(workspace, target, the_plan, budget, applied_digests(inputs, the_plan), lease)
+        left = target.budget()  # a plan beyond the hourly budget is refused before the writer lease
+        check_budget(the_plan.writes, left, "pace" if budget == "pace" else "refuse")
+        claim = writer_claim(str(workspace.root), "apply")
+        with one_writer(target, store, claim, inputs.settings, the_plan) as lease:
+            if lease is not None:  # under the lease: another copy may have written since the plan
+                recheck_plan(the_plan, inputs, target, name)
+            digests = applied_digests(inputs, the_plan)
+            apply_or_fail(workspace, target, the_plan, budget, digests, lease, left)
 
 
 @click.command()
@@ -154,8 +161,9 @@ def drift(ctx: CliContext, as_of: date, as_json: bool, detailed_exitcode: bool) 
     with open_session(ctx) as (workspace, target):
         inputs = plan_inputs(workspace, target, as_of)
         result = make_plan(inputs, target, as_of)
+    record_drift_run(workspace.state_dir, datetime.now(UTC))  # shown by the next plans
     changes = find_drift(inputs.snapshot, result.actual, target.kinds())
-    report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=())
+    report = replace(result.plan, changes=tuple(changes), periods=(), diagnostics=(), drift=None)
     if not changes and not as_json:
         click.echo("No drift.")
         return

@@ -34,6 +34,7 @@ from engine.lock import workspace_lock
 from engine.notify import Message, expand, send, url_secrets
 from engine.pacing import DayPart, day_budget, read_days_done, record_day, split_day
 from engine.periods import latest_reports
+from engine.plan import WRITES
 from engine.planner import PlanInputs, PlanResult, make_plan
 from engine.provider import Target
 from engine.read_request import read_request
@@ -233,9 +234,9 @@ def _run(
                 todo = outcome.pace.plan
             claim = writer_claim(str(workspace.root), "run")
             store = SnapshotStore(workspace.state_dir, target.kinds())
-            with one_writer(target, store, claim, inputs.settings) as lease:
-                # another copy of the workspace may have written since the plan was made (D26)
-                recheck_plan(the_plan, inputs, target, "the plan")
+            with one_writer(target, store, claim, inputs.settings, todo) as lease:
+                if lease is not None:  # another copy may have written since the plan was made (D26)
+                    recheck_plan(the_plan, inputs, target, "the plan")
                 applied = apply_with_progress(
                     workspace,
                     target,
@@ -246,7 +247,7 @@ def _run(
                     lease=lease,
                 )
             outcome.applied = {
-                "written": sum(1 for c in applied.applied if c.action in ("create", "update")),
+                "written": sum(1 for c in applied.applied if c.action in WRITES),
                 "adopted": sum(1 for c in applied.applied if c.action == "adopt"),
                 "failed": len(applied.failed),
                 "skipped": len(applied.skipped),

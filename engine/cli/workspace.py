@@ -118,10 +118,14 @@ def state_list(ctx: CliContext, pattern: str | None, as_json: bool) -> None:
     with open_session(ctx) as (workspace, target):
         snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     wanted = _glob(pattern)
-    rows = [(a, e.kind, e.target_id) for a, e in sorted(snapshot.resources.items()) if wanted.fullmatch(a)]
+    entries = [(a, e) for a, e in sorted(snapshot.resources.items()) if wanted.fullmatch(a)]
+    rows = [(a, e.kind, e.found_id) for a, e in entries]  # the id Autotask shows the object under
     if as_json:
         doc = {"lineage": snapshot.lineage, "serial": snapshot.serial, "resources": {}}
-        doc["resources"] = {a: {"kind": kind, "target_id": target_id} for a, kind, target_id in rows}
+        doc["resources"] = {
+            a: {"kind": e.kind, "target_id": e.target_id, **({"read_id": e.read_id} if e.read_id else {})}
+            for a, e in entries
+        }
         click.echo(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True))
         return
     footer = f"{len(rows)} of {len(snapshot.resources)} resources, serial {snapshot.serial}, lineage {snapshot.lineage}"
@@ -157,7 +161,7 @@ def state_rm(ctx: CliContext, addresses: tuple[str, ...]) -> None:
     with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state rm"):
         store = SnapshotStore(workspace.state_dir, target.kinds())
         snapshot = store.load()
-        ids = [snapshot.resources[a].target_id for a in addresses if a in snapshot.resources]
+        ids = [snapshot.resources[a].found_id for a in addresses if a in snapshot.resources]
         final = remove_addresses(store, snapshot, list(addresses))
     for address, target_id in zip(addresses, ids, strict=False):
         click.echo(f"Removed {visible(address)} (Autotask id {target_id}) from the snapshot.")
@@ -178,7 +182,7 @@ def state_mv(ctx: CliContext, source: str, destination: str) -> None:
     with open_session(ctx) as (workspace, target), workspace_lock(workspace.data_dir, "state mv"):
         store = SnapshotStore(workspace.state_dir, target.kinds())
         final = move_address(store, store.load(), source, destination)
-    target_id = final.resources[destination].target_id
+    target_id = final.resources[destination].found_id
     click.echo(
         f"Moved {visible(source)} to {visible(destination)} (Autotask id {target_id}). "
         f"Snapshot serial {final.serial}."
@@ -211,7 +215,13 @@ def state_rebuild(ctx: CliContext, as_of: date, force: bool) -> None:
             )
         inputs = replace(plan_inputs(workspace, target, day), snapshot=Snapshot.empty())
         result = make_plan(inputs, target, day)
-        snapshot = rebuilt_snapshot(result.plan, current.lineage or str(uuid.uuid4()), current.serial + 1)
+        snapshot = rebuilt_snapshot(
+            result.plan,
+            current.lineage or str(uuid.uuid4()),
+            current.serial + 1,
+            target.kinds(),
+            target.identity(),
+        )
         store.write(snapshot)
     months = ", ".join(sorted(snapshot.applied_periods)) or "none"
     click.echo(

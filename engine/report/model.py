@@ -321,7 +321,7 @@ def billed_after(
             if adjustment is not None:
                 count = int(_dec(adjustment.after.get("units")))
                 price = _dec(adjustment.after.get("unitPrice"))
-                carried_units += int(_dec((adjustment.payload or {}).get("unitChange")))
+                carried_units += count - int(_dec(adjustment.before.get("units")))  # the units it adds
                 carried_price = price
             elif row is not None:
                 count = int(_dec(row.get("units"))) + carried_units

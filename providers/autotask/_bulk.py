@@ -142,7 +142,7 @@ class BulkReads:
                 F.gte("datePurchased", wire_date(first)),
                 F.or_(
                     F.lte("datePurchased", wire_date(last)),
-                    F.contains("purchaseOrderNumber", "/" + CORRECTION),
+                    F.contains(MARKER_FIELD["charge"], "/" + CORRECTION),
                 ),
             ],
             include_fields=read_fields(spec, MARKER_FIELD["charge"], "isBilled"),

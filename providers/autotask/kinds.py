@@ -138,6 +138,7 @@ def derive_kind(
         period_scoped=period_scoped,
         orphanable=orphanable,
         end_field=end_field,
+        read_from=None if read_entity is entity else read_entity.name,
     )
 
 

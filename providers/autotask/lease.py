@@ -21,6 +21,8 @@ Requests per apply: one create, one query and one PATCH (the release), plus one 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,8 +41,9 @@ ENDED_SKU = "billsync-lease-ended"
 _ENTITY = "Products"
 _NAME = "billsync writer lease (one apply at a time)"
 _ENDED_NAME = "billsync writer lease (ended)"
-_WORKSPACE_CHARS = 1000
-"""The workspace path kept in a lease (``description`` holds 2,000 characters, A9.7)."""
+_WORKSPACE_CHARS = 600
+"""The workspace path kept in a lease, twice (alone and in ``holder``): with the rest, the JSON stays
+within the 2,000 characters of ``description`` (A9.7)."""
 _HINT = (
     "Wait until it finishes, then plan again: what it wrote is found by its markers. A lease of an "
     "apply that crashed expires at the time shown; to end one at once, set that Product's sku to "
@@ -62,9 +65,25 @@ class LeaseRecord:
     product_id: int
     holder: str
     expires: datetime | None
+    who: str = ""
+    """``user@host`` of the holder."""
+    pid: int | None = None
 
     def live(self, now: datetime) -> bool:
         return self.expires is None or self.expires > now
+
+    def dead_on(self, host: str) -> bool:
+        """The holder ran on ``host`` (this machine) and its process is gone: a crash, whose lease
+        need not be waited out."""
+        if self.pid is None or not self.who or self.who.rpartition("@")[2] != host:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # another user's process, or not allowed to ask: assume it lives
+            return False
+        return False
 
     def describe(self) -> str:
         until = f"until {self.expires:%Y-%m-%d %H:%M:%S} UTC" if self.expires else "expiry unreadable"
@@ -122,7 +141,9 @@ class TenantLease:
         try:
             leases = read_leases(self._client)
             now = self._clock()
-            live = [r for r in leases if r.live(now) or r.product_id == self._id]
+            host = socket.gethostname()  # whose process table os.kill can ask
+            ended = [r for r in leases if r.product_id != self._id and (not r.live(now) or r.dead_on(host))]
+            live = [r for r in leases if r not in ended]
             if not any(r.product_id == self._id for r in live):
                 raise WriterBusyError(
                     f"Autotask did not list this apply's own lease (Product id {self._id}) when read "
@@ -136,7 +157,7 @@ class TenantLease:
                     "this one stopped before writing anything",
                     hint=_HINT,
                 )
-            self._end_expired([r for r in leases if not r.live(now) and r.product_id != self._id])
+            self._end_expired(ended)
         except BaseException:
             self._end()
             raise
@@ -176,7 +197,7 @@ class TenantLease:
         }
         if ended is not None:
             document["ended"] = _stamp(ended)
-        return json.dumps(document, sort_keys=True)
+        return json.dumps(document, sort_keys=True, ensure_ascii=False)
 
     def _renew_loop(self) -> None:
         interval = max(self._seconds / 3, 1.0)
@@ -205,7 +226,8 @@ class TenantLease:
         self._id = None
 
     def _end_expired(self, expired: Sequence[LeaseRecord]) -> None:
-        """End the leases of applies that crashed, so later reads stay one short page."""
+        """End the leases of applies that crashed (expired, or of a process gone from this machine),
+        so later reads stay one short page."""
         for record in expired:
             self._client.update(_ENTITY, {"id": record.product_id, "sku": ENDED_SKU, "name": _ENDED_NAME})
 
@@ -243,6 +265,9 @@ def _record(row: dict[str, Any]) -> LeaseRecord:
         document = json.loads(str(row.get("description") or ""))
         holder = str(document["holder"])[: _WORKSPACE_CHARS + 200]
         expires = datetime.strptime(str(document["expires"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except (ValueError, KeyError, TypeError):
+        pid = document.get("pid")
+        who = str(document.get("who") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
         return LeaseRecord(product_id, "an apply whose lease cannot be read", None)
-    return LeaseRecord(product_id, holder, expires)
+    alive_pid = pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
+    return LeaseRecord(product_id, holder, expires, who, alive_pid)

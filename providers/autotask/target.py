@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.budget import Budget
 from engine.plan import Create, Update
-from engine.provider import ActualState, Comparator, WriterClaim, WriteResult
+from engine.provider import ActualState, Company, Comparator, WriterClaim, WriteResult
 from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
 from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
 from engine.tenant import TenantIdentity
@@ -296,14 +296,24 @@ class AutotaskTarget:
         rows = self.client.query(spec.entity, [F.eq("id", target_id)])
         return _actual(address, spec, rows[0], found_by="billsync import") if rows else None
 
-    def list_companies(self) -> list[dict[str, Any]]:
-        """Every Autotask company (id, name, number, active), for onboarding (D2)."""
+    def list_companies(self) -> list[Company]:
+        """Every Autotask company (id, name, number, active), for onboarding (D2). A company whose
+        ``isActive`` is missing counts as active, a missing name or number as empty."""
         rows = self.client.query(
             "Companies",
             [F.gte("id", 0)],
             include_fields=["companyName", "companyNumber", "isActive", "companyType"],
         )
-        return sorted(rows, key=lambda r: int(r["id"]))
+        companies = [
+            Company(
+                id=int(row["id"]),
+                name=str(row.get("companyName") or ""),
+                number=str(row.get("companyNumber") or ""),
+                active=row.get("isActive") is not False,
+            )
+            for row in rows
+        ]
+        return sorted(companies, key=lambda c: c.id)
 
     def _map_contracts(
         self, found: list[tuple[str, ActualObject]], objects: dict[Address, ActualObject]

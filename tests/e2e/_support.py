@@ -43,6 +43,8 @@ SANDBOX_HEADERS = {
     "Secret": "sandbox-secret",
     "ApiIntegrationCode": "BILLSYNC-SANDBOX",
 }
+LEASE_WRITES = 2
+"""What the writer lease of one apply that writes sends (D26): its create, and the update ending it."""
 SYNCED_SERVICES = {"microsoft csp 365", "microsoft azure"}
 CENT = Decimal("0.01")
 
@@ -79,6 +81,12 @@ class Workspace:
         if bundle is not None:
             lines.append(f"cloudmore: {{bundle: {json.dumps(str(bundle))}}}")
         (self.root / "billsync.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def is_lease(row: Mapping[str, Any]) -> bool:
+    """A writer lease (an inactive Product whose SKU starts ``billsync-lease``, D26): coordination
+    between applies, not billing."""
+    return str(row.get("sku") or "").startswith("billsync-lease")
 
 
 def plan_summary(**counts: int) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,9 +23,9 @@ import httpx
 import pytest
 
 from engine.provider import WriterClaim
-from providers.autotask.client import AutotaskClient
+from providers.autotask.client import AutotaskClient, F
 from providers.autotask.config import SANDBOX_CREDENTIALS, ClientConfig
-from providers.autotask.lease import LEASE_SKU, hold_lease, read_leases
+from providers.autotask.lease import LEASE_SKU, LeaseRecord, hold_lease, read_leases
 from providers.autotask.sandbox import BackgroundServer, SandboxApp, make_app, start_background_server
 
 from ._support import AS_OF, SANDBOX_ENV, SANDBOX_HEADERS, SandboxApi, udf
@@ -38,7 +39,6 @@ HOLDER = "apply by someone@elsewhere (pid 4242) in /srv/other-copy"
 BUSY = "Error: another apply is writing to this Autotask tenant: "
 EXAMPLE_CREATES = 76
 """What the embedded example bills on an empty tenant (README)."""
-COMPLETE = f"Apply complete: {EXAMPLE_CREATES} written, 0 adopted, 0 failed, 0 skipped."
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_d26_two_copies_applying_at_once_never_create_an_object_twice(tmp_path: 
             outcomes.append((codes[0], codes[1]))
             assert codes[0] == 0, results
             completed = [out for code, out, _err in results if code == 0]
-            billed = [out for out in completed if out.splitlines()[-1].startswith(COMPLETE)]
+            billed = [out for out in completed if _billed_everything(out.splitlines()[-1])]
             assert len(billed) == 1, results  # the other found nothing left to do if it came last
             for code, _out, err in results:
                 if code != 0:
@@ -178,42 +178,88 @@ def test_d26_an_apply_finding_the_lease_taken_exits_1_naming_the_holder_and_writ
         assert [r.product_id for r in read_leases(client)] == [held.product_id]  # its own lease ended
     code, out, err = _finish(_start(root))  # released: the same command now completes
     assert code == 0, err
-    assert out.splitlines()[-1].startswith(f"Apply complete: {EXAMPLE_CREATES} written, 0 adopted, 0 failed")
+    assert _billed_everything(out.splitlines()[-1]), out
 
 
-@pytest.mark.slow
-def test_d26_the_lease_of_a_killed_apply_expires_and_the_next_apply_completes(
-    served: tuple[SandboxApp, BackgroundServer, SandboxApi], tmp_path: Path
-) -> None:
-    """The holder is killed (SIGKILL) while it re-reads the tenant under its lease: another copy is
-    refused naming its pid until the lease expires, then bills everything once."""
-    app, server, api = served
-    first = _copy(tmp_path / "first", server, KILLED_LEASE_SECONDS)
-    second = _copy(tmp_path / "second", server, KILLED_LEASE_SECONDS)
-    # the holder's second Contracts query (the re-check under the lease) hangs, so it is killed holding it
+def _billed_everything(line: str) -> bool:
+    """The apply's last line: every change of the example written or adopted, none failed."""
+    found = re.fullmatch(
+        r"Apply complete: (\d+) written, (\d+) adopted, 0 failed, 0 skipped\. Snapshot serial 1\.", line
+    )
+    return found is not None and int(found[1]) + int(found[2]) == EXAMPLE_CREATES
+
+
+def _completes_the_rest(line: str) -> None:
+    """What the killed holder created is found by its markers and adopted; the rest is written."""
+    found = re.fullmatch(
+        r"Apply complete: (\d+) written, (\d+) adopted, 0 failed, 0 skipped\. Snapshot serial 1\.", line
+    )
+    assert found is not None, line
+    assert int(found[1]) + int(found[2]) == EXAMPLE_CREATES, line
+
+
+def _killed_holder(app: SandboxApp, server: BackgroundServer, root: Path) -> tuple[int, LeaseRecord]:
+    """Start an apply in ``root`` and kill it (SIGKILL) while it holds the lease: its re-read of the
+    tenant under the lease (the second Contracts query) hangs, so it has written nothing else."""
     app.inject_fault(endpoint="Contracts", verb="query", nth=2, delay=20)
-    holder = _start(first)
+    holder = _start(root)
     with _at(server) as client:
         deadline = time.monotonic() + 60
         while not read_leases(client) and time.monotonic() < deadline:
             time.sleep(0.2)
         (lease,) = read_leases(client)
-        holder.send_signal(signal.SIGKILL)
-        holder.communicate(timeout=60)
-        app.clear_faults()
-        code, out, err = _finish(_start(second))
-        if code != 0:  # started before the lease expired: refused, naming the killed process
-            assert code == 1 and err.startswith(BUSY + "apply by "), err
-            assert f"(pid {holder.pid}) in {first}" in err
-            assert _billsync_objects(api) == 0
-            while lease.live(datetime.now(UTC)):
-                time.sleep(0.2)
-            code, out, err = _finish(_start(second))
-        assert code == 0, err
-        assert out.splitlines()[-1].startswith(
-            f"Apply complete: {EXAMPLE_CREATES} written, 0 adopted, 0 failed"
+    holder.send_signal(signal.SIGKILL)
+    holder.communicate(timeout=60)
+    app.clear_faults()
+    return holder.pid, lease
+
+
+@pytest.mark.slow
+def test_d26_the_lease_of_an_apply_killed_on_another_machine_expires_then_the_next_apply_completes(
+    served: tuple[SandboxApp, BackgroundServer, SandboxApi], tmp_path: Path
+) -> None:
+    """Another copy is refused, naming the killed holder, until its lease expires; then it bills
+    everything once and ends the expired lease."""
+    app, server, api = served
+    first = _copy(tmp_path / "first", server, KILLED_LEASE_SECONDS)
+    second = _copy(tmp_path / "second", server, KILLED_LEASE_SECONDS)
+    pid, lease = _killed_holder(app, server, first)
+    with _at(server) as client:  # as if the holder had run on another machine: its pid cannot be checked here
+        (row,) = client.query("Products", [F.eq("id", lease.product_id)], include_fields=["description"])
+        document = json.loads(row["description"])
+        client.update(
+            "Products",
+            {"id": lease.product_id, "description": json.dumps({**document, "who": "cron@elsewhere"})},
         )
+        written_by_the_holder = _billsync_objects(api)
+        code, _out, err = _finish(_start(second))
+        assert code == 1 and err.startswith(BUSY + "apply by "), err
+        assert f"(pid {pid}) in {first}" in err
+        assert _billsync_objects(api) == written_by_the_holder  # the refused apply wrote nothing
+        while read_leases(client)[0].live(datetime.now(UTC)):
+            time.sleep(0.2)
+        code, out, err = _finish(_start(second))
+        assert code == 0, err
+        _completes_the_rest(out.splitlines()[-1])
         _no_duplicates(api)
         assert read_leases(client) == []  # the expired lease was ended by the apply that took over
-        leases = api.query("Products", [{"op": "beginsWith", "field": "sku", "value": LEASE_SKU}])
-        assert {p["id"]: p["sku"] for p in leases}[lease.product_id] == "billsync-lease-ended"
+
+
+@pytest.mark.slow
+def test_d26_the_lease_of_an_apply_killed_on_this_machine_is_taken_over_at_once(
+    served: tuple[SandboxApp, BackgroundServer, SandboxApi], tmp_path: Path
+) -> None:
+    """Its holder's process is gone from this host, so its lease is not waited out: the next apply
+    (from another copy) ends it and bills everything once."""
+    app, server, api = served
+    first = _copy(tmp_path / "first", server, 600)  # far from expiring: taken over, not waited out
+    second = _copy(tmp_path / "second", server, 600)
+    _pid, lease = _killed_holder(app, server, first)
+    code, out, err = _finish(_start(second))
+    assert code == 0, err
+    _completes_the_rest(out.splitlines()[-1])
+    _no_duplicates(api)
+    with _at(server) as client:
+        assert read_leases(client) == []
+    leases = api.query("Products", [{"op": "beginsWith", "field": "sku", "value": LEASE_SKU}])
+    assert {p["id"]: p["sku"] for p in leases}[lease.product_id] == "billsync-lease-ended"

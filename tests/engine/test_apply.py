@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,7 +29,7 @@ from engine.plan import (
     PlannedPeriod,
     Update,
 )
-from engine.provider import ActualState, Comparator, WriteResult
+from engine.provider import ActualState, Company, Comparator, WriteResult
 from engine.read_request import ReadRequest
 from engine.resources import ActualObject, KindSpec
 from engine.snapshot import Entry, Snapshot, SnapshotStore
@@ -90,7 +89,7 @@ class RecordingTarget:
     def fetch(self, kind: str, target_id: int, address: str) -> ActualObject | None:
         raise AssertionError("apply never fetches")
 
-    def list_companies(self) -> list[dict[str, Any]]:
+    def list_companies(self) -> list[Company]:
         raise AssertionError("apply never lists companies")
 
     def budget(self) -> Budget:
@@ -390,3 +389,24 @@ def test_plan_from_another_lineage_is_stale() -> None:
             Plan(changes=(), as_of=date(2026, 10, 7), snapshot_lineage="99999999-x", snapshot_serial=2), BASE
         )
     check_fresh(plan_of(BASE), BASE)
+
+
+def test_an_adopted_month_records_the_row_it_was_found_as_and_a_created_one_its_adjustment(
+    tmp_path: Path,
+) -> None:
+    """An adjustment is read from its month's ContractServiceUnits row: adopting the month records that
+    row as ``read_id`` (billsync created nothing), creating one records the adjustment's id."""
+    empty = Snapshot(lineage=LINEAGE, serial=0)
+    adopt = Adopt(
+        address=MONTH, kind="adjustment", target_id=88002, attributes={"units": 3}, period="2026-09"
+    )
+    result, target = run(tmp_path, empty, adopt)
+    assert target.calls == []
+    assert result.snapshot is not None
+    adopted = result.snapshot.resources[MONTH]
+    assert (adopted.target_id, adopted.read_id, adopted.found_id) == (None, 88002, 88002)
+    create = Create(address=MONTH, kind="adjustment", after={"units": 4}, period="2026-09")
+    result, _ = run(tmp_path / "again", empty, create)
+    assert result.snapshot is not None
+    created = result.snapshot.resources[MONTH]
+    assert (created.target_id, created.read_id) == (70001, None)

@@ -84,7 +84,8 @@ def test_a_planned_adjustment_carries_its_units_and_price_into_the_later_months(
         address='adjustment["S-1"]["2026-09"]',
         kind="adjustment",
         after={"units": 12, "unitPrice": Decimal("3.3333")},
-        payload={"unitChange": 2},
+        payload={"unitChange": 2},  # Autotask's detail: the report reads the units from before and after
+        before={"units": 10, "unitPrice": Decimal("3.0000")},
     )
     charge = Create(
         address='charge["S-1"]["2026-09"]["rounding"]',

@@ -492,3 +492,19 @@ def test_any_sequence_of_journalled_edits_loads_back_exactly_and_byte_stable(
     assert files(copy.folder) == files(folder)
     for name in files(folder):
         assert (copy.folder / name).read_bytes() == (folder / name).read_bytes()
+
+
+def test_a_month_found_already_right_records_its_row_as_read_id_and_no_target_id(tmp_path: Path) -> None:
+    """An adjustment id and a ContractServiceUnits row id are never stored in one field: a month billsync
+    adopted (it created no adjustment) keeps the row it was found as in ``read_id``."""
+    found = replace(ADJUSTMENT, target_id=None, read_id=88002)
+    store = SnapshotStore(tmp_path / "state", KINDS)
+    store.write(replace(SNAPSHOT, resources={'adjustment["S-1"]["2026-09"]': found}))
+    shard = json.loads((tmp_path / "state" / ADJUSTMENT_SHARD).read_text(encoding="utf-8"))
+    written = shard['adjustment["S-1"]["2026-09"]']
+    assert (written["target_id"], written["read_id"]) == (None, 88002)
+    loaded = store.load().resources['adjustment["S-1"]["2026-09"]']
+    assert loaded == found and loaded.found_id == 88002
+    assert ADJUSTMENT.found_id == 70001  # a created adjustment: its own id
+    store.write(SNAPSHOT)  # a created adjustment: no read_id key, the bytes of earlier versions
+    assert "read_id" not in (tmp_path / "state" / ADJUSTMENT_SHARD).read_text(encoding="utf-8")

@@ -33,7 +33,7 @@ from ._queries import parse_query, present, resume_query, run_count, run_query
 from ._routes import BASE_PATH, Route, resolve
 from ._store import SandboxStore
 from ._tenant import Tenant
-from ._writes import create_object, update_object
+from ._writes import create_object, delete_object, update_object
 
 
 class SandboxApp:
@@ -230,6 +230,10 @@ class SandboxApp:
             if row is None or (route.parent_id is not None and row.get("contractID") != route.parent_id):
                 raise not_found(f"{entity.name} {route.object_id} does not exist.")
             return _json(200, {"item": present(entity, row)})
+        if op == "delete":
+            assert route.object_id is not None
+            deleted = delete_object(self.store, entity, route.object_id, parent_id=route.parent_id)
+            return _json(200, {"itemId": deleted})
         now = self.config.clock()
         if op == "create":
             item_id = create_object(self.store, entity, _body(request), now=now, parent_id=route.parent_id)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from providers._shared import emulation
 
-FaultKind = Literal["query", "count", "get", "create", "update", "info"]
+FaultKind = Literal["query", "count", "get", "create", "update", "delete", "info"]
 
 
 class Fault(BaseModel):

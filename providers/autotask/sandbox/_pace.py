@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-WRITE_KINDS = frozenset({"create", "update"})
+WRITE_KINDS = frozenset({"create", "update", "delete"})
 USAGE_DELAY = (0.5, 1.0)
 """Extra seconds per call once the hourly count passes half of the budget (A6, SINGLE-SOURCE)."""
 

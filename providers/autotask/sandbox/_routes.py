@@ -17,6 +17,10 @@ BASE_PATH = "/ATServicesRest/V1.0/"
 
 ADMIN_PATH = "/_sandbox/"
 
+DELETABLE = frozenset({"ContractCharges"})
+"""Entities served a ``DELETE`` under their parent (``Contracts/{id}/Charges/{id}``, A9.5); every other
+DELETE is a 405, as billsync never deletes."""
+
 KIND_OF_OPERATION = {
     "query": "query",
     "next": "query",
@@ -25,6 +29,7 @@ KIND_OF_OPERATION = {
     "get": "get",
     "create": "create",
     "update": "update",
+    "delete": "delete",
     "info": "info",
     "fields": "info",
     "udfs": "info",
@@ -104,6 +109,8 @@ def _entity_route(method: str, path: str, entity: Entity, rest: list[str]) -> Ro
         if len(rest) == 3:
             if not _is_id(rest[2]) or not child.can_query:
                 raise no_such_path(path)
+            if method == "DELETE" and child.name in DELETABLE:
+                return Route("delete", child, object_id=int(rest[2]), parent_id=parent_id)
             return _only(method, "GET", Route("get", child, object_id=int(rest[2]), parent_id=parent_id))
         verbs = {
             "GET": "children" if child.can_query else None,

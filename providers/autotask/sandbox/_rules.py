@@ -53,6 +53,9 @@ class EntityRule:
     def before_update(self, ctx: WriteContext, current: Row, changes: dict[str, Value]) -> None:
         """Refuse an update before any field is checked (e.g. a locked object)."""
 
+    def before_delete(self, current: Row) -> None:
+        """Refuse a delete (e.g. a locked object)."""
+
     def on_update(
         self, ctx: WriteContext, current: Row, merged: dict[str, Any], changes: dict[str, Value]
     ) -> None:
@@ -171,6 +174,10 @@ class _ChargeRule(EntityRule):
     def before_update(self, ctx: WriteContext, current: Row, changes: dict[str, Value]) -> None:
         if current.get("isBilled"):
             raise ApiError(f"Contract charge {current['id']} is billed: a billed charge cannot be changed.")
+
+    def before_delete(self, current: Row) -> None:
+        if current.get("isBilled"):
+            raise ApiError(f"Contract charge {current['id']} is billed: a billed charge cannot be deleted.")
 
     def on_update(
         self, ctx: WriteContext, current: Row, merged: dict[str, Any], changes: dict[str, Value]

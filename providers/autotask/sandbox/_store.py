@@ -197,6 +197,14 @@ class SandboxStore:
                 [*(to_sql(_field(entity, name), changes[name]) for name in names), object_id],
             )
 
+    def delete(self, entity: Entity, object_id: int) -> None:
+        """Remove one object and its user-defined field values."""
+        with self.transaction():
+            self._conn.execute(f"DELETE FROM {quote(entity.name)} WHERE id = ?", (object_id,))
+            self._conn.execute(
+                "DELETE FROM udf_values WHERE entity = ? AND object_id = ?", (entity.name, object_id)
+            )
+
     def set_udfs(self, entity: Entity, object_id: int, values: Mapping[str, str | None]) -> None:
         """Set (or clear, with None) user-defined field values of one object."""
         with self.transaction():

@@ -109,6 +109,19 @@ def update_object(
         return object_id
 
 
+def delete_object(store: SandboxStore, entity: Entity, object_id: int, *, parent_id: int | None) -> int:
+    """Delete one object under its parent (the entity's rule may refuse, e.g. a billed charge)."""
+    with store.transaction():
+        current = store.get(entity, object_id)
+        if current is None or (parent_id is not None and current.get("contractID") != parent_id):
+            raise not_found(f"{entity.name} {object_id} does not exist.")
+        rule = RULES.get(entity.name)
+        if rule is not None:
+            rule.before_delete(current)
+        store.delete(entity, object_id)
+        return object_id
+
+
 def _read_body(entity: Entity, body: Any, *, strict: bool) -> tuple[dict[str, Value], dict[str, str | None]]:
     """The body's values by field name; unknown properties refused (``strict``) or skipped (PATCH)."""
     if not isinstance(body, Mapping):

@@ -32,6 +32,8 @@ from engine.cli import cli
 from providers.autotask.sandbox import BackgroundServer, SandboxApp, make_app, start_background_server
 from providers.cloudmore.source import example_bundle_dir
 
+from .._support import is_lease
+
 SANDBOX_HEADERS = {
     "UserName": "sandbox@billsync.local",
     "Secret": "sandbox-secret",
@@ -161,7 +163,7 @@ class Autotask:
     def everything(self) -> dict[str, dict[int, dict[str, Any]]]:
         """Every stored object billsync could touch, by entity and id (for "nothing changed" checks)."""
         entities = ("Contracts", "Services", "Products", "ContractServices", "ContractCharges", "Companies")
-        return {e: {int(r["id"]): r for r in self.query(e)} for e in entities}
+        return {e: {int(r["id"]): r for r in self.query(e) if not is_lease(r)} for e in entities}
 
     # -- counters (a served sandbox sees every request of the CLI) ------------------------------------
 

@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._support import LEASE_WRITES
+
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import BundleWriter, Env
 
@@ -43,7 +45,7 @@ def test_d7_run_applies_what_is_due_once_and_a_second_run_the_same_day_writes_no
 
     first = env.billsync("run", "--auto-approve", "--as-of", "2026-10-07")
     assert "Apply complete: 63 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 1." in first.stdout
-    assert sum(env.api.writes().values()) == 63
+    assert sum(env.api.writes().values()) == 63 + LEASE_WRITES  # and the writer lease (D26)
     assert len(env.api.marked_contracts()) == 17
     env.api.reset_counters()
 

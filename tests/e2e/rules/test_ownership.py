@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from decimal import Decimal
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .._support import LEASE_WRITES
 
 if TYPE_CHECKING:
     from tests.e2e.rules.conftest import Env
@@ -184,6 +187,7 @@ def test_d23_nothing_is_written_outside_apply_and_apply_writes_exactly_the_plan(
 
     env.billsync("apply", str(saved))
 
+    expected["Products"] += LEASE_WRITES  # and the writer lease, taken and ended (D26)
     assert env.api.writes() == dict(expected)
     env.api.reset_counters()
     assert "No changes." in env.billsync("plan", "--as-of", "2026-10-07", "--detailed-exitcode").stdout
@@ -336,6 +340,24 @@ def test_d25_state_rebuild_writes_the_snapshot_from_autotask_alone(
     env.apply("2026-11-25")
     assert env.api.writes() == {}
     assert env.api.everything() == before
+
+
+def test_d25_state_rebuild_binds_the_snapshot_to_the_tenant_it_read(env: Env, october: Path) -> None:
+    """A rebuilt state/ records the tenant (its ci and REST root) like an applied one, so it is refused
+    against any other tenant from its first plan on."""
+    from engine.snapshot import SnapshotStore
+    from providers.autotask.kinds import KINDS
+
+    env.configure(october)
+    env.apply("2026-10-07")
+    bound = SnapshotStore(env.state_dir, KINDS).load().tenant
+    assert bound is not None and bound.ci is not None
+    shutil.rmtree(env.state_dir)
+
+    env.billsync("state", "rebuild", "--as-of", "2026-10-07")
+    assert SnapshotStore(env.state_dir, KINDS).load().tenant == bound
+    state = json.loads((env.state_dir / "state.json").read_text(encoding="utf-8"))
+    assert state["tenant"] == {"ci": bound.ci, "url": bound.url}
 
 
 def test_d25_state_rebuild_refuses_to_replace_a_snapshot_without_force(env: Env, october: Path) -> None:

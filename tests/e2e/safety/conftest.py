@@ -64,6 +64,13 @@ MANAGED_TABLES = (
     "ContractCharges",
 )
 """Entities billsync writes; the demo tenant seeds none of them, so every row is billsync's."""
+
+
+def _not_lease(table: str) -> str:
+    """The SQL condition leaving out the writer leases (Products whose SKU starts ``billsync-lease``)."""
+    return " WHERE sku IS NULL OR sku NOT LIKE 'billsync-lease%'" if table == "Products" else ""
+
+
 _VOLATILE = {
     "id",
     "lastModifiedDateTime",
@@ -163,10 +170,11 @@ class Sandbox:
         return sum(e.in_flight for e in self.stats().endpoints.values())
 
     def rows(self, table: str) -> list[dict[str, Any]]:
-        """Every stored row of ``table`` with its user-defined fields, straight from the database."""
+        """Every stored row of ``table`` with its user-defined fields, straight from the database; the
+        writer leases (inactive Products, D26) are coordination, not billing, and are left out."""
         store = self.app.store
         with store.transaction():
-            cursor = store.connection.execute(f'SELECT * FROM "{table}" ORDER BY id')
+            cursor = store.connection.execute(f'SELECT * FROM "{table}"{_not_lease(table)} ORDER BY id')
             names = [c[0] for c in cursor.description]
             rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
             for row in rows:
@@ -182,7 +190,8 @@ class Sandbox:
         store = self.app.store
         with store.transaction():
             return sum(
-                store.connection.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in MANAGED_TABLES
+                store.connection.execute(f'SELECT COUNT(*) FROM "{t}"{_not_lease(t)}').fetchone()[0]
+                for t in MANAGED_TABLES
             )
 
     def objects(self) -> dict[str, list[tuple[tuple[str, Any], ...]]]:

@@ -20,6 +20,8 @@ import signal
 
 import pytest
 
+from .._support import LEASE_WRITES
+
 AS_OF = "2026-10-07"
 APPLY = ("apply", "--as-of", AS_OF, "--auto-approve")
 PHASES = (
@@ -67,7 +69,8 @@ def _assert_complete(sandbox, workspace, clean_apply) -> None:
 def test_the_reference_apply_makes_exactly_the_twenty_planned_objects(clean_apply) -> None:
     assert clean_apply.plan["summary"]["add"] == WRITES
     assert [c["kind"] for c in clean_apply.plan["changes"]] == [k for k, _ in PHASES for _ in range(5)]
-    assert clean_apply.creates == {endpoint: 5 for _, endpoint in PHASES}
+    # and the writer lease (D26), an inactive Product, created once and ended
+    assert clean_apply.creates == {**{endpoint: 5 for _, endpoint in PHASES}, "Products": 1}
     assert {table: len(rows) for table, rows in clean_apply.objects.items()} == {
         "Services": 5,
         "Products": 0,
@@ -112,7 +115,7 @@ def test_killed_after_n_writes_a_rerun_completes_without_duplicates(
     rerun = workspace.invoke(*APPLY)
     assert rerun.code == 0, rerun
     assert _summary(rerun.stdout) == (WRITES - n, 0, 0, 0)
-    assert sandbox.writes() == WRITES - n
+    assert sandbox.writes() == WRITES - n + LEASE_WRITES
     _assert_complete(sandbox, workspace, clean_apply)
 
 
@@ -137,7 +140,9 @@ def test_a_write_whose_response_was_lost_is_found_again_not_repeated(
     sandbox.app.reset_stats()
     rerun = workspace.invoke(*APPLY)
     assert rerun.code == 0, rerun
-    assert sandbox.writes() == skipped  # the object of the lost write is found by its marker, not re-created
+    assert (
+        sandbox.writes() == skipped + LEASE_WRITES
+    )  # the lost write's object is found by its marker, not re-created
     _assert_complete(sandbox, workspace, clean_apply)
 
 

@@ -9,6 +9,8 @@ import json
 
 from providers.autotask.sandbox import SandboxCredentials
 
+from .._support import LEASE_WRITES
+
 AS_OF = ("--as-of", "2026-10-07")
 SUB1 = "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
 SUB2 = "6f1c2d3e-0a1b-4c5d-8e9f-000000000002"
@@ -52,7 +54,7 @@ def test_a_saved_plan_records_lineage_serial_and_a_fingerprint_of_what_it_read(w
     sandbox.edit("Contracts", _contract(sandbox, SUB2)["id"], purchaseOrderNumber="PO-1")
     edited = workspace.invoke("plan", *AS_OF, "--json")
     assert json.loads(edited.stdout)["actual_fingerprint"] != saved["actual_fingerprint"]
-    assert sandbox.writes() == 20 + 1  # planning wrote nothing (D23)
+    assert sandbox.writes() == 20 + LEASE_WRITES + 1  # planning wrote nothing (D23)
 
 
 def test_a_fresh_saved_plan_is_applied_as_saved_without_asking(workspace, sandbox) -> None:
@@ -62,14 +64,14 @@ def test_a_fresh_saved_plan_is_applied_as_saved_without_asking(workspace, sandbo
     assert applied.code == 0, applied
     assert "Apply these changes" not in applied.output
     assert "Apply complete: 2 written, 0 adopted, 0 failed, 0 skipped. Snapshot serial 2." in applied.stdout
-    assert sandbox.stats().count("Contracts", "update") == 2 and sandbox.writes() == 2
+    assert sandbox.stats().count("Contracts", "update") == 2 and sandbox.writes() == 2 + LEASE_WRITES
     for subscription, name in RENAMED.items():
         assert _contract(sandbox, subscription)["contractName"] == name
     # a saved plan applies once: afterwards the workspace has moved on
     again = workspace.invoke("apply", str(path))
     assert again.code == 1
     assert "the plan was made from snapshot serial 1" in again.stderr
-    assert sandbox.writes() == 2
+    assert sandbox.writes() == 2 + LEASE_WRITES  # the stale plan took no lease
 
 
 def test_a_plan_is_refused_when_autotask_changed_an_object_it_touches(workspace, sandbox) -> None:

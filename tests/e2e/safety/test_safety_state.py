@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from .._support import LEASE_WRITES
+
 AS_OF = ("--as-of", "2026-10-07")
 SUB1 = "6f1c2d3e-0a1b-4c5d-8e9f-000000000001"
 CONTRACT = f'contract["{SUB1}"]'
@@ -86,7 +88,7 @@ def test_state_mv_moves_an_entry_and_the_references_to_it(workspace, sandbox) ->
     assert after["resources"][ADJUSTMENT]["refs"]["contractID"] == moved
     changed = {a for a in after["resources"] if after["resources"][a] != before["resources"].get(a)}
     assert changed == {moved, CSERVICE, ADJUSTMENT}
-    assert sandbox.writes() == 20
+    assert sandbox.writes() == 20 + LEASE_WRITES
 
     for args, message in (
         ((moved, CSERVICE), f"{CSERVICE} is already in the snapshot"),

@@ -5,6 +5,10 @@ an expired one is ignored and ended, and each acquire costs exactly the requests
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -94,6 +98,29 @@ def test_d26_an_expired_lease_of_a_crashed_apply_is_ignored_and_ended(server: Ba
         assert by_id[stale_id] == ENDED_SKU
 
 
+def test_d26_a_lease_whose_process_is_gone_from_this_machine_is_taken_over_at_once(
+    server: BackgroundServer,
+) -> None:
+    finished = subprocess.run([sys.executable, "-c", "pass"], check=True)
+    assert finished.returncode == 0
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process now
+    here = socket.gethostname()
+    crashed_claim = WriterClaim(who=f"ana@{here}", pid=gone.pid, workspace="/srv/a", operation="apply")
+    alive_claim = WriterClaim(who=f"ana@{here}", pid=os.getpid(), workspace="/srv/b", operation="apply")
+    with _client(server) as client:
+        crashed = TenantLease(client, crashed_claim, BILLING_CODE, 600)
+        crashed.acquire()  # never released, far from expiring
+        with hold_lease(client, SECOND, BILLING_CODE, 600) as held:
+            assert [r.product_id for r in read_leases(client)] == [held.product_id]
+        alive = TenantLease(client, alive_claim, BILLING_CODE, 600)
+        alive.acquire()  # this process is alive: its lease blocks
+        busy = pytest.raises(WriterBusyError, match=rf"apply by ana@{here} \(pid {os.getpid()}\)")
+        with busy, hold_lease(client, SECOND, BILLING_CODE, 600):
+            pytest.fail("a live holder's lease must not be taken over")
+    assert {p["id"]: p["sku"] for p in _products(server)}[crashed.product_id] == ENDED_SKU
+
+
 def test_d26_a_lease_not_yet_expired_still_blocks_after_its_holder_crashed(server: BackgroundServer) -> None:
     with _client(server) as crashed, _client(server) as later:
         TenantLease(crashed, FIRST, BILLING_CODE, 600).acquire()  # never released
@@ -147,3 +174,12 @@ def test_d26_one_lease_costs_one_create_one_query_and_one_update(server: Backgro
         with hold_lease(client, FIRST, BILLING_CODE, 600):
             assert _stats(server) == {"Products": {"create": 1, "query": 1}}
         assert _stats(server) == {"Products": {"create": 1, "query": 1, "update": 1}}
+
+
+def test_d26_a_long_workspace_path_still_fits_the_lease(server: BackgroundServer) -> None:
+    """``description`` holds 2,000 characters (A9.7): a long, non-ASCII folder name is cut, not refused."""
+    claim = WriterClaim(who="ana@laptop", pid=101, workspace="/höme/" + "ü" * 3000, operation="apply")
+    with _client(server) as client, hold_lease(client, claim, BILLING_CODE, 600) as held:
+        (row,) = client.query("Products", [F.eq("id", held.product_id)], include_fields=["description"])
+        assert len(row["description"]) <= 2000
+        assert json.loads(row["description"])["workspace"] == ("/höme/" + "ü" * 3000)[:600]

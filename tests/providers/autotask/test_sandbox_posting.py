@@ -275,3 +275,32 @@ def test_sandbox_post_on_a_named_database_and_its_refusals(tmp_path: Path) -> No
     assert "this workspace uses a configured Autotask, not the embedded sandbox" in remote.output
     assert bad_day.exit_code == 2
     assert "Invalid value for '--through'" in bad_day.output
+
+
+def test_an_open_charge_can_be_deleted_under_its_contract_and_a_billed_one_cannot(
+    app: SandboxApp, client: httpx.Client
+) -> None:
+    contract, _service, billed = _billing(client)
+    body = {
+        "name": "November",
+        "datePurchased": "2026-11-01",
+        "unitQuantity": 1,
+        "unitPrice": "5",
+        "billingCodeID": 2002,
+        "chargeType": 1,
+    }
+    open_charge = _create(client, f"Contracts/{contract}/Charges", body)
+    app.tenant.post(date(2026, 10, 31), at=NOW)
+
+    refused = client.delete(f"Contracts/{contract}/Charges/{billed}")
+    elsewhere = client.delete(f"Contracts/{contract + 1}/Charges/{open_charge}")
+    deleted = client.delete(f"Contracts/{contract}/Charges/{open_charge}")
+    at_root = client.delete(f"ContractCharges/{billed}")
+
+    assert _refused(refused) == f"Contract charge {billed} is billed: a billed charge cannot be deleted."
+    assert elsewhere.status_code == 404
+    assert (deleted.status_code, deleted.json()) == (200, {"itemId": open_charge})
+    assert client.get(f"ContractCharges/{open_charge}").status_code == 404
+    assert client.get(f"ContractCharges/{billed}").json()["item"]["isBilled"] is True
+    assert at_root.status_code == 405
+    assert app.stats().endpoints["ContractCharges"].requests["delete"] == 3

@@ -134,6 +134,7 @@ def test_reset_over_http_forgets_objects_counters_and_faults() -> None:
     assert app.stats().count("Contracts") == 1
 
 
+@pytest.mark.slow  # 250,000 rows: 3 s of CPU
 def test_bulk_seeding_250k_rows_and_an_in_query_of_500_ids() -> None:
     store = SandboxStore(":memory:")
     ids = store.insert_many(

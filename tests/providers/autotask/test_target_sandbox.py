@@ -12,6 +12,7 @@ import pytest
 
 from engine.desired import DesiredState
 from engine.plan import Create
+from engine.provider import Company
 from engine.read_request import read_request
 from engine.resources import Resource
 from engine.settings import Settings
@@ -186,3 +187,19 @@ def test_a_hostile_required_field_name_is_shown_as_one_plain_bounded_line(target
     shown = problem.split(" requires ")[1].split(" on create")[0]
     assert shown == "x [31m red" + "y" * 69 + "…"
     assert "\x1b" not in problem and "\n" not in problem
+
+
+def test_companies_are_listed_typed_by_id_with_a_missing_number_empty_and_inactive_kept(
+    app: SandboxApp, target: AutotaskTarget
+) -> None:
+    (added,) = app.store.insert_many(
+        "Companies", [{"companyName": "Old Customer", "companyType": 1, "isActive": False}]
+    )
+    companies = target.list_companies()
+    assert companies[:2] == [
+        Company(0, "Demo MSP (owner)", "C-0", active=True),
+        Company(101, "Contoso Ltd", "C-101", active=True),
+    ]
+    assert companies[-1] == Company(added, "Old Customer", "", active=False)
+    assert [c.id for c in companies] == sorted(c.id for c in companies)
+    assert target.client.stats.requests["Companies"] == {"POST": 1}  # one query, one page

@@ -21,7 +21,7 @@ from engine.onboarding import (
     propose_links,
     write_links,
 )
-from engine.provider import OrganizationDirectory
+from engine.provider import Company, OrganizationDirectory
 from providers.cloudmore import ApiSource, BundleSource
 from providers.cloudmore.api_client import CloudmoreClient
 from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials
@@ -49,12 +49,12 @@ DEMO = {
 SECRETS = (EMULATOR_CREDENTIALS.api_secret, EMULATOR_CREDENTIALS.password, EMULATOR_CREDENTIALS.username)
 
 
-def _company(company_id: int, name: str, number: str | None = None, active: bool = True) -> dict[str, Any]:
+def _company(company_id: int, name: str, number: str | None = None, active: bool = True) -> Company:
     """A company as the Autotask target lists it."""
-    return {"id": company_id, "companyName": name, "companyNumber": number, "isActive": active}
+    return Company(company_id, name, number or "", active)
 
 
-def _companies(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+def _companies(*extra: Company) -> list[Company]:
     owner = _company(0, "Demo MSP (owner)", "C-0")
     return [owner, *(_company(i, name, f"C-{i}") for i, name in DEMO.items()), *extra]
 
@@ -133,7 +133,7 @@ def _link_request(app: EmulatorApp, organization_id: str, company_id: int) -> Re
 
 
 def _plan(
-    source: ApiSource, companies: list[dict[str, Any]], linked: dict[str, int] | None = None
+    source: ApiSource, companies: list[Company], linked: dict[str, int] | None = None
 ) -> OrganizationPlan:
     return plan_organizations(companies, source.list_organizations(), linked or {})
 

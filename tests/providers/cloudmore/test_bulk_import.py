@@ -4,6 +4,7 @@ through its entry point."""
 from __future__ import annotations
 
 from engine.onboarding import NewOrganization, exported_companies
+from engine.provider import Company
 from engine.wiring import organization_import_csv
 from providers.cloudmore import bulk_import
 
@@ -21,11 +22,7 @@ def test_the_file_has_cloudmores_columns_and_one_row_per_organization() -> None:
 
 def test_the_engine_reaches_the_writer_through_the_entry_point() -> None:
     rows = exported_companies(
-        [
-            {"id": 0, "companyName": "Owner company"},
-            {"id": 7, "companyName": "Fabrikam", "companyNumber": None},
-            {"id": 8, "companyName": "Gone", "isActive": False},
-        ]
+        [Company(0, "Owner company"), Company(7, "Fabrikam"), Company(8, "Gone", active=False)]
     )
     assert rows == [NewOrganization(7, "Fabrikam", "")]
     assert (
