@@ -55,7 +55,7 @@ def _table(sizes: list[dict[str, Any]], baseline: dict[str, Any] | None) -> list
     row("apply: write requests per planned change", lambda s: _per_change(s["apply"]))
     row("apply: peak requests in flight per endpoint", lambda s: _peak(s["apply"]))
     row("**plan after apply** (`--period` last month): wall · CPU · peak RSS", lambda s: _cost(s["replan"]))
-    if baseline:
+    if baseline and any("baseline" in s.get("replan", {}) for s in sizes):
         row(
             f"plan after apply with `{baseline['ref']}`: wall · CPU · peak RSS",
             lambda s: _cost(s["replan"]["baseline"]),

@@ -33,20 +33,21 @@ N = 120
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("profiles")
-    tree, commit = export_commit("HEAD", work / "baseline-src")
+    head = _git("rev-parse", "HEAD").decode().strip()
+    tree, commit = export_commit(head, work / "baseline-src")
     profiles = {"instant": Profile(Pace(), N), "paced": Profile(Pace(latency=0.01, write_latency=0.01), N)}
     result = run_size(N, work / f"n{N}", seed=3, profiles=profiles, baseline=tree)
-    return {"result": result, "work": work, "tree": tree, "commit": commit}
+    return {"result": result, "work": work, "tree": tree, "commit": commit, "head": head}
+
+
+def _git(*args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(_ROOT), *args], check=True, capture_output=True).stdout
 
 
 def test_the_baseline_is_the_tree_of_the_commit_named(run: dict[str, Any]) -> None:
-    head = subprocess.run(
-        ["git", "-C", str(_ROOT), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    assert run["commit"] == head
-    assert (run["tree"] / "engine" / "planner.py").read_bytes() == subprocess.run(
-        ["git", "-C", str(_ROOT), "show", "HEAD:engine/planner.py"], check=True, capture_output=True
-    ).stdout
+    assert run["commit"] == run["head"]
+    shown = _git("show", f"{run['head']}:engine/planner.py")
+    assert (run["tree"] / "engine" / "planner.py").read_bytes() == shown
     assert not (run["tree"] / ".git").exists()  # exported, not a worktree of the repository
 
 
