@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.autotask.sandbox import BASE_PATH, SANDBOX_CREDENTIALS, SandboxApp, SandboxConfig, make_app
+from providers.autotask.sandbox import SandboxApp, SandboxConfig, make_app
+from tests.providers.autotask.sandbox_http import create, refusal_of, wsgi_client
 
 NOW = datetime(2026, 10, 1, 9, 30, 15)
 
@@ -21,24 +22,8 @@ def app() -> SandboxApp:
 
 @pytest.fixture
 def client(app: SandboxApp) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=app),
-        base_url="http://sandbox" + BASE_PATH,
-        headers=SANDBOX_CREDENTIALS.headers(),
-    ) as client:
+    with wsgi_client(app) as client:
         yield client
-
-
-def _create(client: httpx.Client, path: str, body: dict[str, Any]) -> int:
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    return int(response.json()["itemId"])
-
-
-def _refused(response: httpx.Response) -> str:
-    assert response.status_code == 500, response.text
-    (message,) = response.json()["errors"]
-    return str(message)
 
 
 def _contract(
@@ -54,7 +39,7 @@ def _contract(
         "endDate": end,
         "contractPeriodType": 1,
     }
-    return _create(client, "Contracts", body)
+    return create(client, "Contracts", body)
 
 
 def _service(client: httpx.Client, price: str = "10.5", cost: str = "8.25") -> int:
@@ -65,7 +50,7 @@ def _service(client: httpx.Client, price: str = "10.5", cost: str = "8.25") -> i
         "unitPrice": price,
         "unitCost": cost,
     }
-    return _create(client, "Services", body)
+    return create(client, "Services", body)
 
 
 def _units(client: httpx.Client, contract_id: int, **extra: Any) -> list[tuple[str, str, int, str, str]]:
@@ -85,7 +70,7 @@ def _month(month: int, units: int, price: str = "10.5", cost: str = "8.25") -> t
 
 def test_a_new_contract_service_has_zero_units_every_month_at_the_service_price(client: httpx.Client) -> None:
     contract, service = _contract(client), _service(client)
-    cs = _create(client, f"Contracts/{contract}/Services", {"serviceID": service})
+    cs = create(client, f"Contracts/{contract}/Services", {"serviceID": service})
     assert _units(client, contract) == [_month(m, 0) for m in range(1, 13)]
     item = client.get(f"ContractServices/{cs}").json()["item"]
     assert item == {
@@ -105,10 +90,10 @@ def test_adjustments_plus_5_then_minus_2_on_one_date_leave_3_units_from_that_dat
     client: httpx.Client,
 ) -> None:
     contract, service = _contract(client), _service(client)
-    cs = _create(client, f"Contracts/{contract}/Services", {"serviceID": service})
+    cs = create(client, f"Contracts/{contract}/Services", {"serviceID": service})
     for change in (5, -2):
         body = {"contractServiceID": cs, "effectiveDate": "2026-03-15", "unitChange": change}
-        _create(client, f"Contracts/{contract}/ServiceAdjustments", body)
+        create(client, f"Contracts/{contract}/ServiceAdjustments", body)
     assert _units(client, contract) == [
         _month(1, 0),
         _month(2, 0),
@@ -122,7 +107,7 @@ def test_a_later_adjustment_with_prices_changes_units_price_and_cost_from_its_da
     client: httpx.Client,
 ) -> None:
     contract, service = _contract(client), _service(client)
-    _create(
+    create(
         client,
         f"Contracts/{contract}/ServiceAdjustments",
         {"serviceID": service, "effectiveDate": "2026-02-01", "unitChange": 5},
@@ -134,7 +119,7 @@ def test_a_later_adjustment_with_prices_changes_units_price_and_cost_from_its_da
         "adjustedUnitPrice": 12,
         "adjustedUnitCost": "9.1234",
     }
-    _create(client, "ContractServiceAdjustments", {"contractID": contract, **body})
+    create(client, "ContractServiceAdjustments", {"contractID": contract, **body})
     assert _units(client, contract) == [
         _month(1, 0),
         _month(2, 5),
@@ -148,7 +133,7 @@ def test_a_later_adjustment_with_prices_changes_units_price_and_cost_from_its_da
 def test_an_adjustment_by_service_creates_the_contract_service_once(client: httpx.Client) -> None:
     contract, service = _contract(client), _service(client)
     for _ in range(2):
-        _create(
+        create(
             client,
             f"Contracts/{contract}/ServiceAdjustments",
             {"serviceID": service, "effectiveDate": "2026-01-01", "unitChange": 1},
@@ -164,7 +149,7 @@ def test_an_adjustment_by_service_creates_the_contract_service_once(client: http
 
 def test_unit_rows_have_stable_ids_and_honour_date_filters_and_paging(client: httpx.Client) -> None:
     contract, service = _contract(client, start="2026-01-15", end="2027-01-14"), _service(client)
-    _create(
+    create(
         client,
         f"Contracts/{contract}/ServiceAdjustments",
         {"serviceID": service, "effectiveDate": "2026-06-20", "unitChange": 4},
@@ -199,7 +184,7 @@ def test_unit_rows_have_stable_ids_and_honour_date_filters_and_paging(client: ht
 
 def test_adjustments_cannot_be_queried_read_or_updated(client: httpx.Client) -> None:
     contract, service = _contract(client), _service(client)
-    adjustment = _create(
+    adjustment = create(
         client,
         f"Contracts/{contract}/ServiceAdjustments",
         {"serviceID": service, "effectiveDate": "2026-01-01", "unitChange": 1},
@@ -221,19 +206,19 @@ def test_adjustment_rules(client: httpx.Client) -> None:
     path = f"Contracts/{contract}/ServiceAdjustments"
     outside = client.post(path, json={"serviceID": service, "effectiveDate": "2027-01-01", "unitChange": 1})
     assert (
-        _refused(outside)
+        refusal_of(outside)
         == f"effectiveDate 2027-01-01 is outside contract {contract} (2026-01-01 to 2026-12-31)."
     )
     negative = client.post(path, json={"serviceID": service, "effectiveDate": "2026-05-01", "unitChange": -1})
-    assert "units cannot go below zero" in _refused(negative)
+    assert "units cannot go below zero" in refusal_of(negative)
     neither = client.post(path, json={"effectiveDate": "2026-05-01", "unitChange": 1})
-    assert _refused(neither) == "A contract service adjustment needs a contractServiceID or a serviceID."
+    assert refusal_of(neither) == "A contract service adjustment needs a contractServiceID or a serviceID."
     other = _contract(client)
     mismatch = client.post(
         path, json={"contractID": other, "serviceID": service, "effectiveDate": "2026-05-01", "unitChange": 1}
     )
     assert (
-        _refused(mismatch)
+        refusal_of(mismatch)
         == f"contractID {other} in the body disagrees with contract {contract} in the path."
     )
 
@@ -242,7 +227,7 @@ def test_contract_service_update_changes_only_the_invoice_description(client: ht
     """On update every field but invoiceDescription is read-only (A9.2); a PATCH ignores read-only and
     unknown properties (``adjustedPrice`` is not a REST field) and answers 200, as Autotask does (A2)."""
     contract, service = _contract(client), _service(client)
-    cs = _create(
+    cs = create(
         client, f"Contracts/{contract}/Services", {"serviceID": service, "internalDescription": "seat"}
     )
     ignored = client.patch(
@@ -267,34 +252,37 @@ def test_contract_service_rules(client: httpx.Client) -> None:
     service = _service(client)
     fixed_price = _contract(client, contract_type=3)
     refused = client.post(f"Contracts/{fixed_price}/Services", json={"serviceID": service})
-    assert _refused(refused) == (
+    assert refusal_of(refused) == (
         f"A contract service needs a Recurring Service contract (contractType 7); contract {fixed_price} has contractType 3."
     )
     contract = _contract(client)
-    _create(client, f"Contracts/{contract}/Services", {"serviceID": service})
+    create(client, f"Contracts/{contract}/Services", {"serviceID": service})
     twice = client.post(f"Contracts/{contract}/Services", json={"contractID": contract, "serviceID": service})
-    assert "already on contract" in _refused(twice)
+    assert "already on contract" in refusal_of(twice)
     missing = client.post(f"Contracts/{contract}/Services", json={"serviceID": 999})
     assert (
-        _refused(missing) == "ContractServices.serviceID 999 does not reference an existing Services object."
+        refusal_of(missing)
+        == "ContractServices.serviceID 999 does not reference an existing Services object."
     )
 
 
 def test_services_need_an_active_recurring_service_billing_code(client: httpx.Client) -> None:
     body = {"name": "Backup", "periodType": 1, "unitPrice": 5}
     inactive = client.post("Services", json={**body, "billingCodeID": 2003})
-    assert _refused(inactive) == (
+    assert refusal_of(inactive) == (
         "Services.billingCodeID 2003 (Retired Code) is inactive; choose an active billing code."
     )
     material = client.post("Services", json={**body, "billingCodeID": 2002})
-    assert _refused(material) == (
+    assert refusal_of(material) == (
         "Services.billingCodeID 2002 (Cloud Products) is not a Recurring Contract Service Code billing code."
     )
     missing = client.post("Services", json={"name": "Backup"})
-    assert _refused(missing) == "Services is missing required field(s): unitPrice, billingCodeID, periodType."
+    assert (
+        refusal_of(missing) == "Services is missing required field(s): unitPrice, billingCodeID, periodType."
+    )
     service = _service(client)
     moved = client.patch("Services", json={"id": service, "billingCodeID": 2003})
-    assert "is inactive" in _refused(moved)
+    assert "is inactive" in refusal_of(moved)
     renamed = client.patch("Services", json={"id": service, "name": "M365 E3", "sku": "CSP-E3"})
     assert renamed.status_code == 200
     item = client.get(f"Services/{service}").json()["item"]
@@ -308,17 +296,17 @@ def test_services_need_an_active_recurring_service_billing_code(client: httpx.Cl
 
 def test_products_need_an_active_material_billing_code(client: httpx.Client) -> None:
     body = {"name": "Azure plan", "isActive": True, "isSerialized": False, "unitPrice": 0}
-    assert "is not a Material Cost Code billing code" in _refused(
+    assert "is not a Material Cost Code billing code" in refusal_of(
         client.post("Products", json={**body, "productBillingCodeID": 2001})
     )
-    product = _create(client, "Products", {**body, "productBillingCodeID": 2002, "sku": "AZ"})
+    product = create(client, "Products", {**body, "productBillingCodeID": 2002, "sku": "AZ"})
     item = client.get(f"Products/{product}").json()["item"]
     assert (item["billingType"], item["productBillingCodeID"], item["sku"]) == (1, 2002, "AZ")
 
 
 def test_charges_compute_amounts_and_lock_once_billed(app: SandboxApp, client: httpx.Client) -> None:
     contract = _contract(client)
-    product = _create(
+    product = create(
         client,
         "Products",
         {
@@ -337,7 +325,7 @@ def test_charges_compute_amounts_and_lock_once_billed(app: SandboxApp, client: h
         "productID": product,
         "chargeType": 1,
     }
-    charge = _create(client, f"Contracts/{contract}/Charges", body)
+    charge = create(client, f"Contracts/{contract}/Charges", body)
     item = client.get(f"ContractCharges/{charge}").json()["item"]
     assert {
         k: item[k]
@@ -368,7 +356,7 @@ def test_charges_compute_amounts_and_lock_once_billed(app: SandboxApp, client: h
     assert client.get(f"ContractCharges/{charge}").json()["item"]["billableAmount"] == 10.01
     app.bill_charge(charge)
     locked = client.patch(f"Contracts/{contract}/Charges", json={"id": charge, "description": "late fix"})
-    assert _refused(locked) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
+    assert refusal_of(locked) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
     assert client.get(f"ContractCharges/{charge}").json()["item"]["isBilled"] is True
 
 
@@ -381,18 +369,18 @@ def test_a_charge_is_billed_over_http_and_needs_a_product_or_billing_code(client
         "unitPrice": 150,
         "chargeType": 1,
     }
-    assert _refused(client.post(f"Contracts/{contract}/Charges", json=base)) == (
+    assert refusal_of(client.post(f"Contracts/{contract}/Charges", json=base)) == (
         "A contract charge needs a productID or a billingCodeID."
     )
-    charge = _create(client, f"Contracts/{contract}/Charges", {**base, "billingCodeID": 2002})
+    charge = create(client, f"Contracts/{contract}/Charges", {**base, "billingCodeID": 2002})
     assert client.post(f"http://sandbox/_sandbox/charges/{charge}/bill").json() == {"itemId": charge}
-    assert "cannot be changed" in _refused(
+    assert "cannot be changed" in refusal_of(
         client.patch(f"Contracts/{contract}/Charges", json={"id": charge, "unitQuantity": 2})
     )
     read_only = client.post(
         f"Contracts/{contract}/Charges", json={**base, "billingCodeID": 2002, "isBilled": True}
     )
-    assert _refused(read_only) == "ContractCharges.isBilled is read-only and cannot be set."
+    assert refusal_of(read_only) == "ContractCharges.isBilled is read-only and cannot be set."
 
 
 def test_contract_rules_and_udfs(client: httpx.Client) -> None:
@@ -406,19 +394,19 @@ def test_contract_rules_and_udfs(client: httpx.Client) -> None:
         "endDate": "2026-04-30",
     }
     assert (
-        _refused(client.post("Contracts", json=body))
+        refusal_of(client.post("Contracts", json=body))
         == "Contract endDate 2026-04-30 is before its startDate 2026-05-01."
     )
     body["endDate"] = "2026-12-31"
-    assert _refused(client.post("Contracts", json={**body, "companyID": 999})) == (
+    assert refusal_of(client.post("Contracts", json={**body, "companyID": 999})) == (
         "Contracts.companyID 999 does not reference an existing Companies object."
     )
     # SLAs are the serviceLevelAgreementID picklist (A9.9): an inactive or unknown value is refused
-    assert _refused(client.post("Contracts", json={**body, "serviceLevelAgreementID": 2})) == (
+    assert refusal_of(client.post("Contracts", json={**body, "serviceLevelAgreementID": 2})) == (
         "2 is an inactive value (Legacy SLA) for Contracts.serviceLevelAgreementID; use one of 1 (Standard)."
     )
     udfs = [{"name": "subscription id", "value": "9f3c"}]
-    contract = _create(client, "Contracts", {**body, "serviceLevelAgreementID": 1, "userDefinedFields": udfs})
+    contract = create(client, "Contracts", {**body, "serviceLevelAgreementID": 1, "userDefinedFields": udfs})
     item = client.get(f"Contracts/{contract}").json()["item"]
     assert item["userDefinedFields"] == [{"name": "Subscription ID", "value": "9f3c"}]
     assert item["lastModifiedDateTime"] == "2026-10-01T09:30:15"
@@ -438,14 +426,14 @@ def test_contract_rules_and_udfs(client: httpx.Client) -> None:
 def test_unknown_fields_wrong_types_and_bad_dates_are_named(client: httpx.Client) -> None:
     base = {"companyName": "New Co", "companyType": 1, "phone": "555-0100", "ownerResourceID": 29682885}
     assert (
-        _refused(client.post("Companies", json={**base, "colour": "red"}))
+        refusal_of(client.post("Companies", json={**base, "colour": "red"}))
         == "Unable to find colour in the Companies Entity"
     )
-    assert _refused(client.post("Companies", json={**base, "isActive": "yes"})) == (
+    assert refusal_of(client.post("Companies", json={**base, "isActive": "yes"})) == (
         "Companies.isActive must be true or false, not 'yes'."
     )
-    assert "companyType" in _refused(client.post("Companies", json={**base, "companyType": 42}))
-    assert _refused(client.post("Companies", json={**base, "companyName": "x" * 101})) == (
+    assert "companyType" in refusal_of(client.post("Companies", json={**base, "companyType": 42}))
+    assert refusal_of(client.post("Companies", json={**base, "companyName": "x" * 101})) == (
         "Companies.companyName is longer than 100 characters."
     )
     contract = {
@@ -457,8 +445,8 @@ def test_unknown_fields_wrong_types_and_bad_dates_are_named(client: httpx.Client
         "startDate": "01/05/2026",
         "endDate": "2026-12-31",
     }
-    assert "Contracts.startDate must be a date" in _refused(client.post("Contracts", json=contract))
-    assert _refused(client.post("Companies", content=b"{not json")) == "The request body is not valid JSON."
+    assert "Contracts.startDate must be a date" in refusal_of(client.post("Contracts", json=contract))
+    assert refusal_of(client.post("Companies", content=b"{not json")) == "The request body is not valid JSON."
 
 
 def test_money_is_exact_in_json(client: httpx.Client) -> None:

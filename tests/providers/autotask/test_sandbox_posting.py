@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +16,6 @@ from click.testing import CliRunner
 
 from engine.cli import cli
 from providers.autotask.sandbox import (
-    BASE_PATH,
     SANDBOX_CREDENTIALS,
     SandboxApp,
     SandboxConfig,
@@ -25,6 +23,7 @@ from providers.autotask.sandbox import (
     make_app,
     start_background_server,
 )
+from tests.providers.autotask.sandbox_http import create, refusal_of, wsgi_client
 
 NOW = datetime(2026, 11, 5, 8, 0, 0)
 
@@ -36,29 +35,13 @@ def app() -> SandboxApp:
 
 @pytest.fixture
 def client(app: SandboxApp) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=app),
-        base_url="http://sandbox" + BASE_PATH,
-        headers=SANDBOX_CREDENTIALS.headers(),
-    ) as client:
+    with wsgi_client(app) as client:
         yield client
-
-
-def _create(client: httpx.Client, path: str, body: dict[str, Any]) -> int:
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    return int(response.json()["itemId"])
-
-
-def _refused(response: httpx.Response) -> str:
-    assert response.status_code == 500, response.text
-    (message,) = response.json()["errors"]
-    return str(message)
 
 
 def _billing(client: httpx.Client) -> tuple[int, int, int]:
     """A monthly contract for 2026 with a service at 3 units from October, and a charge dated 2026-10-01."""
-    contract = _create(
+    contract = create(
         client,
         "Contracts",
         {
@@ -72,7 +55,7 @@ def _billing(client: httpx.Client) -> tuple[int, int, int]:
             "contractPeriodType": 1,
         },
     )
-    service = _create(
+    service = create(
         client,
         "Services",
         {
@@ -83,12 +66,12 @@ def _billing(client: httpx.Client) -> tuple[int, int, int]:
             "unitCost": "8",
         },
     )
-    _create(
+    create(
         client,
         "ContractServiceAdjustments",
         {"contractID": contract, "serviceID": service, "effectiveDate": "2026-10-01", "unitChange": 3},
     )
-    charge = _create(
+    charge = create(
         client,
         f"Contracts/{contract}/Charges",
         {
@@ -121,7 +104,7 @@ def test_posting_stamps_the_periods_through_the_day_and_bills_the_charges_up_to_
     app: SandboxApp, client: httpx.Client
 ) -> None:
     contract, _service, charge = _billing(client)
-    later = _create(
+    later = create(
         client,
         f"Contracts/{contract}/Charges",
         {
@@ -163,7 +146,7 @@ def test_only_periods_ending_by_the_day_are_posted(app: SandboxApp, client: http
     app.tenant.post(date(2026, 10, 30), at=NOW)  # October ends on the 31st: not posted
     assert [row[2] for row in _posted(client, contract)[:2]] == ["2026-11-05T08:00:00", None]
     # October is open, so an adjustment effective in it is accepted
-    _create(
+    create(
         client,
         "ContractServiceAdjustments",
         {"contractID": contract, "serviceID": _service, "effectiveDate": "2026-10-15", "unitChange": 1},
@@ -177,7 +160,7 @@ def test_an_adjustment_into_a_posted_period_is_refused_and_the_open_period_still
     app.tenant.post(date(2026, 10, 31), at=NOW)
     body = {"contractID": contract, "serviceID": service, "unitChange": 2}
 
-    refusal = _refused(
+    refusal = refusal_of(
         client.post("ContractServiceAdjustments", json={**body, "effectiveDate": "2026-10-01"})
     )
 
@@ -187,7 +170,7 @@ def test_an_adjustment_into_a_posted_period_is_refused_and_the_open_period_still
         "it. Un-post the period first."
     )
     assert _posted(client, contract)[1] == ("2026-10-01", 3, "2026-11-05T08:00:00")
-    _create(client, "ContractServiceAdjustments", {**body, "effectiveDate": "2026-11-01"})
+    create(client, "ContractServiceAdjustments", {**body, "effectiveDate": "2026-11-01"})
     assert _posted(client, contract)[1:3] == [
         ("2026-10-01", 3, "2026-11-05T08:00:00"),
         ("2026-11-01", 5, None),
@@ -203,8 +186,8 @@ def test_a_billed_charge_cannot_be_updated_and_an_end_date_cannot_move_into_a_po
     update = client.patch(f"Contracts/{contract}/Charges", json={"id": charge, "unitPrice": "0.02"})
     shorten = client.patch("Contracts", json={"id": contract, "endDate": "2026-09-30"})
 
-    assert _refused(update) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
-    assert _refused(shorten) == (
+    assert refusal_of(update) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
+    assert refusal_of(shorten) == (
         f"Contract {contract} is approved and posted through 2026-10-31: its endDate cannot move to "
         "2026-09-30, inside a posted period. Un-post the periods first."
     )
@@ -215,7 +198,7 @@ def test_a_billed_charge_cannot_be_updated_and_an_end_date_cannot_move_into_a_po
 
 def test_a_post_needs_a_day(client: httpx.Client) -> None:
     response = client.post("http://sandbox/_sandbox/post", json={"through": "October"})
-    assert _refused(response) == 'Post needs {"through": "YYYY-MM-DD"}.'
+    assert refusal_of(response) == 'Post needs {"through": "YYYY-MM-DD"}.'
 
 
 def test_a_served_sandbox_refuses_an_adjustment_into_a_posted_period_over_http() -> None:
@@ -237,8 +220,8 @@ def test_a_served_sandbox_refuses_an_adjustment_into_a_posted_period_over_http()
         )
         update = client.patch(f"Contracts/{contract}/Charges", json={"id": charge, "name": "renamed"})
     assert adjustment.status_code == 500
-    assert "approved and posted" in _refused(adjustment)
-    assert _refused(update) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
+    assert "approved and posted" in refusal_of(adjustment)
+    assert refusal_of(update) == f"Contract charge {charge} is billed: a billed charge cannot be changed."
 
 
 def test_sandbox_post_on_a_named_database_and_its_refusals(tmp_path: Path) -> None:
@@ -289,7 +272,7 @@ def test_an_open_charge_can_be_deleted_under_its_contract_and_a_billed_one_canno
         "billingCodeID": 2002,
         "chargeType": 1,
     }
-    open_charge = _create(client, f"Contracts/{contract}/Charges", body)
+    open_charge = create(client, f"Contracts/{contract}/Charges", body)
     app.tenant.post(date(2026, 10, 31), at=NOW)
 
     refused = client.delete(f"Contracts/{contract}/Charges/{billed}")
@@ -297,7 +280,7 @@ def test_an_open_charge_can_be_deleted_under_its_contract_and_a_billed_one_canno
     deleted = client.delete(f"Contracts/{contract}/Charges/{open_charge}")
     at_root = client.delete(f"ContractCharges/{billed}")
 
-    assert _refused(refused) == f"Contract charge {billed} is billed: a billed charge cannot be deleted."
+    assert refusal_of(refused) == f"Contract charge {billed} is billed: a billed charge cannot be deleted."
     assert elsewhere.status_code == 404
     assert (deleted.status_code, deleted.json()) == (200, {"itemId": open_charge})
     assert client.get(f"ContractCharges/{open_charge}").status_code == 404
