@@ -16,6 +16,7 @@ from providers.autotask.sandbox import (
     make_app,
     start_background_server,
 )
+from tests.providers.autotask.sandbox_http import wsgi_client
 
 CREATED = {"filter": [{"op": "gte", "field": "id", "value": 30_000_000}]}
 
@@ -27,11 +28,7 @@ def app() -> SandboxApp:
 
 @pytest.fixture
 def client(app: SandboxApp) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=app),
-        base_url="http://sandbox" + BASE_PATH,
-        headers=SANDBOX_CREDENTIALS.headers(),
-    ) as client:
+    with wsgi_client(app) as client:
         yield client
 
 

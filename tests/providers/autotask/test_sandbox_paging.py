@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.autotask.sandbox import BASE_PATH, SANDBOX_CREDENTIALS, SandboxApp, make_app
+from providers.autotask.sandbox import SandboxApp, make_app
+from tests.providers.autotask.sandbox_http import wsgi_client
 
 DEMO_IDS = [0, 101, 102, 103, 104, 105]
 ALL = [{"op": "gte", "field": "id", "value": 0}]
@@ -20,7 +21,7 @@ ALL = [{"op": "gte", "field": "id", "value": 0}]
 @pytest.fixture(scope="module")
 def app() -> SandboxApp:
     app = make_app(":memory:")
-    with _client(app) as client:
+    with wsgi_client(app) as client:
         for number in range(1234):
             response = client.post(
                 "Companies",
@@ -37,16 +38,8 @@ def app() -> SandboxApp:
 
 @pytest.fixture
 def client(app: SandboxApp) -> Iterator[httpx.Client]:
-    with _client(app) as client:
+    with wsgi_client(app) as client:
         yield client
-
-
-def _client(app: SandboxApp) -> httpx.Client:
-    return httpx.Client(
-        transport=httpx.WSGITransport(app=app),
-        base_url="http://sandbox" + BASE_PATH,
-        headers=SANDBOX_CREDENTIALS.headers(),
-    )
 
 
 def _follow(client: httpx.Client, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -103,7 +96,7 @@ def test_max_records_sets_the_page_size_and_include_fields_carry_over(client: ht
 
 def test_keyset_paging_is_stable_while_rows_are_added_and_changed() -> None:
     app = make_app(":memory:")
-    with _client(app) as client:
+    with wsgi_client(app) as client:
         for number in range(8):
             client.post(
                 "Companies",

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.autotask.sandbox import BASE_PATH, SANDBOX_CREDENTIALS, SandboxApp, make_app
+from providers.autotask.sandbox import SandboxApp, make_app
+from tests.providers.autotask.sandbox_http import wsgi_client
 
 # Demo companies: 0 Demo MSP (owner) type 5; 101 Contoso Ltd, 102 Fabrikam Inc, 103 Northwind Traders,
 # 104 Tailspin Toys, 105 Adventure Works Cycles (type 1). The fixture adds three more (ids 30000001..3).
@@ -20,7 +21,7 @@ PLAIN = 30_000_003  # "Widewide Works", no phone
 @pytest.fixture(scope="module")
 def app() -> SandboxApp:
     app = make_app(":memory:")
-    with _client(app) as client:
+    with wsgi_client(app) as client:
         for body in (
             {
                 "companyName": "Litware 100% Inc",
@@ -63,16 +64,8 @@ def app() -> SandboxApp:
 
 @pytest.fixture
 def client(app: SandboxApp) -> Iterator[httpx.Client]:
-    with _client(app) as client:
+    with wsgi_client(app) as client:
         yield client
-
-
-def _client(app: SandboxApp) -> httpx.Client:
-    return httpx.Client(
-        transport=httpx.WSGITransport(app=app),
-        base_url="http://sandbox" + BASE_PATH,
-        headers=SANDBOX_CREDENTIALS.headers(),
-    )
 
 
 def _ids(client: httpx.Client, entity: str, *filters: dict[str, Any]) -> list[int]:
