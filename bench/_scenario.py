@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.plan import WRITES
 from providers.autotask.sandbox import Pace
 
 from ._measure import CliRun, run_billsync
@@ -33,7 +34,6 @@ PAGE = 500
 """Records per Autotask page (and ids per ``in`` list)."""
 HOURLY_BUDGET = 10_000
 """Autotask's requests per rolling hour per tenant."""
-WRITE_ACTIONS = ("create", "update")
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _measured_plan(
 def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[str, Any]:
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     actions = Counter(change["action"] for change in plan["changes"])
-    by_kind = Counter(change["kind"] for change in plan["changes"] if change["action"] in WRITE_ACTIONS)
+    by_kind = Counter(change["kind"] for change in plan["changes"] if change["action"] in WRITES)
     return {
         **_run(run),
         "requests": _requests(stats),
@@ -175,7 +175,7 @@ def _plan_result(run: CliRun, stats: dict[str, Any], plan_file: Path) -> dict[st
         "metadata_requests": sum(e["requests"].get("info", 0) for e in stats["endpoints"].values()),
         "write_requests": _write_requests(stats),
         "changes": dict(sorted(actions.items())),
-        "writes_planned": sum(actions[a] for a in WRITE_ACTIONS),
+        "writes_planned": sum(actions[a] for a in WRITES),
         "writes_planned_by_kind": dict(sorted(by_kind.items())),
         "carried_months": sum(1 for change in plan["changes"] if change.get("carried_by")),
         "writes_per_subscription": writes_per_subscription(
@@ -199,7 +199,7 @@ def writes_per_subscription(changes: list[dict[str, Any]], last: str) -> dict[st
         kind = record_type(change.get("rule", ""))
         if change["kind"] == "contract" and change["action"] in ("create", "adopt"):
             subscriptions[kind] += 1
-        if change["action"] in WRITE_ACTIONS or change.get("stamp_marker"):
+        if change["action"] in WRITES or change.get("stamp_marker"):
             first[kind] += 1
             steady[kind] += change.get("period") == last
     out = {}
