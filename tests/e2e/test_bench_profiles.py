@@ -25,10 +25,7 @@ from bench._scenario import Profile, run_size  # noqa: E402
 from bench.baseline import export_commit  # noqa: E402
 from providers.autotask.sandbox import Pace  # noqa: E402
 
-pytestmark = [
-    pytest.mark.slow,  # a dozen billsync processes
-    pytest.mark.xdist_group("bench-profiles"),  # the module's run fixture is made once, on one worker
-]
+pytestmark = pytest.mark.slow  # a dozen billsync processes
 
 N = 120
 

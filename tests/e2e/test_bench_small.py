@@ -29,10 +29,7 @@ if str(_ROOT) not in sys.path:
 
 from bench._scenario import run_size  # noqa: E402
 
-pytestmark = [
-    pytest.mark.slow,  # 1,000 subscriptions applied over HTTP
-    pytest.mark.xdist_group("bench-1000"),  # one worker runs the module's benchmark, the other goes on
-]
+pytestmark = pytest.mark.slow  # 1,000 subscriptions applied over HTTP
 
 N = 1_000
 PAGE = 500
