@@ -63,10 +63,25 @@ class EntityRule:
 
 
 class _ContractRule(EntityRule):
-    """The SLA is a picklist value, checked (active, known) with every other picklist value."""
+    """The SLA is a picklist value, checked (active, known) with every other picklist value. A
+    Recurring Service contract's start date is fixed once it has services (API-FACTS A9.1: the UI makes
+    it read-only; what REST does then is NOT FOUND, so moving it is refused)."""
 
     def on_create(self, ctx: WriteContext, values: dict[str, Value]) -> None:
         _check_dates(values)
+
+    def before_update(self, ctx: WriteContext, current: Row, changes: dict[str, Value]) -> None:
+        moved = changes.get("startDate")
+        if moved is None or current.get("contractType") != RECURRING_SERVICE_CONTRACT:
+            return
+        if str(parse_date(str(moved))) == str(parse_date(str(current["startDate"]))):
+            return
+        where = Group("and", (Condition("eq", CONTRACT_SERVICES.field("contractID"), None, current["id"]),))
+        if ctx.store.select(CONTRACT_SERVICES, where, limit=1):
+            raise ApiError(
+                f"Contract {current['id']}: the start date of a Recurring Service contract cannot be "
+                "changed once the contract has services."
+            )
 
     def on_update(
         self, ctx: WriteContext, current: Row, merged: dict[str, Any], changes: dict[str, Value]

@@ -332,3 +332,38 @@ def test_d21_d14_a_disappeared_subscription_bills_nothing_for_a_month_without_a_
     fabrikam = [c["id"] for c in env.api.query("Contracts") if c["companyID"] == 102]
     october_total = sum((env.api.billed(c, "2026-10") for c in fabrikam), Decimal(0))
     assert (env.api.billed(cancelled["id"], "2026-10"), october_total) == (Decimal("0.00"), Decimal("296.00"))
+
+
+# -- a moved start date (API-FACTS A9.1) --------------------------------------------------------------
+
+
+def test_a_moved_start_date_is_a_warning_and_never_a_write(env: Env, edited_october: Path) -> None:
+    """Autotask fixes a recurring contract's start date once it has services, as billsync's have from
+    their first apply: when Cloudmore later gives a subscription another start month, the plan warns,
+    names the field and writes nothing for it, and apply leaves the contract as it is."""
+    env.configure(edited_october)
+    env.apply("2026-10-07")
+    subscriptions = edited_october / "subscriptions.csv"
+    text = subscriptions.read_text("utf-8")
+    assert text.count(f"{EX}01,ORG-1001,") == 1 and ",2025-03-01,2027-02-28," in text
+    subscriptions.write_text(text.replace(",2025-03-01,2027-02-28,", ",2025-04-01,2027-02-28,"), "utf-8")
+    before = env.api.contract(f"{EX}01")
+
+    plan = env.plan("2026-10-07", "--period", "2026-09")
+
+    assert plan.changes("update", "contract") == []
+    assert [d for d in plan.diagnostics if d["code"] == "immutable-field"] == [
+        {
+            "severity": "warning",
+            "code": "immutable-field",
+            "message": f'contract["{EX}01"]: startDate is 2025-03-01 in the target and the rules now give '
+            "2025-04-01, but it cannot be changed after create, so billsync leaves it: Autotask fixes a "
+            "contract's type, period type and company when it is created, and its start date once it has "
+            "services; keep the old setting, or end this contract (removal_policy: end) and bill a new "
+            "subscription.",
+        }
+    ]
+    env.api.reset_counters()
+    env.apply("2026-10-07", "--period", "2026-09")
+    assert "Contracts" not in env.api.writes()
+    assert env.api.contract(f"{EX}01") == before

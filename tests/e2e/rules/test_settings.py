@@ -106,8 +106,8 @@ def test_a_new_contract_period_type_is_a_warning_and_never_an_update(env: Env, o
         "code": "immutable-field",
         "message": f'contract["{contracts[0]}"]: contractPeriodType is 1 in the target and the rules now give '
         "2, but it cannot be changed after create, so billsync leaves it: Autotask fixes a contract's type, "
-        "period type and company when it is created; keep the old setting, or end this contract "
-        "(removal_policy: end) and bill a new subscription.",
+        "period type and company when it is created, and its start date once it has services; keep the old "
+        "setting, or end this contract (removal_policy: end) and bill a new subscription.",
     }
     assert {c["contractPeriodType"] for rows in env.api.marked_contracts().values() for c in rows} == {1}
 
@@ -194,8 +194,8 @@ def test_a_new_contract_type_plans_no_replace_and_no_write_and_says_why(env: Env
             "code": "immutable-field",
             "message": f'contract["{subscription}"]: contractType is 7 in the target and the rules now give 3, '
             "but it cannot be changed after create, so billsync leaves it: Autotask fixes a contract's type, "
-            "period type and company when it is created; keep the old setting, or end this contract "
-            "(removal_policy: end) and bill a new subscription.",
+            "period type and company when it is created, and its start date once it has services; keep the "
+            "old setting, or end this contract (removal_policy: end) and bill a new subscription.",
         }
         for subscription in contracts
     ]

@@ -220,6 +220,24 @@ def test_services_keep_their_period_type_and_contract_services_change_only_the_i
     assert (item["unitPrice"], item["unitCost"], item["invoiceDescription"]) == (2, None, "Seats")
 
 
+def test_a_recurring_contracts_start_date_is_fixed_once_it_has_services(http: httpx.Client) -> None:
+    """API-FACTS A9.1: read-only once services exist (the UI); what REST does then is not published,
+    so the sandbox refuses the move (the stricter choice) rather than ignoring it."""
+    contract = _create(http, "Contracts", CONTRACT)
+    moved = {"id": contract, "startDate": "2026-02-01"}
+    assert http.patch("Contracts", json=moved).status_code == 200  # no service yet: it moves
+    service = _create(http, "Services", {"name": "S", "billingCodeID": 2001, "periodType": 1, "unitPrice": 2})
+    _create(http, f"Contracts/{contract}/Services", {"serviceID": service})
+    same = {"id": contract, "startDate": "2026-02-01T00:00:00", "contractName": "Same start"}
+    assert http.patch("Contracts", json=same).status_code == 200  # the same date, written otherwise
+    assert _errors(http.patch("Contracts", json={"id": contract, "startDate": "2026-03-01"})) == [
+        f"Contract {contract}: the start date of a Recurring Service contract cannot be changed once the "
+        "contract has services."
+    ]
+    item = http.get(f"Contracts/{contract}").json()["item"]
+    assert (item["startDate"], item["contractName"]) == ("2026-02-01T00:00:00", "Same start")
+
+
 def test_products_have_no_last_modified_field(http: httpx.Client) -> None:
     fields = {f["name"] for f in http.get("Products/entityInformation/fields").json()["fields"]}
     assert not {name for name in fields if name.lower().startswith("lastmodified")}
