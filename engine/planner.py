@@ -10,9 +10,10 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from typing import Any, get_args
 
 from pydantic import BaseModel
@@ -39,19 +40,52 @@ from engine.tenant import check_tenant, unbound_note
 from engine.workspace import Workspace
 
 
+class SourceSlot:
+    """The Cloudmore data a plan renders from, which a plan may let go of once the rules have their
+    render input: at 50,000 subscriptions the parsed export is about a seventh of the peak memory,
+    and the diff never reads it. Asked for again after :meth:`release` (a posted month renders
+    twice, D27), it is loaded again; :func:`make_plan` checks it is the same data by its digest."""
+
+    def __init__(self, data: SourceData, load: Callable[[], SourceData] | None = None) -> None:
+        self._data: SourceData | None = data
+        self._load = load
+        self.origin = data.origin
+
+    @property
+    def data(self) -> SourceData:
+        if self._data is None:
+            if self._load is None:
+                raise PlanError("the Cloudmore data was released and cannot be loaded again")
+            self._data = self._load()
+        return self._data
+
+    @property
+    def released(self) -> bool:
+        return self._data is None
+
+    def release(self) -> None:
+        """Drop the parsed data when it can be loaded again (else keep it: nothing to gain back)."""
+        if self._load is not None:
+            self._data = None
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     """Everything a plan is computed from, loaded once."""
 
     settings: Settings
     rules: list[RuleFile]
-    source: SourceData
+    loaded: SourceSlot
     snapshot: Snapshot
     history: Snapshot | None = None
     """What was billed, recovered from the target when the snapshot is lost (D25); rendering and the
     months due follow it, the diff still compares against ``snapshot`` (so found objects are adopted)."""
     drift: DriftCheck | None = None
     """When ``billsync drift`` last ran, shown by the plan (objects of past months are checked only there)."""
+
+    @property
+    def source(self) -> SourceData:
+        return self.loaded.data
 
     @property
     def billed(self) -> Snapshot:
@@ -72,7 +106,7 @@ def load_inputs(
     """Read settings, rules, the Cloudmore source (as of ``as_of``) and the snapshot (every error located)."""
     settings = workspace.load_settings()
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
-    data = source.load(as_of)
+    data = SourceSlot(source.load(as_of), partial(source.load, as_of))
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     last_drift = last_drift_run(workspace.state_dir)
     drift = DriftCheck(None if last_drift is None else last_drift.isoformat())
@@ -97,9 +131,12 @@ def render_due(
     as_of: date,
     due: list[DueReport],
     posted: Mapping[tuple[str, str], PostedMonth] | None = None,
+    release: bool = False,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
     """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`); a
-    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27)."""
+    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27).
+    With ``release``, the source is let go of once the render input is built (:class:`SourceSlot`), and
+    ``due`` is emptied: its reports hold the month's billing lines."""
     render_input = build_render_input(
         inputs.source,
         inputs.settings,
@@ -109,8 +146,6 @@ def render_due(
         as_of,
         posted,
     )
-    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
-    diagnostics = list(render_input.diagnostics)
     applied = inputs.billed.applied_periods
     periods = [
         PlannedPeriod(
@@ -121,6 +156,11 @@ def render_due(
         )
         for d in due
     ]
+    if release:
+        inputs.loaded.release()
+        due.clear()
+    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
+    diagnostics = list(render_input.diagnostics)
     return desired, diagnostics, periods, render_input.live_subscriptions
 
 
@@ -131,9 +171,14 @@ def make_plan(
     period: str | None = None,
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
+    release_source: bool = False,
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing. A snapshot of another tenant
     is refused before any object is read (D25).
+
+    With ``release_source`` (a caller that needs the source no more), the parsed Cloudmore data is
+    let go of once the rules have their render input, before the desired state, the target's objects
+    and the snapshot are compared.
 
     With no snapshot (lost, or a new folder), what was billed is first recovered from the marked
     objects in the target (:func:`recover`), so a month already corrected is not billed again (D25)."""
@@ -148,12 +193,16 @@ def make_plan(
             inputs = recover(inputs, target, months)  # the prefetched reads serve it
             due = due_for(inputs, as_of, period)  # the recovered history says what was applied
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
-        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due)
+        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, release=release_source)
         if targets or excludes:
             desired = select(desired, targets, excludes)
         actual = target.read(request.wanting(desired, [p.period for p in periods]))
     posted = posted_months(actual.objects, [p.period for p in periods])
     if posted:  # D27: rendered again, so the posted months become corrections in an open month
+        if inputs.loaded.released:  # loaded again: the same data, or no plan
+            if digest_source(inputs.source) != inputs_digest:
+                raise PlanError("the Cloudmore data changed while the plan was made", hint="Plan again.")
+            due = due_for(inputs, as_of, period)
         desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted)
         if targets or excludes:
             desired = select(desired, targets, excludes)
@@ -204,7 +253,7 @@ def make_plan(
         inputs_digest=inputs_digest,
         rules_digest=digest_rules(inputs),
         target=target.describe(),
-        source=inputs.source.origin,
+        source=inputs.loaded.origin,
         targeted=bool(targets or excludes),
         diagnostics=tuple(diagnostics),
         period=period,
