@@ -383,15 +383,11 @@ def digest_source(source: SourceData) -> str:
 
 def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> Iterator[str]:
     """A record as JSON without ``origin``, in pieces: pydantic's own serialization (fields in model
-    order), with each list of records sorted by the records' texts, so every record is serialized
-    once and the whole source is never one string. ``nested_fields`` remembers, per model type,
-    which fields hold records."""
-    kind = type(model)
-    nested = nested_fields.get(kind)
-    if nested is None:
-        nested = nested_fields[kind] = [
-            name for name, info in kind.model_fields.items() if _holds_records(info.annotation)
-        ]
+    order), with each list of records sorted by the records' texts. A record that holds records (a
+    report, its lines) is ordered by its own fields when they decide, and streamed: the whole source,
+    or a whole report, is never one string. ``nested_fields`` remembers, per model type, which fields
+    hold records."""
+    nested = _nested_names(type(model), nested_fields)
     flat = model.model_dump_json(exclude={"origin", *nested})
     if not nested:
         yield flat
@@ -401,11 +397,41 @@ def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> Iter
     for name in nested:
         yield separator + json.dumps(name) + ":["
         separator = ","
-        items = sorted("".join(_record_text(item, nested_fields)) for item in getattr(model, name))
-        for index, item in enumerate(items):
-            yield ("," if index else "") + item
+        records = getattr(model, name)
+        ordered = _ordered_by_head(records, nested_fields)
+        if ordered is None:
+            texts = sorted("".join(_record_text(item, nested_fields)) for item in records)
+            for index, text in enumerate(texts):
+                yield ("," if index else "") + text
+        else:  # each record's text in pieces, one record at a time: a report's lines are never one string
+            for index, record in enumerate(ordered):
+                pieces = _record_text(record, nested_fields)
+                yield ("," if index else "") + next(pieces)
+                yield from pieces
         yield "]"
     yield "}"
+
+
+def _ordered_by_head(records: Sequence[BaseModel], nested_fields: dict[type, list[str]]) -> list[Any] | None:
+    """``records`` in the order of their texts, found from each text's first piece (the record's own
+    fields, before its nested records) when no first piece starts another: then the texts differ
+    within those pieces. None when that does not decide it, or the records nest nothing (their texts
+    are their first pieces)."""
+    if not records or not _nested_names(type(records[0]), nested_fields):
+        return None
+    heads = sorted((next(_record_text(record, nested_fields)), index) for index, record in enumerate(records))
+    if any(after.startswith(before) for (before, _), (after, _) in zip(heads, heads[1:], strict=False)):
+        return None
+    return [records[index] for _, index in heads]
+
+
+def _nested_names(kind: type[BaseModel], nested_fields: dict[type, list[str]]) -> list[str]:
+    nested = nested_fields.get(kind)
+    if nested is None:
+        nested = nested_fields[kind] = [
+            name for name, info in kind.model_fields.items() if _holds_records(info.annotation)
+        ]
+    return nested
 
 
 def _holds_records(annotation: Any) -> bool:
