@@ -159,7 +159,7 @@ def render_due(
     if release:
         inputs.loaded.release()
         due.clear()
-    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
+    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds(), consume=release)
     diagnostics = list(render_input.diagnostics)
     return desired, diagnostics, periods, render_input.live_subscriptions
 
