@@ -94,10 +94,29 @@ class PlanInputs:
 
 
 @dataclass(frozen=True)
+class Rendering:
+    """One rendering of the desired state, and what it was rendered from: planning the same inputs
+    again (the check under the writer lease, D26) reuses it and only reads the target again."""
+
+    loaded: PlanInputs
+    """The inputs as loaded (the same object: rules, source and snapshot do not change once loaded)."""
+    history: Snapshot | None
+    """What was recovered from the target when there was no snapshot (read again by every plan)."""
+    key: tuple[Any, ...]
+    posted: Mapping[tuple[str, str], PostedMonth] | None
+    desired: DesiredState
+    diagnostics: tuple[Diagnostic, ...]
+    periods: tuple[PlannedPeriod, ...]
+    live: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PlanResult:
     plan: Plan
     desired: DesiredState
     actual: ActualState
+    renderings: tuple[Rendering, ...] = ()
+    """The renderings the plan was made from (a second one when a month turned out posted)."""
 
 
 def load_inputs(
@@ -158,10 +177,39 @@ def render_due(
     ]
     if release:
         inputs.loaded.release()
-        due.clear()
+        if inputs.loaded.released:
+            due.clear()
     desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds(), consume=release)
     diagnostics = list(render_input.diagnostics)
     return desired, diagnostics, periods, render_input.live_subscriptions
+
+
+def _rendering(
+    loaded: PlanInputs,
+    inputs: PlanInputs,
+    target: Target,
+    as_of: date,
+    due: list[DueReport],
+    posted: Mapping[tuple[str, str], PostedMonth] | None,
+    earlier: Sequence[Rendering],
+    release: bool = False,
+) -> Rendering:
+    """Render the months ``due``, or reuse an earlier rendering of the same ``loaded`` inputs, the
+    same recovered history, months, date and posted months: everything a rendering depends on.
+    ``release``: as :func:`render_due`."""
+    key = (as_of, tuple((d.period, d.report.available_on, d.revision_of) for d in due))
+    for rendering in earlier:
+        if (
+            rendering.loaded is loaded
+            and rendering.key == key
+            and rendering.posted == posted
+            and rendering.history == inputs.history
+        ):
+            return rendering
+    desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted, release)
+    return Rendering(
+        loaded, inputs.history, key, posted, desired, tuple(diagnostics), tuple(periods), frozenset(live)
+    )
 
 
 def make_plan(
@@ -171,6 +219,7 @@ def make_plan(
     period: str | None = None,
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
+    earlier: PlanResult | None = None,
     release_source: bool = False,
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing. A snapshot of another tenant
@@ -181,7 +230,11 @@ def make_plan(
     and the snapshot are compared.
 
     With no snapshot (lost, or a new folder), what was billed is first recovered from the marked
-    objects in the target (:func:`recover`), so a month already corrected is not billed again (D25)."""
+    objects in the target (:func:`recover`), so a month already corrected is not billed again (D25).
+    Given the ``earlier`` plan of the same ``inputs``, its rendering is reused: only the reads and
+    the diff are done again."""
+    reusable = earlier.renderings if earlier is not None else ()
+    loaded = inputs
     tenant = target.identity()
     check_tenant(inputs.snapshot.tenant, tenant)
     due = due_for(inputs, as_of, period)
@@ -193,19 +246,24 @@ def make_plan(
             inputs = recover(inputs, target, months)  # the prefetched reads serve it
             due = due_for(inputs, as_of, period)  # the recovered history says what was applied
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
-        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, release=release_source)
+        rendering = _rendering(loaded, inputs, target, as_of, due, None, reusable, release_source)
+        renderings = [rendering]
+        desired = rendering.desired
         if targets or excludes:
             desired = select(desired, targets, excludes)
-        actual = target.read(request.wanting(desired, [p.period for p in periods]))
-    posted = posted_months(actual.objects, [p.period for p in periods])
+        actual = target.read(request.wanting(desired, [p.period for p in rendering.periods]))
+    posted = posted_months(actual.objects, [p.period for p in rendering.periods])
     if posted:  # D27: rendered again, so the posted months become corrections in an open month
         if inputs.loaded.released:  # loaded again: the same data, or no plan
             if digest_source(inputs.source) != inputs_digest:
                 raise PlanError("the Cloudmore data changed while the plan was made", hint="Plan again.")
             due = due_for(inputs, as_of, period)
-        desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted)
+        rendering = _rendering(loaded, inputs, target, as_of, due, posted, reusable)
+        renderings.append(rendering)
+        desired = rendering.desired
         if targets or excludes:
             desired = select(desired, targets, excludes)
+    diagnostics, periods, live = list(rendering.diagnostics), list(rendering.periods), set(rendering.live)
     if actual.problems:
         raise PlanError(
             "Autotask does not accept these settings:\n  - " + "\n  - ".join(actual.problems),
@@ -261,7 +319,7 @@ def make_plan(
         excludes=tuple(excludes),
         drift=inputs.drift,
     )
-    return PlanResult(plan, desired, actual)
+    return PlanResult(plan, desired, actual, tuple(renderings))
 
 
 def select(desired: DesiredState, targets: Sequence[str], excludes: Sequence[str]) -> DesiredState:

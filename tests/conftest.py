@@ -36,3 +36,11 @@ def _shared_bytecode_for_child_processes(tmp_path_factory: pytest.TempPathFactor
         patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
         patch.setenv("PYTHONPYCACHEPREFIX", str(shared))
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first. The workers take one module at a time (``--dist loadscope``, so a module's
+    fixtures are made once) in the order its first test is collected: the modules holding the long
+    tests start early and the short ones fill in around them, instead of one worker finishing alone
+    with a long test at the end. The order within each part is the collection's."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

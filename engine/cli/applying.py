@@ -13,7 +13,7 @@ from engine.budget import Budget, Pacer, check_budget
 from engine.cli.common import make_console
 from engine.errors import BillsyncError, StalePlanError
 from engine.plan import WRITES, Plan, check_same_changes
-from engine.planner import PlanInputs, make_plan, period_digests
+from engine.planner import PlanInputs, PlanResult, make_plan, period_digests
 from engine.progress import ProgressLine
 from engine.provider import Target, WriterLease
 from engine.snapshot import SnapshotStore
@@ -28,7 +28,9 @@ def applied_digests(inputs: PlanInputs, the_plan: Plan) -> dict[str, str]:
     return period_digests(inputs, the_plan.as_of, [p.period for p in the_plan.periods])
 
 
-def recheck_plan(reviewed: Plan, inputs: PlanInputs, target: Target, name: str) -> None:
+def recheck_plan(
+    reviewed: Plan, inputs: PlanInputs, target: Target, name: str, earlier: PlanResult | None = None
+) -> PlanResult:
     """Refuse a reviewed plan (saved, or shown and confirmed) when planning it again now reads other
     objects or plans other changes. Run again once the writer lease is held (D26), it catches what
     another copy of the workspace wrote in between, before anything is written.
@@ -37,14 +39,18 @@ def recheck_plan(reviewed: Plan, inputs: PlanInputs, target: Target, name: str) 
     the fingerprint covers is scoped by the desired state (every rendered address, not only the changed
     ones the file lists), so it needs the rendering; and the seal is a plain digest anyone can
     recompute, so the only proof that the changes were not edited is that the same inputs, snapshot and
-    Autotask state plan exactly them again (check_same_changes)."""
-    fresh = make_plan(inputs, target, reviewed.as_of, reviewed.period, reviewed.targets, reviewed.excludes)
+    Autotask state plan exactly them again (check_same_changes). The ``earlier`` plan of the same
+    loaded inputs lends its rendering: what can have changed since is Autotask, so it is read again."""
+    fresh = make_plan(
+        inputs, target, reviewed.as_of, reviewed.period, reviewed.targets, reviewed.excludes, earlier
+    )
     if fresh.plan.actual_fingerprint != reviewed.actual_fingerprint:
         raise StalePlanError(
             f"{name}: Autotask changed since the plan was made ({_fingerprint_change(reviewed, fresh.plan)})",
             hint="Make a new plan and review it.",
         )
     check_same_changes(reviewed, fresh.plan, name)
+    return fresh
 
 
 def _fingerprint_change(saved: Plan, fresh: Plan) -> str:

@@ -121,10 +121,11 @@ def apply(
         inputs = plan_inputs(workspace, target, as_of if saved is None else saved.as_of)
         if planfile is not None and saved is not None:
             check_fresh(saved, inputs.snapshot)
-            recheck_plan(saved, inputs, target, str(planfile))
+            made = recheck_plan(saved, inputs, target, str(planfile))
             the_plan, name = saved, str(planfile)
         else:
-            the_plan, name = make_plan(inputs, target, as_of, period, targets, exclude).plan, "the plan"
+            made = make_plan(inputs, target, as_of, period, targets, exclude)
+            the_plan, name = made.plan, "the plan"
             print_plan(the_plan, False)
             if not the_plan.has_changes:
                 note = bind_tenant(target, SnapshotStore(workspace.state_dir, target.kinds()))
@@ -139,7 +140,7 @@ def apply(
         claim = writer_claim(str(workspace.root), "apply")
         with one_writer(target, store, claim, inputs.settings, the_plan) as lease:
             if lease is not None:  # under the lease: another copy may have written since the plan
-                recheck_plan(the_plan, inputs, target, name)
+                recheck_plan(the_plan, inputs, target, name, made)
             digests = applied_digests(inputs, the_plan)
             apply_or_fail(workspace, target, the_plan, budget, digests, lease, left)
 

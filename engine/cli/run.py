@@ -236,7 +236,7 @@ def _run(
             store = SnapshotStore(workspace.state_dir, target.kinds())
             with one_writer(target, store, claim, inputs.settings, todo) as lease:
                 if lease is not None:  # another copy may have written since the plan was made (D26)
-                    recheck_plan(the_plan, inputs, target, "the plan")
+                    recheck_plan(the_plan, inputs, target, "the plan", result)
                 applied = apply_with_progress(
                     workspace,
                     target,

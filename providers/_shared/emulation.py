@@ -3,20 +3,32 @@
 What a fault selects and does differs between the Autotask sandbox and the Cloudmore emulator, so each
 defines its own fault model and decides when one applies; counting the requests a fault has seen
 (fire on the ``nth`` for ``times`` in a row) and running a WSGI app on a loopback port are the same.
+
+The server is waitress: HTTP/1.1 with keep-alive, as the real services answer, so a client's pool of
+connections is used as it is in production (a server closing every connection, as werkzeug's
+development server does, costs a new connection and a new thread per request). Its pool has more
+threads than any client sends requests at once, so the emulators see every concurrent request and
+refuse what goes over their limits, instead of a queue in the server hiding it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 from wsgiref.types import WSGIApplication
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, create_server
 
 __all__ = ["FaultInjector", "LoopbackServer", "serve_until_interrupted", "start_in_background"]
+
+_THREADS = 32
+"""Threads serving requests: above anything a client sends at once (3 per endpoint, D-limits), so a
+request over the limit reaches the emulator and is refused there, never queued unseen."""
 
 
 class _Counted(Protocol):
@@ -84,6 +96,8 @@ class LoopbackServer(Generic[AppT]):
     port: int
     _server: BaseWSGIServer
     _thread: threading.Thread
+    _sockets: dict[int, Any] = field(default_factory=dict)
+    """The server's socket map (listening socket and open connections), closed by :meth:`stop`."""
 
     @property
     def url(self) -> str:
@@ -99,35 +113,33 @@ class LoopbackServer(Generic[AppT]):
         self.stop()
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving: the serving thread closes every socket itself (closing them from here would
+        pull them from under its ``select``), which ends its loop; then the request threads end."""
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._sockets))
         self._thread.join(timeout=10)
+        self._server.task_dispatcher.shutdown()
+
+
+def _server(app: WSGIApplication, host: str, port: int, sockets: dict[int, Any]) -> BaseWSGIServer:
+    logging.getLogger("waitress").setLevel(logging.CRITICAL)  # an injected lost response is no news
+    return create_server(app, map=sockets, host=host, port=port, threads=_THREADS, ident="")
 
 
 def start_in_background(
     kind: type[ServerT], app: WSGIApplication, *, host: str, port: int, thread_name: str
 ) -> ServerT:
     """Serve ``app`` on ``host`` from a daemon thread named ``thread_name``; port 0 picks a free port."""
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=thread_name, daemon=True
-    )
+    sockets: dict[int, Any] = {}
+    server = _server(app, host, port, sockets)
+    thread = threading.Thread(target=server.run, name=thread_name, daemon=True)
     thread.start()
-    return kind(app, host, server.server_port, server, thread)
+    return kind(app, host, int(server.effective_port), server, thread, sockets)
 
 
 def serve_until_interrupted(app: WSGIApplication, host: str, port: int) -> None:
-    """Serve ``app`` over HTTP (threaded) in this thread until interrupted (Ctrl-C)."""
-    server = make_server(host, port, app, threaded=True)
+    """Serve ``app`` over HTTP/1.1 in this thread until interrupted (Ctrl-C)."""
+    server = _server(app, host, port, {})
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.run()  # ends on Ctrl-C, having shut its request threads down
     finally:
-        server.server_close()
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        """Stay silent: tests read the counters, not the access log."""
+        server.close()

@@ -8,10 +8,8 @@ the counters, injected faults, and finally the operation. ``ZoneInformation`` ne
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -110,6 +108,8 @@ class SandboxApp:
             response = self._handle(request)
         except ApiError as error:
             response = _error(error)
+        except _ResponseLost:
+            return _lost_response(start_response)
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
@@ -147,7 +147,7 @@ class SandboxApp:
                     raise ApiError(fault.message, fault.status)
             response = self._operate(request, route)
             if any(fault.drop_response for fault in fired):
-                _drop_connection(request)
+                raise _ResponseLost
             return response
         finally:
             self._limiter.leave(key)
@@ -334,16 +334,17 @@ def _search(request: Request) -> Any:
         raise too_deep() from None
 
 
-def _drop_connection(request: Request) -> None:
+class _ResponseLost(Exception):  # noqa: N818 - an event, not an error of the sandbox
+    """The request was executed and committed, and its response is lost on the way (a fault)."""
+
+
+def _lost_response(start_response: Any) -> Iterator[bytes]:
     """Lose the response of a request that has been executed and committed.
 
-    On a real server the socket is shut down so the client sees the connection close with no
-    response; in process (no socket) an ``httpx.RemoteProtocolError`` reaches the caller, which is
-    what httpx raises for the same event on the wire.
+    The status line and the first byte of the body go out, then the connection closes, so the client
+    sees an answer cut off (``httpx.RemoteProtocolError``). Served, the server closes the connection
+    when the body fails; in process the error itself reaches the caller, as httpx raises it on the wire.
     """
-    sock = request.environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        raise ConnectionAbortedError("response dropped by an injected fault")
-    raise httpx.RemoteProtocolError("Server disconnected without sending a response (injected fault).")
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "64")])
+    yield b"{"
+    raise httpx.RemoteProtocolError("Server disconnected before the response was complete (injected fault).")

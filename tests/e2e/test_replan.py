@@ -1,0 +1,54 @@
+"""Planning the same loaded inputs again, as apply does under the writer lease (D26): the rendering
+is reused, and Autotask is read again, so what another writer did in between is still seen."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine.planner import load_inputs, make_plan
+from engine.wiring import make_source, make_target
+from engine.workspace import open_workspace
+
+from ._support import AS_OF, SANDBOX_ENV, Setup, SetupFactory
+
+DAY = date.fromisoformat(AS_OF)
+
+
+def _queries(setup: Setup) -> dict[str, int]:
+    """Query requests per endpoint the sandbox has answered so far."""
+    endpoints = setup.api.client.get(setup.api.root + "/_sandbox/stats").json()["endpoints"]
+    return {name: e["requests"]["query"] for name, e in endpoints.items() if e["requests"].get("query")}
+
+
+def test_planning_the_same_inputs_again_reuses_the_rendering_and_reads_autotask_again(
+    make_setup: SetupFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = make_setup("served")  # no snapshot yet: each plan recovers the history from Autotask first
+    for key, value in SANDBOX_ENV.items():
+        monkeypatch.setenv(key, value)
+    workspace = open_workspace(setup.workspace.root)
+    target = make_target(workspace)
+    try:
+        inputs = load_inputs(workspace, make_source(workspace), target, DAY)
+        first = make_plan(inputs, target, DAY)
+        once = _queries(setup)
+        again = make_plan(inputs, target, DAY, earlier=first)
+        twice = _queries(setup)
+        # every object read again; the tenant's billing codes are a lookup each target reads once
+        assert {name: twice[name] - n for name, n in once.items()} == {**once, "BillingCodes": 0}
+        assert set(once) == {"BillingCodes", "Companies", "Contracts", "Products", "Services"}
+        assert [r is f for r, f in zip(again.renderings, first.renderings, strict=True)] == [True]
+        assert again.plan.changes == first.plan.changes and again.plan.has_changes
+
+        reloaded = load_inputs(workspace, make_source(workspace), target, DAY)  # inputs loaded anew
+        fresh = make_plan(reloaded, target, DAY, earlier=first)
+        assert fresh.renderings[0] is not first.renderings[0]
+        assert fresh.renderings[0].desired == first.renderings[0].desired
+        assert fresh.plan.changes == first.plan.changes
+
+        later = make_plan(inputs, target, date(2026, 11, 30), earlier=first)  # another day: rendered again
+        assert later.renderings[0] is not first.renderings[0]
+    finally:
+        target.close()
