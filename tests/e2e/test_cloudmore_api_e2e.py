@@ -339,6 +339,7 @@ def _subprocess_env(**change: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # a real billsync process
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -366,6 +367,7 @@ def test_bad_credentials_are_one_clear_error_exit_1_and_no_secret(
         assert secret not in done.stderr
 
 
+@pytest.mark.slow  # a real emulator process
 def test_cloudmore_sandbox_serve_answers_on_its_port(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -395,6 +397,7 @@ def test_cloudmore_sandbox_serve_answers_on_its_port(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # waits out one real report poll (5 s) before the report is ready
 def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_name(
     tmp_path: Path, emulator: BackgroundServer
 ) -> None:

@@ -65,6 +65,7 @@ def _created_by_kind(output: str) -> Counter[str]:
     return Counter(re.findall(r"^  # (\w+)\[.* will be created", output, flags=re.MULTILINE))
 
 
+@pytest.mark.slow  # the README's command, as a real process
 def test_readme_plan_on_the_embedded_default_shows_70_creates_and_6_carried_months(tmp_path: Path) -> None:
     """README command 1: ``billsync plan`` in a folder with no billsync.yaml (installed script)."""
     script = Path(sys.executable).with_name("billsync")

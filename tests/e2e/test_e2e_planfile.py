@@ -9,6 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from engine.errors import StalePlanError
 
 from ._support import AS_OF, SetupFactory, plan_summary, read_state, summary_line
@@ -24,6 +26,7 @@ ENTITY_OF_KIND = {
 SAVED = "Saved the plan to {}. Apply it with: billsync apply {}"
 
 
+@pytest.mark.slow  # real processes (each with its own hash seed)
 def test_plan_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
     """The same inputs give byte-identical JSON, even across processes with different hash seeds."""
     script = Path(sys.executable).with_name("billsync")

@@ -316,6 +316,7 @@ def test_a_linked_organization_is_billed_by_the_next_plan(
 # -- a bundle source cannot be written ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a real billsync process
 @pytest.mark.parametrize(
     ("command", "otherwise"),
     [

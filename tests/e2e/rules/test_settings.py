@@ -28,6 +28,7 @@ AZURE_SUBSCRIPTIONS = ("11", "12", "13")
 # -- D4 -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a real billsync process
 @pytest.mark.parametrize(
     ("setting", "value", "problem"),
     [
@@ -111,6 +112,7 @@ def test_a_new_contract_period_type_is_a_warning_and_never_an_update(env: Env, o
     assert {c["contractPeriodType"] for rows in env.api.marked_contracts().values() for c in rows} == {1}
 
 
+@pytest.mark.slow  # a real billsync process
 def test_d4_a_setting_left_out_stops_the_plan_naming_file_and_setting(env: Env, october: Path) -> None:
     env.init()
     env.configure(october)

@@ -146,6 +146,7 @@ def test_bad_input_is_one_located_paragraph_and_nothing_is_written(case, workspa
     assert advice in result.stderr
 
 
+@pytest.mark.slow  # a real billsync process
 def test_a_real_process_prints_no_traceback_unless_debug(workspace_factory, sandbox) -> None:
     workspace = workspace_factory(sandbox, rules=True)
     path = workspace.root / "rules" / "csp365.yaml"

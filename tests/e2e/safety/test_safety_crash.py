@@ -66,6 +66,7 @@ def _assert_complete(sandbox, workspace, clean_apply) -> None:
     assert snapshot["applied_periods"] == {"2026-09": "2026-10-06"}
 
 
+@pytest.mark.slow  # a real billsync process
 def test_the_reference_apply_makes_exactly_the_twenty_planned_objects(clean_apply) -> None:
     assert clean_apply.plan["summary"]["add"] == WRITES
     assert [c["kind"] for c in clean_apply.plan["changes"]] == [k for k, _ in PHASES for _ in range(5)]

@@ -157,6 +157,7 @@ LAUGHS = "\n".join(
 )
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 @pytest.mark.parametrize(
     ("case", "text", "message"),
     [
@@ -238,6 +239,7 @@ TEMPLATES = {
 }
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 @pytest.mark.parametrize("case", list(TEMPLATES))
 def test_a_hostile_template_is_stopped_with_its_file_and_line(case, workspace_factory, sandbox) -> None:
     template, reason, hint = TEMPLATES[case]
@@ -345,6 +347,7 @@ def hostile_server():
         server.stop()
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 @pytest.mark.parametrize(
     ("behaviour", "message"),
     [
@@ -390,6 +393,7 @@ def test_a_hostile_server_is_given_up_on_in_bounded_time_and_memory(
 # ---- 6. credentials only over TLS, unless the server is this machine ------------------------------------
 
 
+@pytest.mark.slow  # a real billsync process
 def test_plain_http_to_another_host_is_refused_unless_allowed(workspace_factory, sandbox) -> None:
     remote = sandbox.base_url.replace(
         "127.0.0.1", "0.0.0.0"
@@ -448,6 +452,7 @@ def _replace_with_link(target):
     return replace
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 @pytest.mark.parametrize(
     ("file", "make", "message"),
     [
@@ -478,6 +483,7 @@ def test_special_files_in_a_bundle_are_refused(file, make, message, workspace, s
     assert not (workspace.root / "state" / "snapshot.json").exists()
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 def test_a_linked_folder_leading_out_of_the_bundle_is_refused(workspace, sandbox, tmp_path) -> None:
     outside = tmp_path / "outside"
     (workspace.root / "cloudmore" / "billing").rename(outside)
@@ -490,6 +496,7 @@ def test_a_linked_folder_leading_out_of_the_bundle_is_refused(workspace, sandbox
     assert sandbox.writes() == 0
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 def test_a_bundle_file_over_the_size_limit_is_refused(workspace, sandbox) -> None:
     config = workspace.root / "billsync.yaml"
     config.write_text(config.read_text(encoding="utf-8") + "limits: {bundle_file_mb: 0.0005}\n")  # 524 bytes
@@ -502,6 +509,7 @@ def test_a_bundle_file_over_the_size_limit_is_refused(workspace, sandbox) -> Non
     )
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 def test_settings_that_are_a_device_are_refused(workspace, sandbox) -> None:
     config = workspace.root / "billsync.yaml"
     config.write_text(config.read_text(encoding="utf-8") + "settings: /dev/zero\n")
@@ -743,6 +751,7 @@ def test_a_price_list_row_in_another_currency_is_never_sent(workspace, sandbox) 
     assert not [r for r in sandbox.rows("Services") if "CFQ7TTC0LH18" in r["sku"]]
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 @pytest.mark.parametrize("command", ["apply", "show"])
 def test_a_plan_file_that_is_a_device_is_refused(command, workspace, sandbox) -> None:
     before = _digest(workspace)
@@ -753,6 +762,7 @@ def test_a_plan_file_that_is_a_device_is_refused(command, workspace, sandbox) ->
     )
 
 
+@pytest.mark.slow  # a real process, killed if it hangs
 @pytest.mark.parametrize(
     ("behaviour", "message"),
     [

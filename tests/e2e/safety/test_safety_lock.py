@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import pytest
+
 AS_OF = ("--as-of", "2026-10-07")
 APPLY = ("apply", *AS_OF, "--auto-approve")
 
@@ -30,6 +32,7 @@ def _start_holder(workspace, sandbox):
     return holder, json.loads(note.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # a real apply process holding the lock
 def test_a_second_apply_or_run_fails_at_once_naming_the_holder(workspace, sandbox) -> None:
     holder, info = _start_holder(workspace, sandbox)
     try:
@@ -57,6 +60,7 @@ def test_a_second_apply_or_run_fails_at_once_naming_the_holder(workspace, sandbo
     assert after.code == 0 and "No changes." in after.stdout
 
 
+@pytest.mark.slow  # a real apply process holding the lock
 def test_force_unlock_releases_the_lock_of_a_stuck_apply(workspace, sandbox, clean_apply) -> None:
     holder, info = _start_holder(workspace, sandbox)
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from providers.autotask.sandbox import SandboxCredentials
 
 from .._support import LEASE_WRITES
@@ -57,6 +59,7 @@ def test_a_saved_plan_records_lineage_serial_and_a_fingerprint_of_what_it_read(w
     assert sandbox.writes() == 20 + LEASE_WRITES + 1  # planning wrote nothing (D23)
 
 
+@pytest.mark.slow  # a real billsync process
 def test_a_fresh_saved_plan_is_applied_as_saved_without_asking(workspace, sandbox) -> None:
     path, _saved = _applied_and_renamed(workspace)
     sandbox.app.reset_stats()
@@ -133,6 +136,7 @@ def test_a_plan_file_holds_no_credentials(sandbox_factory, workspace_factory) ->
     assert credentials.secret not in text and credentials.integration_code not in text
 
 
+@pytest.mark.slow  # real processes (each with its own hash seed)
 def test_plan_json_is_byte_identical_for_the_same_inputs(workspace, sandbox) -> None:
     first = workspace.run("plan", *AS_OF, "--json")
     second = workspace.run("plan", *AS_OF, "--json")

@@ -31,6 +31,7 @@ def _clean(text: str, where: str) -> None:
         assert needle not in text, f"{needle!r} found in {where}"
 
 
+@pytest.mark.slow  # real billsync processes
 def test_no_file_output_traceback_or_log_holds_the_secret(sandbox_factory, workspace_factory) -> None:
     sandbox = sandbox_factory(CREDENTIALS)
     workspace = workspace_factory(sandbox)
@@ -187,6 +188,7 @@ def _in_process_with_debug_log(workspace, *args: str):
     return result, log.getvalue()
 
 
+@pytest.mark.slow  # a real billsync process
 def test_an_autotask_echoing_the_secret_and_integration_code_is_masked(
     sandbox_factory, workspace_factory, echo_server
 ) -> None:
@@ -207,6 +209,7 @@ def test_an_autotask_echoing_the_secret_and_integration_code_is_masked(
             assert needle not in text, f"{needle!r} found in the {where}"
 
 
+@pytest.mark.slow  # a real billsync process
 def test_a_cloudmore_echoing_password_secret_and_basic_header_is_masked(
     sandbox_factory, workspace_factory, echo_server
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .._support import LEASE_WRITES
 
 AS_OF = ("--as-of", "2026-10-07")
@@ -20,6 +22,7 @@ def _applied(workspace):
     return workspace.snapshot()
 
 
+@pytest.mark.slow  # real processes joined by a pipe
 def test_state_list_piped_prints_every_line_whole(workspace, sandbox) -> None:
     state = _applied(workspace)
     workspace.env["COLUMNS"] = "30"  # a narrow terminal width must not cut a piped line

@@ -13,6 +13,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 AS_OF = ("--as-of", "2026-10-07")
 APPLY = ("apply", *AS_OF, "--auto-approve")
@@ -56,6 +57,7 @@ def test_429s_on_writes_are_retried_and_the_apply_completes(workspace, sandbox, 
     assert sandbox.objects() == clean_apply.objects
 
 
+@pytest.mark.slow  # waits out the real retry back-off
 def test_a_transient_5xx_on_a_read_is_retried(workspace, sandbox) -> None:
     sandbox.app.inject_fault(endpoint="Contracts", verb="query", nth=1, times=2, status=503)
     planned = workspace.invoke("plan", *AS_OF, "--detailed-exitcode")
@@ -99,6 +101,7 @@ def test_an_apply_beyond_the_hourly_budget_is_refused_up_front(sandbox_factory, 
     assert not (workspace.state / "state.json").exists()
 
 
+@pytest.mark.slow  # a real process, paced
 def test_budget_pace_spreads_the_writes_and_completes(
     sandbox_factory, workspace_factory, clean_apply
 ) -> None:

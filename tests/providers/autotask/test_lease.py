@@ -156,6 +156,7 @@ def test_d26_a_holder_whose_lease_expired_unrenewed_stops_before_its_next_writes
         held.check()
 
 
+@pytest.mark.slow  # waits for a real renewal
 def test_d26_a_held_lease_is_renewed_while_the_apply_runs(server: BackgroundServer) -> None:
     with _client(server) as client, hold_lease(client, FIRST, BILLING_CODE, 6) as held:
         first_expiry = read_leases(client)[0].expires
