@@ -1,7 +1,7 @@
 """The Autotask sandbox in its own process, for the benchmark.
 
 ``python -m bench._server DB`` serves the sandbox over the SQLite file ``DB`` on a free loopback
-port and prints the port. It runs apart from billsync so the sandbox's CPU time and memory are
+port and prints the port (the emulators' keep-alive server). It runs apart from billsync so the sandbox's CPU time and memory are
 never counted as billsync's. Two benchmark-only endpoints sit beside the REST API:
 
 - ``GET /_bench/stats``: the sandbox's request counters (per endpoint and kind, with the peak in
@@ -28,8 +28,8 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from werkzeug.serving import WSGIRequestHandler, make_server
 
+from providers._shared.emulation import LoopbackServer, start_in_background
 from providers.autotask.sandbox import Pace, SandboxApp, SandboxConfig, make_app
 
 BENCH_HOURLY_LIMIT = 100_000_000
@@ -80,11 +80,6 @@ class CountingApp:
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         )
         return [payload]
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        """No access log: the counters are the record."""
 
 
 class SandboxProcess:
@@ -151,15 +146,16 @@ def main(argv: list[str]) -> None:
     pace = Pace(latency=options.get("--latency", 0.0), write_latency=options.get("--write-latency"))
     sandbox = make_app(db, SandboxConfig(hourly_limit=BENCH_HOURLY_LIMIT, pace=pace))
     without_fsync(sandbox)
-    app = CountingApp(sandbox)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    print(server.server_port, flush=True)
+    server = start_in_background(
+        LoopbackServer, CountingApp(sandbox), host="127.0.0.1", port=0, thread_name="bench-sandbox"
+    )
+    print(server.port, flush=True)
     try:
-        server.serve_forever()
+        threading.Event().wait()  # until SIGINT (:meth:`SandboxProcess.stop`)
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 if __name__ == "__main__":
