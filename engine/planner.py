@@ -10,9 +10,10 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from typing import Any, get_args
 
 from pydantic import BaseModel
@@ -39,19 +40,52 @@ from engine.tenant import check_tenant, unbound_note
 from engine.workspace import Workspace
 
 
+class SourceSlot:
+    """The Cloudmore data a plan renders from, which a plan may let go of once the rules have their
+    render input: at 50,000 subscriptions the parsed export is about a seventh of the peak memory,
+    and the diff never reads it. Asked for again after :meth:`release` (a posted month renders
+    twice, D27), it is loaded again; :func:`make_plan` checks it is the same data by its digest."""
+
+    def __init__(self, data: SourceData, load: Callable[[], SourceData] | None = None) -> None:
+        self._data: SourceData | None = data
+        self._load = load
+        self.origin = data.origin
+
+    @property
+    def data(self) -> SourceData:
+        if self._data is None:
+            if self._load is None:
+                raise PlanError("the Cloudmore data was released and cannot be loaded again")
+            self._data = self._load()
+        return self._data
+
+    @property
+    def released(self) -> bool:
+        return self._data is None
+
+    def release(self) -> None:
+        """Drop the parsed data when it can be loaded again (else keep it: nothing to gain back)."""
+        if self._load is not None:
+            self._data = None
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     """Everything a plan is computed from, loaded once."""
 
     settings: Settings
     rules: list[RuleFile]
-    source: SourceData
+    loaded: SourceSlot
     snapshot: Snapshot
     history: Snapshot | None = None
     """What was billed, recovered from the target when the snapshot is lost (D25); rendering and the
     months due follow it, the diff still compares against ``snapshot`` (so found objects are adopted)."""
     drift: DriftCheck | None = None
     """When ``billsync drift`` last ran, shown by the plan (objects of past months are checked only there)."""
+
+    @property
+    def source(self) -> SourceData:
+        return self.loaded.data
 
     @property
     def billed(self) -> Snapshot:
@@ -91,7 +125,7 @@ def load_inputs(
     """Read settings, rules, the Cloudmore source (as of ``as_of``) and the snapshot (every error located)."""
     settings = workspace.load_settings()
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
-    data = source.load(as_of)
+    data = SourceSlot(source.load(as_of), partial(source.load, as_of))
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     last_drift = last_drift_run(workspace.state_dir)
     drift = DriftCheck(None if last_drift is None else last_drift.isoformat())
@@ -116,9 +150,12 @@ def render_due(
     as_of: date,
     due: list[DueReport],
     posted: Mapping[tuple[str, str], PostedMonth] | None = None,
+    release: bool = False,
 ) -> tuple[DesiredState, list[Diagnostic], list[PlannedPeriod], set[str]]:
     """Render the desired state for the months ``due`` (computed once per plan by :func:`due_for`); a
-    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27)."""
+    month ``posted`` in the target is corrected in its first open month instead of rewritten (D27).
+    With ``release``, the source is let go of once the render input is built (:class:`SourceSlot`), and
+    ``due`` is emptied: its reports hold the month's billing lines."""
     render_input = build_render_input(
         inputs.source,
         inputs.settings,
@@ -128,8 +165,6 @@ def render_due(
         as_of,
         posted,
     )
-    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds())
-    diagnostics = list(render_input.diagnostics)
     applied = inputs.billed.applied_periods
     periods = [
         PlannedPeriod(
@@ -140,6 +175,12 @@ def render_due(
         )
         for d in due
     ]
+    if release:
+        inputs.loaded.release()
+        if inputs.loaded.released:
+            due.clear()
+    desired = render_desired(inputs.rules, render_input, inputs.settings, target.kinds(), consume=release)
+    diagnostics = list(render_input.diagnostics)
     return desired, diagnostics, periods, render_input.live_subscriptions
 
 
@@ -151,9 +192,11 @@ def _rendering(
     due: list[DueReport],
     posted: Mapping[tuple[str, str], PostedMonth] | None,
     earlier: Sequence[Rendering],
+    release: bool = False,
 ) -> Rendering:
     """Render the months ``due``, or reuse an earlier rendering of the same ``loaded`` inputs, the
-    same recovered history, months, date and posted months: everything a rendering depends on."""
+    same recovered history, months, date and posted months: everything a rendering depends on.
+    ``release``: as :func:`render_due`."""
     key = (as_of, tuple((d.period, d.report.available_on, d.revision_of) for d in due))
     for rendering in earlier:
         if (
@@ -163,7 +206,7 @@ def _rendering(
             and rendering.history == inputs.history
         ):
             return rendering
-    desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted)
+    desired, diagnostics, periods, live = render_due(inputs, target, as_of, due, posted, release)
     return Rendering(
         loaded, inputs.history, key, posted, desired, tuple(diagnostics), tuple(periods), frozenset(live)
     )
@@ -177,9 +220,14 @@ def make_plan(
     targets: Sequence[str] = (),
     excludes: Sequence[str] = (),
     earlier: PlanResult | None = None,
+    release_source: bool = False,
 ) -> PlanResult:
     """Compute the plan. Reads the target in bulk; writes nothing. A snapshot of another tenant
     is refused before any object is read (D25).
+
+    With ``release_source`` (a caller that needs the source no more), the parsed Cloudmore data is
+    let go of once the rules have their render input, before the desired state, the target's objects
+    and the snapshot are compared.
 
     With no snapshot (lost, or a new folder), what was billed is first recovered from the marked
     objects in the target (:func:`recover`), so a month already corrected is not billed again (D25).
@@ -198,7 +246,7 @@ def make_plan(
             inputs = recover(inputs, target, months)  # the prefetched reads serve it
             due = due_for(inputs, as_of, period)  # the recovered history says what was applied
         inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
-        rendering = _rendering(loaded, inputs, target, as_of, due, None, reusable)
+        rendering = _rendering(loaded, inputs, target, as_of, due, None, reusable, release_source)
         renderings = [rendering]
         desired = rendering.desired
         if targets or excludes:
@@ -206,6 +254,10 @@ def make_plan(
         actual = target.read(request.wanting(desired, [p.period for p in rendering.periods]))
     posted = posted_months(actual.objects, [p.period for p in rendering.periods])
     if posted:  # D27: rendered again, so the posted months become corrections in an open month
+        if inputs.loaded.released:  # loaded again: the same data, or no plan
+            if digest_source(inputs.source) != inputs_digest:
+                raise PlanError("the Cloudmore data changed while the plan was made", hint="Plan again.")
+            due = due_for(inputs, as_of, period)
         rendering = _rendering(loaded, inputs, target, as_of, due, posted, reusable)
         renderings.append(rendering)
         desired = rendering.desired
@@ -259,7 +311,7 @@ def make_plan(
         inputs_digest=inputs_digest,
         rules_digest=digest_rules(inputs),
         target=target.describe(),
-        source=inputs.source.origin,
+        source=inputs.loaded.origin,
         targeted=bool(targets or excludes),
         diagnostics=tuple(diagnostics),
         period=period,
@@ -389,15 +441,11 @@ def digest_source(source: SourceData) -> str:
 
 def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> Iterator[str]:
     """A record as JSON without ``origin``, in pieces: pydantic's own serialization (fields in model
-    order), with each list of records sorted by the records' texts, so every record is serialized
-    once and the whole source is never one string. ``nested_fields`` remembers, per model type,
-    which fields hold records."""
-    kind = type(model)
-    nested = nested_fields.get(kind)
-    if nested is None:
-        nested = nested_fields[kind] = [
-            name for name, info in kind.model_fields.items() if _holds_records(info.annotation)
-        ]
+    order), with each list of records sorted by the records' texts. A record that holds records (a
+    report, its lines) is ordered by its own fields when they decide, and streamed: the whole source,
+    or a whole report, is never one string. ``nested_fields`` remembers, per model type, which fields
+    hold records."""
+    nested = _nested_names(type(model), nested_fields)
     flat = model.model_dump_json(exclude={"origin", *nested})
     if not nested:
         yield flat
@@ -407,11 +455,41 @@ def _record_text(model: BaseModel, nested_fields: dict[type, list[str]]) -> Iter
     for name in nested:
         yield separator + json.dumps(name) + ":["
         separator = ","
-        items = sorted("".join(_record_text(item, nested_fields)) for item in getattr(model, name))
-        for index, item in enumerate(items):
-            yield ("," if index else "") + item
+        records = getattr(model, name)
+        ordered = _ordered_by_head(records, nested_fields)
+        if ordered is None:
+            texts = sorted("".join(_record_text(item, nested_fields)) for item in records)
+            for index, text in enumerate(texts):
+                yield ("," if index else "") + text
+        else:  # each record's text in pieces, one record at a time: a report's lines are never one string
+            for index, record in enumerate(ordered):
+                pieces = _record_text(record, nested_fields)
+                yield ("," if index else "") + next(pieces)
+                yield from pieces
         yield "]"
     yield "}"
+
+
+def _ordered_by_head(records: Sequence[BaseModel], nested_fields: dict[type, list[str]]) -> list[Any] | None:
+    """``records`` in the order of their texts, found from each text's first piece (the record's own
+    fields, before its nested records) when no first piece starts another: then the texts differ
+    within those pieces. None when that does not decide it, or the records nest nothing (their texts
+    are their first pieces)."""
+    if not records or not _nested_names(type(records[0]), nested_fields):
+        return None
+    heads = sorted((next(_record_text(record, nested_fields)), index) for index, record in enumerate(records))
+    if any(after.startswith(before) for (before, _), (after, _) in zip(heads, heads[1:], strict=False)):
+        return None
+    return [records[index] for _, index in heads]
+
+
+def _nested_names(kind: type[BaseModel], nested_fields: dict[type, list[str]]) -> list[str]:
+    nested = nested_fields.get(kind)
+    if nested is None:
+        nested = nested_fields[kind] = [
+            name for name, info in kind.model_fields.items() if _holds_records(info.annotation)
+        ]
+    return nested
 
 
 def _holds_records(annotation: Any) -> bool:

@@ -40,37 +40,51 @@ def render_desired(
     render_input: RenderInput,
     settings: Settings,
     kinds: Mapping[str, KindSpec],
+    consume: bool = False,
 ) -> DesiredState:
-    """Render every enabled rule file over its record types' loop items."""
+    """Render every enabled rule file over its record types' loop items. With ``consume``, each list
+    of loop items is dropped from ``render_input`` after the last rule that loops over it: the desired
+    state grows as the items it is rendered from go (at 50,000 subscriptions, tens of MB)."""
     resources: dict[Address, Resource] = {}
     globals_: dict[str, Any] = {"settings": settings, "vars": settings.vars, "periods": render_input.periods}
     safe: _SafeLookups = set()
     shared: _Shared = {}
-    for rule_file in rules:
-        for record_type in rule_file.record_types:
-            if not settings.record_types.enabled(RECORD_TYPE_SETTING[record_type]):
-                continue  # D5: a type that is off renders nothing
-            loops = render_input.items.get(record_type, {})
-            for rule in rule_file.resources:
-                spec = kinds[rule.kind]
-                for item in loops.get(rule.for_each, []):
-                    context = {**globals_, **item}
-                    resource = _render_one(rule, spec, context, safe, shared)
-                    if resource is None:
-                        continue
-                    existing = resources.get(resource.address)
-                    if existing is not None and existing != resource:
-                        if existing.attributes == resource.attributes and existing.refs == resource.refs:
-                            continue  # a shared object rendered identically by several records
-                        raise RuleError(
-                            f"{resource.address} is rendered twice with different values "
-                            f"(first by {existing.rule})",
-                            file=rule.file,
-                            line=rule.line,
-                            record=_record(context),
-                            hint="Make the key unique per record, or render the shared object identically.",
-                        )
-                    resources[resource.address] = resource
+    enabled = [
+        (rule_file, record_type)
+        for rule_file in rules
+        for record_type in rule_file.record_types
+        if settings.record_types.enabled(RECORD_TYPE_SETTING[record_type])  # D5: off renders nothing
+    ]
+    last_use = {
+        (record_type, rule.for_each): (at, index)
+        for at, (rule_file, record_type) in enumerate(enabled)
+        for index, rule in enumerate(rule_file.resources)
+    }
+    for at, (rule_file, record_type) in enumerate(enabled):
+        loops = render_input.items.get(record_type, {})
+        for index, rule in enumerate(rule_file.resources):
+            spec = kinds[rule.kind]
+            items = loops.get(rule.for_each, [])
+            if consume and last_use[(record_type, rule.for_each)] == (at, index):
+                loops.pop(rule.for_each, None)
+            for item in items:
+                context = {**globals_, **item}
+                resource = _render_one(rule, spec, context, safe, shared)
+                if resource is None:
+                    continue
+                existing = resources.get(resource.address)
+                if existing is not None and existing != resource:
+                    if existing.attributes == resource.attributes and existing.refs == resource.refs:
+                        continue  # a shared object rendered identically by several records
+                    raise RuleError(
+                        f"{resource.address} is rendered twice with different values "
+                        f"(first by {existing.rule})",
+                        file=rule.file,
+                        line=rule.line,
+                        record=_record(context),
+                        hint="Make the key unique per record, or render the shared object identically.",
+                    )
+                resources[resource.address] = resource
     return DesiredState(resources)
 
 

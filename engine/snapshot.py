@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -168,7 +169,7 @@ class SnapshotStore:
                     object_hook=lambda obj: entry_or_object(obj, self.kinds, shared),
                 )
                 entries = {
-                    str(a): e if isinstance(e, Entry) else entry_from_json(e, self.kinds)
+                    sys.intern(str(a)): e if isinstance(e, Entry) else entry_from_json(e, self.kinds)
                     for a, e in doc.items()
                 }
             except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -6,6 +6,7 @@ Shared by the sharded store (:mod:`engine.snapshot`) and the one-file layout it 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -137,9 +138,7 @@ def entry_from_json(
         attributes = {
             name: _decoded(shared, spec, name, value) for name, value in raw.get("attributes", {}).items()
         }
-        refs = _one_dict(
-            shared, {name: shared.setdefault(value, value) for name, value in raw.get("refs", {}).items()}
-        )
+        refs = _one_dict(shared, {name: _interned(value) for name, value in raw.get("refs", {}).items()})
         source = _one_dict(
             shared, {name: shared.setdefault(value, value) for name, value in raw.get("source", {}).items()}
         )
@@ -153,6 +152,11 @@ def entry_from_json(
         period=period,
         read_id=None if read_id is None else int(read_id),
     )
+
+
+def _interned(value: Any) -> Any:
+    """A reference is an address: the one string the snapshot's keys and the desired state hold too."""
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _one_dict(shared: dict[Any, Any], values: dict[str, str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from decimal import Decimal
 from typing import TypeAlias
@@ -34,8 +35,9 @@ the provider on apply. The engine never reads a key of it; its types come from t
 
 
 def make_address(kind: str, *key: str) -> Address:
-    """Build ``kind["k1"]["k2"]`` from a kind and its key parts."""
-    return kind + "".join(f'["{part}"]' for part in key)
+    """Build ``kind["k1"]["k2"]`` from a kind and its key parts. Interned: the desired state, the
+    snapshot and the target's objects name the same 200,000 addresses, and hold one string each."""
+    return sys.intern(kind + "".join(f'["{part}"]' for part in key))
 
 
 def parse_address(address: Address) -> tuple[str, tuple[str, ...]]:

@@ -70,7 +70,7 @@ def plan(
         names = {o.organization_id: o.name for o in inputs.source.organizations} if summary else {}
         origin, currency = inputs.source.origin, inputs.settings.currency
         # keep only the plan: the source, snapshot and states it came from are freed before it is written
-        the_plan = make_plan(inputs, target, as_of, period, targets, exclude).plan
+        the_plan = make_plan(inputs, target, as_of, period, targets, exclude, release_source=True).plan
         del inputs
     if out is not None:
         with out.open("w", encoding="utf-8") as fh:

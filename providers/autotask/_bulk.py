@@ -12,7 +12,7 @@ about addresses. Every result is a future; :meth:`BulkReads.close` waits for the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import partial
@@ -25,8 +25,11 @@ from providers.autotask.client import AutotaskClient, F
 from providers.autotask.entities import ENTITIES
 from providers.autotask.kinds import CREATE_POLICY, KINDS, MARKER_FIELD, MARKER_PREFIX, SUBSCRIPTION_UDF
 from providers.autotask.metadata import PICKLIST_SETTINGS, SLA_FIELD, TenantMetadata, check_settings, shown
+from providers.autotask.rows import compact_rows
 
 Rows = list[dict[str, Any]]
+Held = Sequence[Mapping[str, Any]]
+r"""Rows as held until matched: parsed dicts, or compact :class:`~providers.autotask.rows.Row`\ s."""
 
 
 class BulkReads:
@@ -51,11 +54,12 @@ class BulkReads:
         self.services: Future[Rows] = submit(self.query_marked, "service")
         self.products: Future[Rows] = submit(self.query_marked, "product")
         self.contracts: Future[Any] = submit(lambda: prepare_contracts(self.query_contracts()))
-        self.contract_services: Future[Rows] = submit(
-            lambda: self.query_contract_services(self.marked_services())
+        # held until matched, while the rules render: compact (:mod:`providers.autotask.rows`)
+        self.contract_services: Future[Held] = submit(
+            lambda: compact_rows(self.query_contract_services(self.marked_services()))
         )
-        self.units: Future[Rows] = submit(lambda: self.query_units(self.marked_services()))
-        self.charges: Future[Rows | None] = submit(self._charges_if_any)
+        self.units: Future[Held] = submit(lambda: compact_rows(self.query_units(self.marked_services())))
+        self.charges: Future[Held | None] = submit(self._charges_if_any)
 
     def matches(self, request: ReadRequest) -> bool:
         return self.request.same_reads(request)
@@ -149,14 +153,14 @@ class BulkReads:
             known_ids=self.recorded_ids("charge"),
         )
 
-    def _charges_if_any(self) -> Rows | None:
+    def _charges_if_any(self) -> Held | None:
         """The months' charges when billsync has written anything before (else None: read them only
         if contracts turn up, so a first plan on an empty tenant reads no charges)."""
         if not self.request.periods:
             return None
         products = any(_marked("product", row) for row in self.products.result())
         if self.marked_services() or products or any(self.request.recorded.values()):
-            return self.query_charges()
+            return compact_rows(self.query_charges())
         return None
 
 
@@ -223,6 +227,6 @@ def wire_date(day: date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
-def _marked(kind: str, row: dict[str, Any]) -> bool:
+def _marked(kind: str, row: Mapping[str, Any]) -> bool:
     value = row.get(MARKER_FIELD[kind])
     return isinstance(value, str) and value.startswith(MARKER_PREFIX)

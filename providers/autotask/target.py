@@ -151,10 +151,12 @@ class AutotaskTarget:
                 contracts.update({i: parse_address(a)[1][0] for i, a in found.items()})
         later = sorted(set(service_ids) - set(reads.marked_services()))
         if contracts and service_ids:
-            rows = reads.contract_services.result() + reads.query_contract_services(later)
+            rows = [*reads.contract_services.result(), *reads.query_contract_services(later)]
             self._map_contract_services(rows, contracts, objects)
             if periods:
-                self._map_units(reads.units.result() + reads.query_units(later), contracts, periods, objects)
+                self._map_units(
+                    [*reads.units.result(), *reads.query_units(later)], contracts, periods, objects
+                )
         if contracts and periods:
             charges = reads.charges.result()
             self._map_charges(reads.query_charges() if charges is None else charges, contracts, objects)
@@ -325,7 +327,10 @@ class AutotaskTarget:
         return contracts
 
     def _map_contract_services(
-        self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        contracts: dict[int, str],
+        objects: dict[Address, ActualObject],
     ) -> None:
         spec = KINDS["contract_service"]
         for row in rows:
@@ -337,7 +342,7 @@ class AutotaskTarget:
 
     def _map_units(
         self,
-        rows: list[dict[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         contracts: dict[int, str],
         periods: Sequence[ReadPeriod],
         objects: dict[Address, ActualObject],
@@ -379,7 +384,10 @@ class AutotaskTarget:
                 )
 
     def _map_charges(
-        self, rows: list[dict[str, Any]], contracts: dict[int, str], objects: dict[Address, ActualObject]
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        contracts: dict[int, str],
+        objects: dict[Address, ActualObject],
     ) -> None:
         """Charges carry the part of their key below the contract (``billsync:2026-10/rounding``):
         the contract already names the subscription, and the field holds 50 characters."""
@@ -530,7 +538,7 @@ def _marker_of(kind: str, row: dict[str, Any]) -> Address | None:
     return make_address(kind, *key) if key is not None else None
 
 
-def _has_marker(kind: str, row: dict[str, Any]) -> bool:
+def _has_marker(kind: str, row: Mapping[str, Any]) -> bool:
     if kind == "contract":
         return _udf(row, SUBSCRIPTION_UDF) is not None
     field = _MARKER_FIELD.get(kind)
@@ -550,7 +558,7 @@ def _wire(value: object) -> Any:
 
 
 def _actual(
-    address: Address, spec: KindSpec, row: dict[str, Any], locked: bool = False, found_by: str = ""
+    address: Address, spec: KindSpec, row: Mapping[str, Any], locked: bool = False, found_by: str = ""
 ) -> ActualObject:
     attributes: Attributes = {}
     for name, ftype in spec.fields.items():
@@ -585,7 +593,7 @@ def _contract_objects(rows: list[dict[str, Any]]) -> list[tuple[str, ActualObjec
     return found
 
 
-def _udf(row: dict[str, Any], name: str) -> str | None:
+def _udf(row: Mapping[str, Any], name: str) -> str | None:
     for item in row.get("userDefinedFields") or []:
         if item.get("name") == name and item.get("value") not in (None, ""):
             return str(item["value"])

@@ -350,6 +350,21 @@ def october_desired(
     return render_desired(shipped_rules, render_input, settings, kinds)
 
 
+def test_consuming_render_gives_the_same_desired_state_and_lets_go_of_the_loop_items(
+    october: SourceData,
+    settings: Settings,
+    shipped_rules: list[RuleFile],
+    kinds: dict[str, KindSpec],
+    october_desired: DesiredState,
+) -> None:
+    render_input = build_render_input(october, settings, due_reports(october.reports, date(2026, 10, 7), {}))
+    looped = {(t, r.for_each) for f in shipped_rules for t in f.record_types for r in f.resources}
+    assert any(render_input.items.get(t, {}).get(name) for t, name in looped)
+    desired = render_desired(shipped_rules, render_input, settings, kinds, consume=True)
+    assert list(desired.resources.items()) == list(october_desired.resources.items())
+    assert not [(t, name) for t, name in looped if name in render_input.items.get(t, {})]
+
+
 def test_example_desired_state_counts(october_desired: DesiredState) -> None:
     counts: dict[str, int] = {}
     for resource in october_desired.resources.values():
