@@ -128,7 +128,9 @@ def compare_found(
 ) -> list[Change]:
     """Changes for a desired resource that exists in the target."""
     changes: list[Change] = []
-    managed = {k: v for k, v in resource.attributes.items() if k not in spec.immutable}
+    managed = {
+        k: v for k, v in resource.attributes.items() if k not in spec.immutable and k not in found.fixed
+    }
     differing = changed_fields({k: found.attributes.get(k) for k in managed}, managed)
     will_update = bool(differing) and not found.locked
     adopted = recorded is not None and recorded.target_id == found.target_id
@@ -166,17 +168,17 @@ def compare_found(
 def immutable_differences(
     desired: DesiredState, actual: ActualState, kinds: Mapping[str, KindSpec]
 ) -> list[str]:
-    """One message per field the target sets on create only whose desired value now differs from the
-    target's: such a field is never sent (the target would ignore or refuse it), so the plan says so
+    """One message per field the target sets on create only (or holds fixed on that object now) whose
+    desired value now differs from the target's: such a field is never sent (the target would ignore or refuse it), so the plan says so
     and what to do, instead of dropping the change silently."""
     messages: list[str] = []
     for address in sorted(desired.resources):
         resource = desired.resources[address]
         spec = kinds.get(resource.kind)
         found = actual.objects.get(address)
-        if spec is None or found is None or not spec.immutable:
+        if spec is None or found is None:
             continue
-        for name in sorted(spec.immutable & resource.attributes.keys()):
+        for name in sorted((spec.immutable | found.fixed) & resource.attributes.keys()):
             wanted, current = resource.attributes[name], found.attributes.get(name)
             if name not in found.attributes or same_value(current, wanted):
                 continue

@@ -99,6 +99,10 @@ class ActualObject:
     """How the read matched it to its address (marker, snapshot id, adoption rule) — shown on adopt."""
     posted: str = ""
     """When the target approved and posted the period it bills (D27: never written again), as read."""
+    fixed: frozenset[str] = frozenset()
+    """Fields the target holds fixed on this object as it now stands (a recurring contract's start
+    date once it has services): never written, a differing rule value is a warning, as for the
+    kind's create-only fields."""
 
 
 def coerce(value: Any, ftype: FieldType, decimals: int | None = None) -> Scalar:

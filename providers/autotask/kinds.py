@@ -105,11 +105,8 @@ def derive_kind(
     period_scoped: bool = False,
     orphanable: bool = False,
     end_field: str | None = None,
-    fixed: tuple[str, ...] = (),
 ) -> KindSpec:
-    """A kind whose field types, lengths and create-only fields all come from the entity table;
-    ``fixed`` adds fields the table reports writable that Autotask fixes by a rule once the object is
-    in use (a recurring contract's start date once it has services)."""
+    """A kind whose field types, lengths and create-only fields all come from the entity table."""
     read_entity, read_names = READ_FROM.get(name, (entity, {}))
     fields: dict[str, Field] = {}
     for field_name in managed:
@@ -129,8 +126,7 @@ def derive_kind(
         order=order,
         immutable=frozenset(
             n for n, found in fields.items() if read_entity is entity and found.read_only_after_create
-        )
-        | frozenset(fixed),
+        ),
         immutable_hint=immutable_hint,
         decimals={n: DECIMAL_PLACES for n, ftype in types.items() if ftype == "decimal"},
         payload_fields={n: _TYPES[found.type] for n, found in sent.items()},
@@ -198,7 +194,6 @@ KINDS: dict[str, KindSpec] = {
             order=1,
             orphanable=True,
             end_field="endDate",
-            fixed=("startDate",),  # A9.1: read-only once the contract has services, as billsync's all have
             immutable_hint=(
                 "Autotask fixes a contract's type, period type and company when it is created, and its "
                 "start date once it has services; keep the old setting, or end this contract "

@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,8 @@ __all__ = ["AutotaskTarget"]
 
 _MARKER_FIELD = MARKER_FIELD
 _CHILD = {"contract_service", "adjustment", "charge"}
+CONTRACT_FIXED_WITH_SERVICES = frozenset({"startDate"})
+"""What Autotask holds fixed on a Recurring Service contract once it has services (API-FACTS A9.1)."""
 _OWNED_CHECKS: dict[str, list[str]] = {
     "service": ["sku"],
     "product": ["sku"],
@@ -339,6 +342,10 @@ class AutotaskTarget:
                 continue
             address = make_address("contract_service", subscription)
             objects[address] = _actual(address, spec, row)
+            contract = objects.get(make_address("contract", subscription))
+            if contract is not None and not contract.fixed:
+                # A9.1: a Recurring Service contract's start date is read-only once it has services
+                objects[contract.address] = replace(contract, fixed=CONTRACT_FIXED_WITH_SERVICES)
 
     def _map_units(
         self,

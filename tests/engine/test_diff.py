@@ -611,6 +611,29 @@ def test_a_changed_create_only_field_is_never_written_and_the_plan_says_so() -> 
     ]
 
 
+def test_a_field_the_target_holds_fixed_on_one_object_is_left_there_and_written_elsewhere() -> None:
+    """A recurring contract's start date is read-only once it has services (API-FACTS A9.1): the
+    provider marks it fixed on that object only, so a contract without services still gets it."""
+    wanted = {**CONTRACT_ATTRS, "startDate": date(2025, 11, 1)}
+    in_use = ActualObject(CONTRACT, "contract", 40001, CONTRACT_ATTRS, fixed=frozenset({"startDate"}))
+    other = 'contract["S-2"]'
+    bare = actual(other, "contract", 40002, CONTRACT_ATTRS)
+    desired = [resource(CONTRACT, "contract", wanted), resource(other, "contract", wanted)]
+    recorded = {
+        CONTRACT: entry("contract", 40001, CONTRACT_ATTRS),
+        other: entry("contract", 40002, CONTRACT_ATTRS),
+    }
+    changes = diff(desired, [in_use, bare], recorded)
+    assert [(c.address, c.after) for c in changes if isinstance(c, Update)] == [
+        (other, {"startDate": date(2025, 11, 1)})
+    ]
+    state = ActualState({CONTRACT: in_use, other: bare}, fingerprint="f")
+    assert immutable_differences(DesiredState({r.address: r for r in desired}), state, KINDS) == [
+        f"{CONTRACT}: startDate is 2026-01-01 in the target and the rules now give 2025-11-01, but it cannot "
+        f"be changed after create, so billsync leaves it: {KINDS['contract'].immutable_hint}."
+    ]
+
+
 def test_an_unchanged_create_only_field_gives_no_warning() -> None:
     found = actual(
         CSERVICE, "contract_service", 50001, {"unitPrice": Decimal("12.5"), "unitCost": Decimal(10)}
