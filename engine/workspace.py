@@ -61,6 +61,9 @@ class CloudmoreApiConfig(BaseModel):
     """How many months back each run requests (the latest available one included)."""
     first_period: str | None = None
     """No report before this month (YYYY-MM) is requested."""
+    report: dict[str, float] = {}
+    """How a month's report is waited for (``poll_interval``, ``max_wait`` in seconds), checked by the
+    Cloudmore provider, which holds the defaults."""
 
 
 class CloudmoreConfig(BaseModel):

@@ -16,7 +16,7 @@ from engine.errors import ConfigError
 from engine.safefile import MiB
 from providers._shared.http import check_url
 from providers.cloudmore.api_client import CloudmoreClient
-from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportSchedule
+from providers.cloudmore.api_config import ApiClientConfig, ApiCredentials, ReportPolicy, ReportSchedule
 from providers.cloudmore.api_names import Names, load_names
 from providers.cloudmore.api_source import ApiSource
 from providers.cloudmore.source import BundleSource, example_bundle_dir
@@ -59,8 +59,17 @@ def api_client(workspace: Workspace, **options: Any) -> tuple[CloudmoreClient, R
         allow_insecure_http=workspace.config.allow_insecure_http,
     )
     try:
+        report = ReportPolicy(**api.report)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"billsync.yaml: cloudmore.api.report.{where}: {error['msg']}") from None
+    try:
         config = ApiClientConfig(
-            base_url=api.url, reseller_id=api.reseller_id, http_limits=workspace.config.limits.http
+            base_url=api.url,
+            reseller_id=api.reseller_id,
+            http_limits=workspace.config.limits.http,
+            report=report,
         )
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")

@@ -397,7 +397,21 @@ def test_cloudmore_sandbox_serve_answers_on_its_port(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.slow  # waits out one real report poll (5 s) before the report is ready
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ({"poll_interval": 0}, "cloudmore.api.report.poll_interval: Input should be greater than 0"),
+        ({"interval": 1}, "cloudmore.api.report.interval: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_report_wait_is_a_located_error(
+    tmp_path: Path, emulator: BackgroundServer, report: dict[str, float], message: str
+) -> None:
+    root = _workspace(tmp_path / "api", api=emulator.url, schedule={**SCHEDULE, "report": report})
+    result = _run(root, "plan", "--as-of", AS_OF, expect=1)
+    assert str(result.exception) == f"billsync.yaml: {message}"
+
+
 def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_name(
     tmp_path: Path, emulator: BackgroundServer
 ) -> None:
@@ -408,8 +422,10 @@ def test_capture_saves_the_answers_without_any_secret_and_finds_every_mapped_nam
         "contact": {"name": "Ann Smith", "email": "ann@contoso.example", "phone": "+46 70 123 45 67"},
         "vat": "SE556677889901",
     }
-    emulator.app.set_report_polls(1)
-    root = _workspace(tmp_path / "api", api=emulator.url)
+    emulator.app.set_report_polls(1)  # one "still generating" answer, asked again after 0.1 s
+    root = _workspace(
+        tmp_path / "api", api=emulator.url, schedule={**SCHEDULE, "report": {"poll_interval": 0.1}}
+    )
     folder = tmp_path / "capture"
     result = _run(root, "cloudmore", "capture", str(folder), "--as-of", AS_OF)
     saved = sorted(p.name for p in folder.iterdir())
