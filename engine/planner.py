@@ -44,11 +44,14 @@ class SourceSlot:
     """The Cloudmore data a plan renders from, which a plan may let go of once the rules have their
     render input: at 50,000 subscriptions the parsed export is about a seventh of the peak memory,
     and the diff never reads it. Asked for again after :meth:`release` (a posted month renders
-    twice, D27), it is loaded again; :func:`make_plan` checks it is the same data by its digest."""
+    twice, D27), it is loaded again, and refused unless its digest is the one already taken. The
+    digest is taken once per loaded source, however many plans are made of it (apply's check under
+    the writer lease plans the same inputs again)."""
 
     def __init__(self, data: SourceData, load: Callable[[], SourceData] | None = None) -> None:
         self._data: SourceData | None = data
         self._load = load
+        self._digest: str | None = None
         self.origin = data.origin
 
     @property
@@ -56,8 +59,17 @@ class SourceSlot:
         if self._data is None:
             if self._load is None:
                 raise PlanError("the Cloudmore data was released and cannot be loaded again")
-            self._data = self._load()
+            data = self._load()
+            if self._digest is not None and digest_source(data) != self._digest:
+                raise PlanError("the Cloudmore data changed while the plan was made", hint="Plan again.")
+            self._data = data
         return self._data
+
+    def digest(self) -> str:
+        """:func:`digest_source` of the data, taken on first use."""
+        if self._digest is None:
+            self._digest = digest_source(self.data)
+        return self._digest
 
     @property
     def released(self) -> bool:
@@ -245,7 +257,7 @@ def make_plan(
         if not inputs.snapshot.resources and inputs.history is None and due:
             inputs = recover(inputs, target, months)  # the prefetched reads serve it
             due = due_for(inputs, as_of, period)  # the recovered history says what was applied
-        inputs_digest = digest_source(inputs.source)  # first, while the least else is in memory
+        inputs_digest = inputs.loaded.digest()  # first, while the least else is in memory
         rendering = _rendering(loaded, inputs, target, as_of, due, None, reusable, release_source)
         renderings = [rendering]
         desired = rendering.desired
@@ -254,9 +266,7 @@ def make_plan(
         actual = target.read(request.wanting(desired, [p.period for p in rendering.periods]))
     posted = posted_months(actual.objects, [p.period for p in rendering.periods])
     if posted:  # D27: rendered again, so the posted months become corrections in an open month
-        if inputs.loaded.released:  # loaded again: the same data, or no plan
-            if digest_source(inputs.source) != inputs_digest:
-                raise PlanError("the Cloudmore data changed while the plan was made", hint="Plan again.")
+        if inputs.loaded.released:  # loaded again (the same data, or no plan): its reports are due
             due = due_for(inputs, as_of, period)
         rendering = _rendering(loaded, inputs, target, as_of, due, posted, reusable)
         renderings.append(rendering)

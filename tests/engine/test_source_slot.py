@@ -3,7 +3,10 @@ loaded again if a posted month needs a second render (D27)."""
 
 from __future__ import annotations
 
-from engine.planner import SourceSlot
+import pytest
+
+from engine.errors import PlanError
+from engine.planner import SourceSlot, digest_source
 from engine.source import SourceData
 
 
@@ -26,3 +29,16 @@ def test_a_source_that_cannot_be_loaded_again_is_kept() -> None:
     slot = SourceSlot(SourceData(origin="/api", notices=("only",)))
     slot.release()
     assert not slot.released and slot.data.notices == ("only",)
+
+
+def test_the_digest_is_taken_once_and_a_reload_must_match_it() -> None:
+    first = SourceData(origin="/bundle", notices=("first",))
+    reloads = iter([first, SourceData(origin="/bundle", notices=("edited meanwhile",))])
+    slot = SourceSlot(first, lambda: next(reloads))
+    taken = slot.digest()
+    assert taken == digest_source(first) and slot.digest() is taken
+    slot.release()
+    assert slot.data is first and slot.digest() is taken  # the same data: accepted
+    slot.release()
+    with pytest.raises(PlanError, match="the Cloudmore data changed while the plan was made"):
+        slot.data  # noqa: B018 - the property loads
