@@ -11,23 +11,23 @@ every file of ``state/``, so it diffs as one line in git.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from engine.jsontext import indented_json
 from engine.safefile import FileRefused, read_bounded, write_atomic
+from engine.stamps import parse_utc_stamp, utc_stamp
 
 __all__ = ["DRIFT_FILE", "last_drift_run", "record_drift_run"]
 
 DRIFT_FILE = "drift.json"
 _MAX_BYTES = 4096
-_STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def record_drift_run(state_dir: Path, when: datetime) -> None:
     """Record that ``drift`` ran at ``when`` (replacing the previous record atomically)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    stamp = when.astimezone(UTC).strftime(_STAMP)
+    stamp = utc_stamp(when)
     write_atomic(state_dir / DRIFT_FILE, indented_json({"last_ran": stamp}) + "\n")
 
 
@@ -39,6 +39,6 @@ def last_drift_run(state_dir: Path) -> date | None:
         return None
     try:
         document = json.loads(read_bounded(path, str(path), _MAX_BYTES))
-        return datetime.strptime(str(document["last_ran"]), _STAMP).date()
+        return parse_utc_stamp(str(document["last_ran"])).date()
     except (FileRefused, ValueError, KeyError, TypeError):
         return None

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from engine.stamps import utc_stamp
+
 DEFAULT_INTERVAL = 5.0
 """Seconds between lines: well within the 10 s a watcher may wait for a sign of life."""
 
@@ -67,7 +69,7 @@ class ProgressLine:
         eta = _duration(left / rate) if rate > 0 else "unknown"
         percent = 100 * done // self.total if self.total else 100
         budget = f", budget left {self.budget_left - done}" if self.budget_left is not None else ""
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = utc_stamp(datetime.now(UTC))
         return (
             f"{stamp} Applying: {done}/{self.total} ({percent}%), {rate:.1f} changes/s, "
             f"ETA {eta}, elapsed {_duration(elapsed)}{budget}"

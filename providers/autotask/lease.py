@@ -32,6 +32,7 @@ from typing import Any
 
 from engine.errors import BillsyncError, WriterBusyError
 from engine.provider import WriterClaim
+from engine.stamps import parse_utc_stamp, utc_stamp
 from providers.autotask.client import AutotaskClient, F
 
 __all__ = ["ENDED_SKU", "LEASE_SKU", "LeaseRecord", "TenantLease", "hold_lease", "read_leases"]
@@ -193,10 +194,10 @@ class TenantLease:
             "pid": claim.pid,
             "workspace": claim.workspace[:_WORKSPACE_CHARS],
             "operation": claim.operation[:50],
-            "expires": _stamp(expires),
+            "expires": utc_stamp(expires),
         }
         if ended is not None:
-            document["ended"] = _stamp(ended)
+            document["ended"] = utc_stamp(ended)
         return json.dumps(document, sort_keys=True, ensure_ascii=False)
 
     def _renew_loop(self) -> None:
@@ -255,16 +256,12 @@ def hold_lease(
     lease.release()
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _record(row: dict[str, Any]) -> LeaseRecord:
     product_id = int(row["id"])
     try:
         document = json.loads(str(row.get("description") or ""))
         holder = str(document["holder"])[: _WORKSPACE_CHARS + 200]
-        expires = datetime.strptime(str(document["expires"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        expires = parse_utc_stamp(str(document["expires"]))
         pid = document.get("pid")
         who = str(document.get("who") or "")
     except (ValueError, KeyError, TypeError, AttributeError):
