@@ -26,6 +26,15 @@ from providers.autotask.sandbox import (
 from tests.providers.autotask.sandbox_http import create, refusal_of, wsgi_client
 
 NOW = datetime(2026, 11, 5, 8, 0, 0)
+NOVEMBER_CHARGE = {
+    "name": "November",
+    "datePurchased": "2026-11-01",
+    "unitQuantity": 1,
+    "unitPrice": "5",
+    "billingCodeID": 2002,
+    "chargeType": 1,
+}
+"""A charge of the month after the posted ones: open, so it may be changed or deleted."""
 
 
 @pytest.fixture
@@ -104,18 +113,7 @@ def test_posting_stamps_the_periods_through_the_day_and_bills_the_charges_up_to_
     app: SandboxApp, client: httpx.Client
 ) -> None:
     contract, _service, charge = _billing(client)
-    later = create(
-        client,
-        f"Contracts/{contract}/Charges",
-        {
-            "name": "November",
-            "datePurchased": "2026-11-01",
-            "unitQuantity": 1,
-            "unitPrice": "5",
-            "billingCodeID": 2002,
-            "chargeType": 1,
-        },
-    )
+    later = create(client, f"Contracts/{contract}/Charges", NOVEMBER_CHARGE)
     assert _posted(client, contract)[:3] == [
         ("2026-09-01", 0, None),
         ("2026-10-01", 3, None),
@@ -264,15 +262,7 @@ def test_an_open_charge_can_be_deleted_under_its_contract_and_a_billed_one_canno
     app: SandboxApp, client: httpx.Client
 ) -> None:
     contract, _service, billed = _billing(client)
-    body = {
-        "name": "November",
-        "datePurchased": "2026-11-01",
-        "unitQuantity": 1,
-        "unitPrice": "5",
-        "billingCodeID": 2002,
-        "chargeType": 1,
-    }
-    open_charge = create(client, f"Contracts/{contract}/Charges", body)
+    open_charge = create(client, f"Contracts/{contract}/Charges", NOVEMBER_CHARGE)
     app.tenant.post(date(2026, 10, 31), at=NOW)
 
     refused = client.delete(f"Contracts/{contract}/Charges/{billed}")
