@@ -74,7 +74,7 @@ class _ContractRule(EntityRule):
         moved = changes.get("startDate")
         if moved is None or current.get("contractType") != RECURRING_SERVICE_CONTRACT:
             return
-        if str(parse_date(str(moved))) == str(parse_date(str(current["startDate"]))):
+        if parse_date(str(moved)) == parse_date(str(current["startDate"])):
             return
         where = Group("and", (Condition("eq", CONTRACT_SERVICES.field("contractID"), None, current["id"]),))
         if ctx.store.select(CONTRACT_SERVICES, where, limit=1):
