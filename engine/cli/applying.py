@@ -35,12 +35,12 @@ def recheck_plan(
     objects or plans other changes. Run again once the writer lease is held (D26), it catches what
     another copy of the workspace wrote in between, before anything is written.
 
-    The plan is made again in full, on purpose; no cheaper check is as safe. The read of Autotask that
-    the fingerprint covers is scoped by the desired state (every rendered address, not only the changed
-    ones the file lists), so it needs the rendering; and the seal is a plain digest anyone can
-    recompute, so the only proof that the changes were not edited is that the same inputs, snapshot and
-    Autotask state plan exactly them again (check_same_changes). The ``earlier`` plan of the same
-    loaded inputs lends its rendering: what can have changed since is Autotask, so it is read again."""
+    The read of Autotask and the diff are made again in full, on purpose; no cheaper check is as safe.
+    The read the fingerprint covers is scoped by the desired state (every rendered address, not only
+    the changed ones the file lists), so it needs the rendering; and the seal is a plain digest anyone
+    can recompute, so the only proof that the changes were not edited is that the same inputs, snapshot
+    and Autotask state plan exactly them again (check_same_changes). The ``earlier`` plan of the same
+    loaded inputs lends its rendering, since only Autotask can have changed since."""
     fresh = make_plan(
         inputs, target, reviewed.as_of, reviewed.period, reviewed.targets, reviewed.excludes, earlier
     )
