@@ -169,8 +169,8 @@ def immutable_differences(
     desired: DesiredState, actual: ActualState, kinds: Mapping[str, KindSpec]
 ) -> list[str]:
     """One message per field the target sets on create only (or holds fixed on that object now) whose
-    desired value now differs from the target's: such a field is never sent (the target would ignore or refuse it), so the plan says so
-    and what to do, instead of dropping the change silently."""
+    desired value now differs from the target's: such a field is never sent (the target would ignore
+    or refuse it), so the plan says so and what to do, instead of dropping the change silently."""
     messages: list[str] = []
     for address in sorted(desired.resources):
         resource = desired.resources[address]
@@ -178,7 +178,10 @@ def immutable_differences(
         found = actual.objects.get(address)
         if spec is None or found is None:
             continue
-        for name in sorted((spec.immutable | found.fixed) & resource.attributes.keys()):
+        fixed = spec.immutable | found.fixed if found.fixed else spec.immutable
+        if not fixed:
+            continue
+        for name in sorted(fixed & resource.attributes.keys()):
             wanted, current = resource.attributes[name], found.attributes.get(name)
             if name not in found.attributes or same_value(current, wanted):
                 continue
