@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from engine.resources import KindSpec, decode_attributes, encode_attributes
@@ -163,7 +164,8 @@ def _one_dict(shared: dict[Any, Any], values: dict[str, str]) -> dict[str, str]:
     """``values``, or the equal dict already read: a subscription's contract and contract service
     record one source, its months' adjustments and charges one each, and every month of an object the
     same references. Nothing changes an entry's dicts once read (a changed entry is a new one)."""
-    found: dict[str, str] = shared.setdefault(("dict", *values.items()), values)
+    key = ("dict", *chain.from_iterable(values.items()))
+    found: dict[str, str] = shared.setdefault(key, values)
     return found
 
 
@@ -171,10 +173,14 @@ def _decoded(shared: dict[Any, Any], spec: KindSpec | None, name: str, value: An
     """One attribute as :func:`decode_attributes` decodes it, once per (field type, written value)."""
     if isinstance(value, list | dict):
         return decode_attributes(spec, {name: value})[name]
-    key = (spec.fields.get(name) if spec else None, type(value), value)  # 1, 1.0 and True stay apart
-    found = shared.get(key, _MISSING)
+    # one table per field type and value type (1, 1.0 and True stay apart), keyed by the value alone:
+    # a tuple key per attribute would stay in memory as long as the table
+    table = shared.get((spec.fields.get(name) if spec else None, type(value)))
+    if table is None:
+        table = shared[(spec.fields.get(name) if spec else None, type(value))] = {}
+    found = table.get(value, _MISSING)
     if found is _MISSING:
-        found = shared[key] = decode_attributes(spec, {name: value})[name]
+        found = table[value] = decode_attributes(spec, {name: value})[name]
     return found
 
 

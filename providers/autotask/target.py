@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from engine.budget import Budget
 from engine.plan import Create, Update
 from engine.provider import ActualState, Company, Comparator, WriterClaim, WriteResult
 from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
-from engine.resources import ActualObject, KindSpec, coerce, encode_attributes
+from engine.resources import ActualObject, FieldType, KindSpec, coerce, encode_attributes
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes, make_address, parse_address
 from providers.autotask._bulk import BulkReads, missing_required, wire_date
@@ -72,6 +73,8 @@ class AutotaskTarget:
         """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
         self._policy: dict[str, dict[str, Any]] = create_policy(None)
         self._seen: dict[Address, set[int]] = {}
+        self._values: TypedValues = {}
+        """Typed field values of the current read, each kept once (:func:`_typed`)."""
 
     def describe(self) -> str:
         return self._description
@@ -131,7 +134,8 @@ class AutotaskTarget:
 
     def _reads(self, request: ReadRequest) -> BulkReads:
         self._policy = create_policy(request.policy)
-        return BulkReads(self.client, request, self.metadata, _contract_objects)
+        self._values = {}
+        return BulkReads(self.client, request, self.metadata, partial(_contract_objects, values=self._values))
 
     def _read(self, reads: BulkReads, request: ReadRequest) -> ActualState:
         recorded, periods = request.recorded, request.periods
@@ -164,6 +168,7 @@ class AutotaskTarget:
             charges = reads.charges.result()
             self._map_charges(reads.query_charges() if charges is None else charges, contracts, objects)
         duplicates = {a: tuple(sorted(ids)) for a, ids in sorted(self._seen.items()) if len(ids) > 1}
+        self._values = {}  # the objects keep the values; the table of them can go
         return ActualState(
             objects=objects,
             fingerprint=_fingerprint(objects),
@@ -217,7 +222,7 @@ class AutotaskTarget:
             if key is None:
                 continue
             address = make_address(kind, *key)
-            self._marked(objects, _actual(address, spec, row))
+            self._marked(objects, _actual(address, spec, row, values=self._values))
             ids[int(row["id"])] = address
         return ids
 
@@ -242,7 +247,7 @@ class AutotaskTarget:
             address = wanted[int(row["id"])]
             mark = _marker_of(kind, row)
             if mark == address:  # marked, though the bulk read by marker did not name it
-                objects[address] = _actual(address, spec, row)
+                objects[address] = _actual(address, spec, row, values=self._values)
                 found[int(row["id"])] = address
                 continue
             if mark is not None or not entries[address].imported:
@@ -254,7 +259,7 @@ class AutotaskTarget:
                     f"run billsync import {address} {row['id']}"
                 )
                 continue
-            objects[address] = _actual(address, spec, row, found_by="billsync import")
+            objects[address] = _actual(address, spec, row, found_by="billsync import", values=self._values)
             found[int(row["id"])] = address
         return found
 
@@ -282,7 +287,7 @@ class AutotaskTarget:
         for row in rows:
             if _has_marker(kind, row):
                 continue
-            actual = _actual("", spec, row)
+            actual = _actual("", spec, row, values=self._values)
             by_match.setdefault(_match_key(actual.attributes, fields), []).append(row)
         found: dict[int, Address] = {}
         for address, attributes in pending:
@@ -291,7 +296,7 @@ class AutotaskTarget:
                 continue
             row = candidates[0]
             how = "the adoption rule (same " + ", ".join(fields) + ")"
-            objects[address] = _actual(address, spec, row, found_by=how)
+            objects[address] = _actual(address, spec, row, found_by=how, values=self._values)
             found[int(row["id"])] = address
         return found
 
@@ -341,7 +346,7 @@ class AutotaskTarget:
             if subscription is None:
                 continue
             address = make_address("contract_service", subscription)
-            objects[address] = _actual(address, spec, row)
+            objects[address] = _actual(address, spec, row, values=self._values)
             contract = objects.get(make_address("contract", subscription))
             if contract is not None and not contract.fixed:
                 # A9.1: a Recurring Service contract's start date is read-only once it has services
@@ -375,9 +380,9 @@ class AutotaskTarget:
                 address = make_address("adjustment", subscription, period)
                 attributes: Attributes = {
                     "effectiveDate": first,
-                    "units": coerce(row.get("units"), "int"),
-                    "unitPrice": coerce(row.get("price"), "decimal", 4),
-                    "unitCost": coerce(row.get("cost"), "decimal", 4),
+                    "units": _typed(row.get("units"), "int", None, self._values),
+                    "unitPrice": _typed(row.get("price"), "decimal", 4, self._values),
+                    "unitCost": _typed(row.get("cost"), "decimal", 4, self._values),
                 }
                 posted = str(row.get("approveAndPostDate") or "")
                 objects[address] = ActualObject(
@@ -405,7 +410,9 @@ class AutotaskTarget:
             if key is None or subscription is None:
                 continue
             address = make_address("charge", subscription, *key)
-            self._marked(objects, _actual(address, spec, row, locked=bool(row.get("isBilled"))))
+            self._marked(
+                objects, _actual(address, spec, row, locked=bool(row.get("isBilled")), values=self._values)
+            )
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -564,14 +571,40 @@ def _wire(value: object) -> Any:
     return value
 
 
+TypedValues = dict[tuple[Any, ...], Any]
+
+
+def _typed(value: Any, ftype: FieldType, places: int | None, values: TypedValues | None) -> Any:
+    """:func:`coerce`, with each typed value kept once per read in ``values``: 50,000 contracts and
+    their months repeat the same prices, units and dates. A decimal kept as written (no scale) is
+    never shared, since ``1.5`` and ``1.50`` are equal keys but print differently."""
+    if values is None or ftype == "str" or (ftype == "decimal" and places is None):
+        return coerce(value, ftype, places)
+    if not isinstance(value, str | int | Decimal):  # int covers bool; floats and others are not shared
+        return coerce(value, ftype, places)
+    key = (ftype, places, type(value), value)
+    found = values.get(key, _MISSING)
+    if found is _MISSING:
+        found = values[key] = coerce(value, ftype, places)
+    return found
+
+
+_MISSING = object()
+
+
 def _actual(
-    address: Address, spec: KindSpec, row: Mapping[str, Any], locked: bool = False, found_by: str = ""
+    address: Address,
+    spec: KindSpec,
+    row: Mapping[str, Any],
+    locked: bool = False,
+    found_by: str = "",
+    values: TypedValues | None = None,
 ) -> ActualObject:
     attributes: Attributes = {}
     for name, ftype in spec.fields.items():
         if name in row:
             try:
-                attributes[name] = coerce(row[name], ftype, spec.decimals.get(name))
+                attributes[name] = _typed(row[name], ftype, spec.decimals.get(name), values)
             except ValueError:
                 attributes[name] = str(row[name])
     modified = ENTITIES[spec.entity].modified_field
@@ -588,7 +621,9 @@ def _actual(
     )
 
 
-def _contract_objects(rows: list[dict[str, Any]]) -> list[tuple[str, ActualObject]]:
+def _contract_objects(
+    rows: list[dict[str, Any]], values: TypedValues | None = None
+) -> list[tuple[str, ActualObject]]:
     """(subscription, actual object) of each contract row carrying a "Subscription ID"."""
     spec = KINDS["contract"]
     found: list[tuple[str, ActualObject]] = []
@@ -596,7 +631,7 @@ def _contract_objects(rows: list[dict[str, Any]]) -> list[tuple[str, ActualObjec
         subscription = _udf(row, SUBSCRIPTION_UDF)
         if subscription:
             address = make_address("contract", subscription)
-            found.append((subscription, _actual(address, spec, row)))
+            found.append((subscription, _actual(address, spec, row, values=values)))
     return found
 
 
