@@ -13,7 +13,7 @@ Pure: no I/O, the same inputs always give the same items in the same order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -67,12 +67,36 @@ class Correction:
         return month_start(self.billed_in or self.period)
 
 
+class Item(Mapping[str, Any]):
+    """A subscription's loop item with one more name (its ``month`` or ``correction``): at 50,000
+    subscriptions, 100,000 months share their subscription's item instead of each copying it."""
+
+    __slots__ = ("base", "name", "value")
+
+    def __init__(self, base: dict[str, Any], name: str, value: Any) -> None:
+        self.base, self.name, self.value = base, name, value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value if key == self.name else self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (key for key in self.base if key != self.name)
+        yield self.name
+
+    def __len__(self) -> int:
+        return len(self.base) + (self.name not in self.base)
+
+    def context(self, globals_: Mapping[str, Any]) -> dict[str, Any]:
+        """The Jinja context of this item over ``globals_``, built at C speed."""
+        return {**globals_, **self.base, self.name: self.value}
+
+
 @dataclass
 class RenderInput:
     """Everything rules render over: loop items per Cloudmore record type, plus diagnostics."""
 
     periods: list[str]
-    items: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    items: dict[str, dict[str, list[Mapping[str, Any]]]] = field(default_factory=dict)
     """record type → loop name → items (each a Jinja context fragment)."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     live_subscriptions: set[str] = field(default_factory=set)
@@ -158,12 +182,12 @@ def build_render_input(
                 continue
             applied = recorded.get((sid, period)) if period in revised else None
             if applied is None:
-                loops["subscription_months"].append({**base, "month": bill})
+                loops["subscription_months"].append(Item(base, "month", bill))
                 continue
             sales, cost = bill.total_sales - applied[0], bill.total_cost - applied[1]
             if sales or cost:
                 fix = Correction(period, revised[period], sales, cost, bill.quantity)
-                loops["corrections"].append({**base, "correction": fix})
+                loops["corrections"].append(Item(base, "correction", fix))
     if settings.removal_policy == "keep":
         gone = sorted(set(managed_subscriptions) - set(subs))
         _add_orphan_months(gone, source, settings, due, orgs, eligible, lines_by, result, posted)
@@ -174,7 +198,7 @@ def build_render_input(
 
 
 def _correct_posted(
-    loops: dict[str, list[dict[str, Any]]],
+    loops: dict[str, list[Mapping[str, Any]]],
     base: dict[str, Any],
     sid: str,
     bill: MonthBill,
@@ -196,7 +220,7 @@ def _correct_posted(
             billed_in=first_open(sid, bill.period, posted),
             posted=month.posted_on,
         )
-        loops["corrections"].append({**base, "correction": fix})
+        loops["corrections"].append(Item(base, "correction", fix))
 
 
 def _add_orphan_months(
@@ -255,7 +279,7 @@ def _add_orphan_months(
             if (sid, month.period) in posted:
                 _correct_posted(loops, base, sid, bill, month.report.available_on.isoformat(), posted)
             else:
-                loops["subscription_months"].append({**base, "month": bill})
+                loops["subscription_months"].append(Item(base, "month", bill))
 
 
 def company_of(org: Organization, settings: Settings) -> int | None:
@@ -354,7 +378,7 @@ def _check_organizations(
 
 def _add_shared_loops(
     record_type: str,
-    loops: dict[str, list[dict[str, Any]]],
+    loops: dict[str, list[Mapping[str, Any]]],
     prices: dict[str, PriceListItem],
     lines_by: dict[tuple[str, str], list[BillingLine]],
 ) -> None:

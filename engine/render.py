@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from itertools import chain
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 from jinja2 import Environment, Template, TemplateError, Undefined, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from engine.context import RenderInput
+from engine.context import Item, RenderInput
 from engine.desired import DesiredState
 from engine.errors import RuleError
 from engine.resources import FieldType, KindSpec, Resource, coerce
@@ -72,12 +71,10 @@ def render_desired(
             if consume and last_use[(record_type, rule.for_each)] == (at, index):
                 loops.pop(rule.for_each, None)
             for item in items:
-                context = {**globals_, **item}
-                resource = _render_one(rule, spec, context, safe, shared)
+                context = item.context(globals_) if isinstance(item, Item) else {**globals_, **item}
+                resource = _render_one(rule, spec, context, safe, shared, recorded)
                 if resource is None:
                     continue
-                if recorded is not None:
-                    resource = _as_recorded(resource, recorded.get(resource.address))
                 existing = resources.get(resource.address)
                 if existing is not None and existing != resource:
                     if existing.attributes == resource.attributes and existing.refs == resource.refs:
@@ -95,7 +92,12 @@ def render_desired(
 
 
 def _render_one(
-    rule: ResourceRule, spec: KindSpec, context: dict[str, Any], safe: _SafeLookups, shared: _Shared
+    rule: ResourceRule,
+    spec: KindSpec,
+    context: dict[str, Any],
+    safe: _SafeLookups,
+    shared: _Shared,
+    recorded: Mapping[Address, Recorded] | None = None,
 ) -> Resource | None:
     if rule.when is not None and not _truthy(_text(rule.when, rule, context, safe)):
         return None
@@ -157,12 +159,18 @@ def _render_one(
                 record=_record(context),
             )
     month = context.get("month") or context.get("correction")
+    source = _source(context)
+    entry = recorded.get(address) if recorded is not None else None
+    if entry is not None:  # rendered as applied: the snapshot's dicts serve (never changed once made)
+        attributes = entry.attributes if _same(attributes, entry.attributes) else attributes
+        refs = entry.refs if refs == entry.refs else refs
+        source = entry.source if source == entry.source else source
     return Resource(
         address=_one(shared, address),
         kind=rule.kind,
         attributes=attributes,
         refs=refs,
-        source=_shared_dict(shared, _source(context)),
+        source=_shared_dict(shared, source),
         rule=_one(shared, rule.where),
         period=month.period if month is not None and spec.period_scoped else None,
     )
@@ -177,20 +185,6 @@ class Recorded(Protocol):
     def refs(self) -> dict[str, Address]: ...
     @property
     def source(self) -> dict[str, str]: ...
-
-
-def _as_recorded(resource: Resource, entry: Recorded | None) -> Resource:
-    """``resource``, holding ``entry``'s dicts where they are the same: most of a month renders as
-    it was applied, and the snapshot's dicts then serve the desired state too (at 50,000
-    subscriptions, about a third of the desired state's memory). Dicts are never changed once made."""
-    if entry is None:
-        return resource
-    attributes = entry.attributes if _same(resource.attributes, entry.attributes) else resource.attributes
-    refs = entry.refs if resource.refs == entry.refs else resource.refs
-    source = entry.source if resource.source == entry.source else resource.source
-    if attributes is resource.attributes and refs is resource.refs and source is resource.source:
-        return resource
-    return replace(resource, attributes=attributes, refs=refs, source=source)
 
 
 def _same(rendered: Attributes, recorded: Attributes) -> bool:
