@@ -4,6 +4,7 @@ is reused, and Autotask is read again, so what another writer did in between is 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,35 @@ def test_planning_the_same_inputs_again_reuses_the_rendering_and_reads_autotask_
         assert later.renderings[0] is not first.renderings[0]
     finally:
         target.close()
+
+
+def test_the_reads_start_once_the_export_is_released_or_first_when_history_is_recovered(
+    make_setup: SetupFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = make_setup("served")
+    for key, value in SANDBOX_ENV.items():
+        monkeypatch.setenv(key, value)
+    workspace = open_workspace(setup.workspace.root)
+    target = make_target(workspace)
+    released_at_start: list[bool] = []
+    inputs = None
+
+    def prefetching(request: Any) -> Any:
+        assert inputs is not None
+        released_at_start.append(inputs.loaded.released)
+        return type(target).prefetching(target, request)
+
+    monkeypatch.setattr(target, "prefetching", prefetching)
+    try:
+        # no snapshot: the history is recovered from the reads before anything renders
+        inputs = load_inputs(workspace, make_source(workspace), target, DAY)
+        make_plan(inputs, target, DAY, release_source=True)
+        setup.workspace.run("apply", "--auto-approve", "--as-of", AS_OF)
+        # a snapshot: the reads start once the rules have their render input and the export is let go
+        inputs = load_inputs(workspace, make_source(workspace), target, DAY)
+        assert not inputs.loaded.released
+        after = make_plan(inputs, target, DAY, release_source=True)
+        assert inputs.loaded.released and not after.plan.has_changes
+    finally:
+        target.close()
+    assert released_at_start == [False, True]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.billing import MonthBill
-from engine.context import Correction, Diagnostic, build_render_input, company_of, months_between
+from engine.context import Correction, Diagnostic, Item, build_render_input, company_of, months_between
 from engine.periods import DueReport, due_reports
 from engine.settings import RecordTypes, Settings
 from engine.snapshot import Entry, Snapshot
@@ -482,3 +482,22 @@ def test_d20_second_revision_is_corrected_against_what_was_already_corrected() -
     result = build_render_input(base_source(), make_settings(), due, {"S-1"}, snapshot.recorded_months())
     (item,) = result.items["CSP365"]["corrections"]
     assert item["correction"].total_sales == Decimal("-5.00")
+
+
+def test_a_month_item_reads_as_its_subscription_item_with_one_more_name() -> None:
+    base: dict[str, Any] = {"sub": "S-1", "month": "stale", "company_id": 101}
+    item = Item(base, "month", "2026-10")
+    assert item == {"sub": "S-1", "month": "2026-10", "company_id": 101}
+    assert (list(item), len(item), item["month"], item["sub"]) == (
+        ["sub", "company_id", "month"],
+        3,
+        "2026-10",
+        "S-1",
+    )
+    assert Item({"sub": "S-1"}, "correction", 5).context({"settings": 1, "sub": "x"}) == {
+        "settings": 1,
+        "sub": "S-1",
+        "correction": 5,
+    }
+    with pytest.raises(KeyError):
+        item["org"]

@@ -17,6 +17,7 @@ from engine.render import render_desired
 from engine.resources import KindSpec, Resource
 from engine.rules import RuleFile, parse_rule_file
 from engine.settings import RecordTypes, Settings
+from engine.snapshot_model import Entry
 from engine.source import Organization, PriceListItem, SourceData, Subscription
 from engine.yamlfile import load_yaml_text
 
@@ -458,3 +459,25 @@ def test_d20_example_revised_report_renders_a_correction_charge(
     # The applied month itself is not rendered again; October is a normal month.
     assert f'adjustment["{sid(7)}"]["2026-09"]' not in desired.resources
     assert desired.resources[f'adjustment["{sid(7)}"]["2026-10"]'].attributes["units"] == 10
+
+
+def test_a_resource_rendered_as_recorded_holds_the_recorded_dicts_and_one_written_otherwise_its_own(
+    kinds: dict[str, KindSpec],
+) -> None:
+    text = rule("service", "products", {"unitPrice": "{{ product.unit_sales_price }}", "unitCost": "{{ product.unit_cost_price }}"}, key="csp365:{{ product.product_id }}")  # fmt: skip
+    files = [parse_rule_file(load_yaml_text(text, FILE), FILE, set(kinds))]
+    (fresh,) = render(kinds, text).resources.values()
+    same = Entry("service", 7, dict(fresh.attributes), source=dict(fresh.source))
+    as_recorded = render_desired(files, ITEMS, SETTINGS, kinds, recorded={fresh.address: same})
+    (resource,) = as_recorded.resources.values()
+    assert resource == fresh
+    assert resource.attributes is same.attributes and resource.source is same.source
+    # 12.50 is the same amount as 12.5000 but not the same text: the rendered value stays
+    written = Entry("service", 7, {**fresh.attributes, "unitPrice": Decimal("12.50")}, source={})
+    (resource,) = render_desired(
+        files, ITEMS, SETTINGS, kinds, recorded={fresh.address: written}
+    ).resources.values()
+    assert (
+        resource.attributes is not written.attributes and str(resource.attributes["unitPrice"]) == "12.5000"
+    )
+    assert resource.source == fresh.source and resource.source is not written.source

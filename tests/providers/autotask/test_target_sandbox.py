@@ -21,7 +21,7 @@ from providers.autotask.client import AutotaskClient
 from providers.autotask.config import SANDBOX_CREDENTIALS, ClientConfig
 from providers.autotask.entities import ENTITIES
 from providers.autotask.sandbox import SandboxApp, make_app
-from providers.autotask.target import AutotaskTarget
+from providers.autotask.target import AutotaskTarget, _typed
 
 BASE = "http://sandbox/ATServicesRest/V1.0/"
 SETTINGS = Settings(currency="USD", sla_id=1, service_billing_code_id=2001, product_billing_code_id=2002)
@@ -203,3 +203,21 @@ def test_companies_are_listed_typed_by_id_with_a_missing_number_empty_and_inacti
     assert companies[-1] == Company(added, "Old Customer", "", active=False)
     assert [c.id for c in companies] == sorted(c.id for c in companies)
     assert target.client.stats.requests["Companies"] == {"POST": 1}  # one query, one page
+
+
+def test_equal_typed_values_of_one_read_are_one_object_and_an_unscaled_amount_keeps_its_text() -> None:
+    values: dict[tuple[object, ...], object] = {}
+    first, again = (
+        _typed("2026-10-01T00:00:00", "date", None, values),
+        _typed("2026-10-01T00:00:00", "date", None, values),
+    )
+    assert first == date(2026, 10, 1) and first is again
+    price = _typed(Decimal("12.5"), "decimal", 4, values)
+    assert str(price) == "12.5000" and _typed(Decimal("12.50"), "decimal", 4, values) is price
+    # without a scale the amount is kept as written: 1.5 and 1.50 are equal keys but not the same text
+    assert [str(_typed(Decimal(text), "decimal", None, values)) for text in ("1.5", "1.50")] == [
+        "1.5",
+        "1.50",
+    ]
+    assert (_typed(1, "int", None, values), _typed("1", "bool", None, values)) == (1, True)
+    assert type(_typed(1, "int", None, values)) is int and _typed("x", "str", None, values) == "x"
