@@ -10,7 +10,6 @@ import operator
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from itertools import chain
 from typing import Any, Protocol
 
 from jinja2 import Environment, Template, TemplateError, Undefined, UndefinedError
@@ -19,7 +18,8 @@ from jinja2.exceptions import SecurityError
 from engine.context import Item, RenderInput
 from engine.desired import DesiredState
 from engine.errors import RuleError
-from engine.resources import FieldType, KindSpec, Resource, coerce
+from engine.held_once import Tables, held_once, one_dict
+from engine.resources import KindSpec, Resource, coerce
 from engine.rules import Expr, PlainNode, ResourceRule, RuleFile
 from engine.settings import Settings
 from engine.source import RECORD_TYPE_SETTING
@@ -31,9 +31,9 @@ _PLAIN = frozenset({str, int, bool, Decimal, date, type(None)})
 _MISSING = object()
 _SafeLookups = set[tuple[type, str]]
 """(owner type, attribute) pairs the sandbox has allowed for a plain value."""
-_Shared = dict[Any, Any]
-"""Equal values of one render, kept once: strings by themselves, coerced values by (type, scale,
-text), source dicts by their items."""
+_Shared = Tables
+"""Equal values of one render, kept once (:mod:`engine.held_once`): strings by themselves, coerced
+values per (type, scale) by their text, source dicts by their items."""
 
 
 def render_desired(
@@ -122,7 +122,8 @@ def _render_one(
             )
         raw = _text(expr, rule, context, safe)
         try:
-            attributes[name] = _coerced(shared, raw, ftype, spec.decimals.get(name))
+            places = spec.decimals.get(name)
+            attributes[name] = held_once(shared, (ftype, places), raw, coerce, ftype, places)
         except ValueError as exc:
             raise RuleError(
                 f"{address}.{name}: {exc} (from {expr.text!r})",
@@ -170,7 +171,7 @@ def _render_one(
         kind=rule.kind,
         attributes=attributes,
         refs=refs,
-        source=_shared_dict(shared, source),
+        source=one_dict(shared, source),
         rule=_one(shared, rule.where),
         period=month.period if month is not None and spec.period_scoped else None,
     )
@@ -201,26 +202,6 @@ def _same(rendered: Attributes, recorded: Attributes) -> bool:
 def _one(shared: _Shared, value: str) -> str:
     """``value``, or the equal string already kept: a contract's address is also every reference to it."""
     return shared.setdefault(value, value)  # type: ignore[no-any-return]
-
-
-def _coerced(shared: _Shared, raw: str, ftype: FieldType, decimals: int | None) -> Any:
-    """:func:`coerce` of ``raw``, once per (field type, scale, text): 50,000 resources repeat the
-    same prices, dates and names, and equal values are one object."""
-    table = shared.get((ftype, decimals))
-    if table is None:
-        table = shared[(ftype, decimals)] = {}
-    found = table.get(raw, _MISSING)
-    if found is _MISSING:
-        found = table[raw] = coerce(raw, ftype, decimals)
-    return found
-
-
-def _shared_dict(shared: _Shared, values: dict[str, str]) -> dict[str, str]:
-    """``values``, or the equal dict already kept (a contract and its contract service share their
-    source, a month's adjustment and charges theirs). Nothing changes a resource's dicts once rendered."""
-    key = ("dict", *chain.from_iterable(values.items()))
-    found: dict[str, str] = shared.setdefault(key, values)
-    return found
 
 
 def _text(expr: Expr, rule: ResourceRule, context: dict[str, Any], safe: _SafeLookups) -> str:

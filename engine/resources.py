@@ -27,6 +27,7 @@ __all__ = [
     "encode_value",
     "encode_attributes",
     "decode_attributes",
+    "decode_value",
 ]
 
 FieldType = Literal["str", "int", "decimal", "date", "bool"]
@@ -201,8 +202,9 @@ def encode_attributes(attributes: Attributes) -> dict[str, str | int | bool | No
 
 def decode_attributes(spec: KindSpec | None, raw: dict[str, Any]) -> Attributes:
     """Inverse of :func:`encode_attributes`, typed by the kind's field table."""
-    out: Attributes = {}
-    for name, value in raw.items():
-        ftype = spec.fields.get(name) if spec else None
-        out[name] = coerce(value, ftype) if ftype and value is not None else value
-    return out
+    return {name: decode_value(value, spec.fields.get(name) if spec else None) for name, value in raw.items()}
+
+
+def decode_value(value: Any, ftype: FieldType | None) -> Any:
+    """Inverse of :func:`encode_value` for a field of type ``ftype`` (None: kept as written)."""
+    return coerce(value, ftype) if ftype and value is not None else value

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
-from engine.resources import KindSpec, decode_attributes, encode_attributes
+from engine.held_once import Tables, held_once, one_dict
+from engine.resources import KindSpec, decode_attributes, decode_value, encode_attributes
 from engine.tenant import TenantIdentity
 from engine.types import Address, Attributes
 
@@ -139,8 +139,8 @@ def entry_from_json(
         attributes = {
             name: _decoded(shared, spec, name, value) for name, value in raw.get("attributes", {}).items()
         }
-        refs = _one_dict(shared, {name: _interned(value) for name, value in raw.get("refs", {}).items()})
-        source = _one_dict(
+        refs = one_dict(shared, {name: _interned(value) for name, value in raw.get("refs", {}).items()})
+        source = one_dict(
             shared, {name: shared.setdefault(value, value) for name, value in raw.get("source", {}).items()}
         )
     target_id, read_id = raw["target_id"], raw.get("read_id")
@@ -160,31 +160,13 @@ def _interned(value: Any) -> Any:
     return sys.intern(value) if isinstance(value, str) else value
 
 
-def _one_dict(shared: dict[Any, Any], values: dict[str, str]) -> dict[str, str]:
-    """``values``, or the equal dict already read: a subscription's contract and contract service
-    record one source, its months' adjustments and charges one each, and every month of an object the
-    same references. Nothing changes an entry's dicts once read (a changed entry is a new one)."""
-    key = ("dict", *chain.from_iterable(values.items()))
-    found: dict[str, str] = shared.setdefault(key, values)
-    return found
-
-
-def _decoded(shared: dict[Any, Any], spec: KindSpec | None, name: str, value: Any) -> Any:
-    """One attribute as :func:`decode_attributes` decodes it, once per (field type, written value)."""
+def _decoded(shared: Tables, spec: KindSpec | None, name: str, value: Any) -> Any:
+    """One attribute as :func:`decode_attributes` decodes it, once per (field type, written value);
+    1, 1.0 and True stay apart."""
+    ftype = spec.fields.get(name) if spec else None
     if isinstance(value, list | dict):
-        return decode_attributes(spec, {name: value})[name]
-    # one table per field type and value type (1, 1.0 and True stay apart), keyed by the value alone:
-    # a tuple key per attribute would stay in memory as long as the table
-    table = shared.get((spec.fields.get(name) if spec else None, type(value)))
-    if table is None:
-        table = shared[(spec.fields.get(name) if spec else None, type(value))] = {}
-    found = table.get(value, _MISSING)
-    if found is _MISSING:
-        found = table[value] = decode_attributes(spec, {name: value})[name]
-    return found
-
-
-_MISSING = object()
+        return decode_value(value, ftype)
+    return held_once(shared, (ftype, type(value)), value, decode_value, ftype)
 
 
 _ENTRY_KEYS = frozenset({"kind", "target_id", "attributes", "refs", "source", "period", "read_id"})

@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from engine.budget import Budget
+from engine.held_once import Tables, held_once
 from engine.plan import Create, Update
 from engine.provider import ActualState, Company, Comparator, WriterClaim, WriteResult
 from engine.read_request import ReadPeriod, ReadRequest, Recorded, TargetPolicy
@@ -73,7 +74,7 @@ class AutotaskTarget:
         """The tenant's entityInformation answers, read once per run (picklists, required fields)."""
         self._policy: dict[str, dict[str, Any]] = create_policy(None)
         self._seen: dict[Address, set[int]] = {}
-        self._values: TypedValues = {}
+        self._values: Tables = {}
         """Typed field values of the current read, each kept once (:func:`_typed`)."""
 
     def describe(self) -> str:
@@ -571,10 +572,7 @@ def _wire(value: object) -> Any:
     return value
 
 
-TypedValues = dict[tuple[Any, ...], Any]
-
-
-def _typed(value: Any, ftype: FieldType, places: int | None, values: TypedValues | None) -> Any:
+def _typed(value: Any, ftype: FieldType, places: int | None, values: Tables | None) -> Any:
     """:func:`coerce`, with each typed value kept once per read in ``values``: 50,000 contracts and
     their months repeat the same prices, units and dates. A decimal kept as written (no scale) is
     never shared, since ``1.5`` and ``1.50`` are equal keys but print differently."""
@@ -582,14 +580,7 @@ def _typed(value: Any, ftype: FieldType, places: int | None, values: TypedValues
         return coerce(value, ftype, places)
     if not isinstance(value, str | int | Decimal):  # int covers bool; floats and others are not shared
         return coerce(value, ftype, places)
-    key = (ftype, places, type(value), value)
-    found = values.get(key, _MISSING)
-    if found is _MISSING:
-        found = values[key] = coerce(value, ftype, places)
-    return found
-
-
-_MISSING = object()
+    return held_once(values, (ftype, places, type(value)), value, coerce, ftype, places)
 
 
 def _actual(
@@ -598,7 +589,7 @@ def _actual(
     row: Mapping[str, Any],
     locked: bool = False,
     found_by: str = "",
-    values: TypedValues | None = None,
+    values: Tables | None = None,
 ) -> ActualObject:
     attributes: Attributes = {}
     for name, ftype in spec.fields.items():
@@ -622,7 +613,7 @@ def _actual(
 
 
 def _contract_objects(
-    rows: list[dict[str, Any]], values: TypedValues | None = None
+    rows: list[dict[str, Any]], values: Tables | None = None
 ) -> list[tuple[str, ActualObject]]:
     """(subscription, actual object) of each contract row carrying a "Subscription ID"."""
     spec = KINDS["contract"]
