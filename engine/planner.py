@@ -149,15 +149,17 @@ class PlanResult:
 
 
 def load_inputs(
-    workspace: Workspace, source: Source, target: Target, as_of: date | None = None
+    workspace: Workspace, source: Source, target: Target, as_of: date | None = None, digest: bool = True
 ) -> PlanInputs:
-    """Read settings, rules, the Cloudmore source (as of ``as_of``) and the snapshot (every error located)."""
+    """Read settings, rules, the Cloudmore source (as of ``as_of``) and the snapshot (every error located).
+    With ``digest`` (inputs a plan is made of), the source's digest is taken before the snapshot loads."""
     settings = workspace.load_settings()
     rules = load_rules(workspace.rules_dir, set(target.kinds()), display_root=workspace.root)
     data = SourceSlot(source.load(as_of), partial(source.load, as_of))
     # digested before anything else is loaded: the texts it sorts (tens of MB at 50,000
-    # subscriptions) are then freed whole, not between the snapshot's entries and the reads' rows
-    data.digest()
+    # subscriptions) are then freed whole, not between the snapshot's entries
+    if digest:
+        data.digest()
     snapshot = SnapshotStore(workspace.state_dir, target.kinds()).load()
     last_drift = last_drift_run(workspace.state_dir)
     drift = DriftCheck(None if last_drift is None else last_drift.isoformat())

@@ -102,8 +102,11 @@ def open_session(ctx: CliContext) -> Iterator[tuple[Workspace, Target]]:
         target.close()
 
 
-def plan_inputs(workspace: Workspace, target: Target, as_of: date | None = None) -> PlanInputs:
-    return load_inputs(workspace, make_source(workspace), target, as_of)
+def plan_inputs(
+    workspace: Workspace, target: Target, as_of: date | None = None, digest: bool = True
+) -> PlanInputs:
+    """The inputs of a plan; ``digest=False`` for a command that makes none (see :func:`load_inputs`)."""
+    return load_inputs(workspace, make_source(workspace), target, as_of, digest)
 
 
 def print_plan(plan: Plan, as_json: bool) -> None:

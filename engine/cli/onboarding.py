@@ -64,7 +64,7 @@ def import_cmd(ctx: CliContext, address: str, target_id: int, as_of: date) -> No
             )
         with workspace_lock(workspace.data_dir, "import"):
             day = as_of
-            inputs = plan_inputs(workspace, target, day)
+            inputs = plan_inputs(workspace, target, day, digest=False)
             desired, _diag, _periods, _live = render_inputs(inputs, target, day, None)
             resource = desired.resources.get(address)
             if resource is None:
@@ -198,7 +198,7 @@ def companies_link(ctx: CliContext, yes: bool, to: str | None) -> None:
         _link_in_cloudmore(ctx, yes)
         return
     with open_session(ctx) as (workspace, target):
-        inputs = plan_inputs(workspace, target)
+        inputs = plan_inputs(workspace, target, digest=False)
         proposals = propose_links(
             inputs.source.organizations, inputs.settings.companies, target.list_companies()
         )

@@ -47,7 +47,7 @@ def validate(ctx: CliContext) -> None:
       billsync validate
     """
     with open_session(ctx) as (workspace, target):
-        inputs = plan_inputs(workspace, target)
+        inputs = plan_inputs(workspace, target, digest=False)
         rendered = render_every_template(
             inputs.source, inputs.settings, inputs.rules, inputs.snapshot, target.kinds(), date.today()
         )
@@ -71,7 +71,7 @@ def render(ctx: CliContext, period: str | None, as_of: date, as_json: bool) -> N
       billsync render --period 2026-10
     """
     with open_session(ctx) as (workspace, target):
-        inputs = plan_inputs(workspace, target, as_of)
+        inputs = plan_inputs(workspace, target, as_of, digest=False)
         desired, diagnostics, periods, _live = render_inputs(inputs, target, as_of, period)
     doc = {
         address: {

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine.planner import load_inputs, make_plan
+from engine import planner
+from engine.planner import load_inputs, make_plan, render_inputs
 from engine.wiring import make_source, make_target
 from engine.workspace import open_workspace
 
@@ -85,3 +86,26 @@ def test_the_reads_start_once_the_export_is_released_or_first_when_history_is_re
     finally:
         target.close()
     assert released_at_start == [False, True]
+
+
+def test_the_source_is_digested_once_and_only_for_a_plan(
+    make_setup: SetupFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = make_setup("served")
+    for key, value in SANDBOX_ENV.items():
+        monkeypatch.setenv(key, value)
+    digested: list[str] = []
+    digest = planner.digest_source
+    monkeypatch.setattr(planner, "digest_source", lambda source: digested.append("digest") or digest(source))
+    workspace = open_workspace(setup.workspace.root)
+    target = make_target(workspace)
+    try:
+        rendered_only = load_inputs(workspace, make_source(workspace), target, DAY, digest=False)
+        assert digested == [] and render_inputs(rendered_only, target, DAY, None)[0].resources
+        assert digested == []
+        inputs = load_inputs(workspace, make_source(workspace), target, DAY)
+        assert digested == ["digest"]  # taken before the snapshot loaded, and once
+        make_plan(inputs, target, DAY)
+        assert digested == ["digest"]
+    finally:
+        target.close()
